@@ -1,0 +1,464 @@
+//! Command line: headless subcommands. Every error becomes one paragraph on
+//! stderr and exit code 1; nothing panics on bad input.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::demo;
+use crate::engine::job::{Job, JobOptions};
+use crate::engine::recipe::Recipe;
+use crate::engine::spec::{
+    dtype_name, format_bytes, parse_bytesize, parse_dtype_override, Encoding, Format,
+    RecordSeparator, SourceSpec,
+};
+use crate::engine::{Previewer, QuarryError, Result, Source};
+use crate::print;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "quarry",
+    version,
+    about = "Explore data files too big to open: partitioned, lazy, with live previews.",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the first rows of a file, glob or directory.
+    Head(RowsArgs),
+    /// Print rows sampled from a few random partitions.
+    Take(TakeArgs),
+    /// Print the inferred schema, file count, total bytes and partitions.
+    Schema(SchemaArgs),
+    /// Write deterministic demo data (ARCOS-like CSV, reviews text) and recipes.
+    Demo(DemoArgs),
+    /// Run a recipe on the local executor, with progress; write or print the result.
+    Run(RunArgs),
+    /// Print the task graph a recipe lowers to (text, --dot or --json).
+    Graph(GraphArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The recipe (TOML).
+    pub recipe: PathBuf,
+    /// Write the result: a .parquet/.csv/.ndjson/.arrow file, or DIR/ for parts.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<String>,
+    /// Worker threads (default: the number of cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Memory budget for partitions in flight (default: a quarter of RAM).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub memory: Option<u64>,
+    /// Override the recipe's blocksize.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub blocksize: Option<u64>,
+    /// Fan-in of combine tasks in tree reductions.
+    #[arg(long, default_value_t = crate::engine::lower::DEFAULT_SPLIT_EVERY)]
+    pub split_every: usize,
+    /// Stream every event as a JSON line on stderr.
+    #[arg(long)]
+    pub json_events: bool,
+    /// Rows of the result to print when there is no --output.
+    #[arg(long, default_value_t = 50)]
+    pub show: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// The recipe (TOML).
+    pub recipe: PathBuf,
+    /// Graphviz DOT, one node per task.
+    #[arg(long, conflicts_with = "json")]
+    pub dot: bool,
+    /// JSON for tools.
+    #[arg(long)]
+    pub json: bool,
+    /// Override the recipe's blocksize.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub blocksize: Option<u64>,
+    /// Fan-in of combine tasks in tree reductions.
+    #[arg(long, default_value_t = crate::engine::lower::DEFAULT_SPLIT_EVERY)]
+    pub split_every: usize,
+}
+
+/// How to read the source; shared by every command that reads one.
+#[derive(Args, Debug, Clone)]
+pub struct SourceArgs {
+    /// A file, a directory, or a (quoted) glob such as 'logs/2019-*.json'.
+    pub path: String,
+    /// Input format, overriding the file extension.
+    #[arg(long = "input-format", value_name = "FORMAT")]
+    pub input_format: Option<Format>,
+    /// Partition size for splittable formats (e.g. 64MiB, 16MB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub blocksize: Option<u64>,
+    /// Override a column's dtype: COLUMN=TYPE (str, i64, f64, bool, date, ...).
+    #[arg(long = "dtype", value_name = "COL=TYPE", value_parser = parse_dtype_arg)]
+    pub dtypes: Vec<(String, String)>,
+    /// CSV delimiter (one character; `\t` for tab). Sniffed when absent.
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// The CSV has no header row: columns are named column_1, column_2, ...
+    #[arg(long)]
+    pub no_header: bool,
+    /// CSV quote character (default `"`).
+    #[arg(long, value_name = "CHAR")]
+    pub quote: Option<String>,
+    /// Disable CSV quoting altogether.
+    #[arg(long, conflicts_with = "quote")]
+    pub no_quote: bool,
+    /// A string read as null (repeatable), e.g. --null NA --null -.
+    #[arg(long = "null", value_name = "TEXT")]
+    pub null_values: Vec<String>,
+    /// Text records: `line` (default), `blank` (blank-line separated) or a literal separator.
+    #[arg(long = "record-sep", value_name = "SEP")]
+    pub record_sep: Option<String>,
+    /// Text encoding: utf8 (default, invalid bytes are an error) or utf8-lossy.
+    #[arg(long, value_name = "ENC")]
+    pub encoding: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RowsArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Number of rows.
+    #[arg(short = 'n', long = "rows", default_value_t = 20)]
+    pub n: usize,
+    /// Output: table (default), csv or json. An input format name
+    /// (tsv, ndjson, parquet, ipc, text) here sets the input format instead.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TakeArgs {
+    #[command(flatten)]
+    pub rows: RowsArgs,
+    /// Seed for the random sample (same seed, same rows).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct SchemaArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output: table (default) or json. An input format name sets the input format.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where to write the demo files (default: quarry's cache directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Rows of the ARCOS-like CSV (the reviews file gets rows/20 records).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// Only write the files and print their paths.
+    #[arg(long)]
+    pub no_tui: bool,
+}
+
+fn parse_size_arg(s: &str) -> std::result::Result<u64, String> {
+    parse_bytesize(s).map_err(|e| e.to_string())
+}
+
+fn parse_dtype_arg(s: &str) -> std::result::Result<(String, String), String> {
+    parse_dtype_override(s).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// `--format` names either an output format or, for values that can only be
+/// an input format, the input format (`--format text --record-sep blank`).
+fn split_format(
+    format: Option<&str>,
+    allowed: &[OutputFormat],
+) -> Result<(OutputFormat, Option<Format>)> {
+    let Some(f) = format else {
+        return Ok((OutputFormat::Table, None));
+    };
+    let out = match f.to_ascii_lowercase().as_str() {
+        "table" => Some(OutputFormat::Table),
+        "csv" => Some(OutputFormat::Csv),
+        "json" => Some(OutputFormat::Json),
+        _ => None,
+    };
+    match out {
+        Some(o) if allowed.contains(&o) => Ok((o, None)),
+        Some(_) if f.eq_ignore_ascii_case("csv") => Ok((OutputFormat::Table, Some(Format::Csv))),
+        _ => match Format::parse(f) {
+            Ok(input) => Ok((OutputFormat::Table, Some(input))),
+            Err(_) => Err(QuarryError::Usage(format!(
+                "--format `{f}` is neither an output format ({}) nor an input format (csv, tsv, ndjson, parquet, ipc, text)",
+                allowed
+                    .iter()
+                    .map(|o| format!("{o:?}").to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        },
+    }
+}
+
+fn one_byte(flag: &str, s: &str) -> Result<u8> {
+    let s = match s {
+        "\\t" | "tab" => "\t",
+        other => other,
+    };
+    match s.as_bytes() {
+        [b] => Ok(*b),
+        _ => Err(QuarryError::Usage(format!(
+            "{flag} takes one ASCII character, got `{s}`"
+        ))),
+    }
+}
+
+impl SourceArgs {
+    pub fn to_spec(&self, format_from_flag: Option<Format>) -> Result<SourceSpec> {
+        let mut spec = SourceSpec::new(self.path.clone());
+        spec.format = self.input_format.or(format_from_flag);
+        if let Some(b) = self.blocksize {
+            spec.blocksize = b;
+        }
+        spec.dtypes = self.dtypes.iter().cloned().collect::<BTreeMap<_, _>>();
+        if let Some(d) = &self.delimiter {
+            spec.delimiter = Some(one_byte("--delimiter", d)?);
+        }
+        spec.has_header = !self.no_header;
+        if self.no_quote {
+            spec.quote = None;
+        } else if let Some(q) = &self.quote {
+            spec.quote = Some(one_byte("--quote", q)?);
+        }
+        spec.null_values = self.null_values.clone();
+        if let Some(r) = &self.record_sep {
+            spec.record_separator = RecordSeparator::parse(r)?;
+        }
+        if let Some(e) = &self.encoding {
+            spec.encoding = Encoding::parse(e)?;
+        }
+        Ok(spec)
+    }
+}
+
+/// Parse arguments and run; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 1,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(QuarryError::Cancelled) => {
+            eprintln!("cancelled: no output was written.");
+            130
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// Writes to stdout that end quietly when the reader goes away
+/// (`quarry head big.csv | head -3`).
+pub fn emit(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut lock = std::io::BufWriter::new(stdout.lock());
+    let r = f(&mut lock).and_then(|_| lock.flush());
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(QuarryError::Engine(format!("cannot write output: {e}"))),
+    }
+}
+
+fn polars_io(e: polars::prelude::PolarsError) -> std::io::Error {
+    match e {
+        polars::prelude::PolarsError::IO { error, .. } => {
+            std::io::Error::new(error.kind(), error.to_string())
+        }
+        other => std::io::Error::other(other.to_string()),
+    }
+}
+
+pub fn print_frame(mut df: polars::prelude::DataFrame, out: OutputFormat) -> Result<()> {
+    emit(|w| match out {
+        OutputFormat::Table => print::write_table(&df, w),
+        OutputFormat::Csv => print::write_csv(&mut df, w).map_err(polars_io),
+        OutputFormat::Json => print::write_json(&mut df, w).map_err(polars_io),
+    })
+}
+
+const ROW_OUTPUTS: [OutputFormat; 3] = [OutputFormat::Table, OutputFormat::Csv, OutputFormat::Json];
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Head(a) => {
+            let (out, input) = split_format(a.format.as_deref(), &ROW_OUTPUTS)?;
+            let source = Arc::new(Source::open(a.source.to_spec(input)?)?);
+            let df = Previewer::new(source).head(a.n)?;
+            print_frame(df, out)
+        }
+        Command::Take(a) => {
+            let (out, input) = split_format(a.rows.format.as_deref(), &ROW_OUTPUTS)?;
+            let source = Arc::new(Source::open(a.rows.source.to_spec(input)?)?);
+            let df = Previewer::new(source).take(a.rows.n, a.seed)?;
+            print_frame(df, out)
+        }
+        Command::Schema(a) => {
+            let (out, input) = split_format(
+                a.format.as_deref(),
+                &[OutputFormat::Table, OutputFormat::Json],
+            )?;
+            let source = Source::open(a.source.to_spec(input)?)?;
+            print_schema(&source, out)
+        }
+        Command::Run(a) => crate::run::run(a),
+        Command::Graph(a) => {
+            let (recipe, base) = Recipe::load(&a.recipe)?;
+            let opts = JobOptions {
+                split_every: a.split_every,
+                blocksize: a.blocksize,
+                writes_output: false,
+            };
+            let job = Job::prepare(recipe, &base, &opts)?;
+            let text = if a.dot {
+                job.graph.to_dot()
+            } else if a.json {
+                serde_json::to_string_pretty(&job.graph).unwrap_or_default() + "\n"
+            } else {
+                job.graph.to_text()
+            };
+            emit(|w| w.write_all(text.as_bytes()))
+        }
+        Command::Demo(a) => {
+            let dir = a.dir.unwrap_or_else(demo::default_dir);
+            let files = demo::write_demo(&dir, a.rows)?;
+            emit(|w| {
+                writeln!(
+                    w,
+                    "{} demo data in {}:",
+                    if files.reused { "reusing" } else { "wrote" },
+                    files.dir.display()
+                )?;
+                for p in [
+                    &files.arcos,
+                    &files.reviews,
+                    &files.arcos_recipe,
+                    &files.reviews_recipe,
+                ] {
+                    let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+                    writeln!(w, "  {}  ({})", p.display(), format_bytes(size))?;
+                }
+                if !a.no_tui {
+                    writeln!(w, "\nfirst rows of {}:", files.arcos.display())?;
+                }
+                Ok(())
+            })?;
+            if !a.no_tui {
+                let source = Arc::new(Source::open(SourceSpec::new(
+                    files.arcos.to_string_lossy().into_owned(),
+                ))?);
+                let df = Previewer::new(source).head(10)?;
+                print_frame(df, OutputFormat::Table)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_schema(source: &Source, out: OutputFormat) -> Result<()> {
+    match out {
+        OutputFormat::Json => {
+            let columns: Vec<serde_json::Value> = source
+                .schema
+                .iter()
+                .map(|(n, dt)| {
+                    serde_json::json!({
+                        "name": n.as_str(),
+                        "dtype": dtype_name(dt),
+                        "overridden": source.overridden.iter().any(|o| o == n.as_str()),
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "path": source.spec.path,
+                "format": source.format.name(),
+                "files": source.files.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>(),
+                "file_count": source.files.len(),
+                "total_bytes": source.total_bytes(),
+                "blocksize": source.spec.blocksize,
+                "partitions": source.partitions.len(),
+                "columns": columns,
+            });
+            emit(|w| {
+                writeln!(
+                    w,
+                    "{}",
+                    serde_json::to_string_pretty(&doc).unwrap_or_default()
+                )
+            })
+        }
+        _ => emit(|w| {
+            writeln!(w, "{}", source.describe())?;
+            writeln!(
+                w,
+                "files: {}  bytes: {}  partitions: {}",
+                source.files.len(),
+                source.total_bytes(),
+                source.partitions.len()
+            )?;
+            writeln!(w)?;
+            let width = source
+                .schema
+                .iter_names()
+                .map(|n| n.chars().count())
+                .max()
+                .unwrap_or(6)
+                .max(6);
+            writeln!(w, "{:>3}  {:<width$}  dtype", "#", "column")?;
+            for (i, (n, dt)) in source.schema.iter().enumerate() {
+                let mark = if source.overridden.iter().any(|o| o == n.as_str()) {
+                    "  (set by --dtype)"
+                } else {
+                    ""
+                };
+                writeln!(
+                    w,
+                    "{:>3}  {:<width$}  {}{mark}",
+                    i + 1,
+                    n.as_str(),
+                    dtype_name(dt)
+                )?;
+            }
+            Ok(())
+        }),
+    }
+}

@@ -1,0 +1,338 @@
+//! Steps applied to a LazyFrame: the single-shot meaning of every step. The
+//! partitioned executor reuses the row-local part of this unchanged, so a
+//! per-partition task computes exactly what polars would on that slice.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use polars::prelude::*;
+use polars::sql::SQLContext;
+
+use super::agg::{parse_agg, AggSpec};
+use super::error::{QuarryError, Result};
+use super::expr::{check_against, parse_expr, ExprError};
+use super::recipe::{Recipe, Step};
+use super::spec::parse_dtype;
+use super::Source;
+
+/// Loaded right-hand sides of joins, by step index.
+pub type JoinTables = std::collections::HashMap<usize, Arc<DataFrame>>;
+
+fn step_err(i: usize, step: &Step, e: impl std::fmt::Display) -> QuarryError {
+    QuarryError::Usage(format!("step {} ({}): {e}", i + 1, step.op()))
+}
+
+fn expr_err(i: usize, step: &Step, key: &str, e: ExprError) -> QuarryError {
+    QuarryError::Usage(format!("step {} ({}), {key}: {e}", i + 1, step.op()))
+}
+
+/// Parse and check `text` against `schema`.
+fn checked(i: usize, step: &Step, key: &str, text: &str, schema: &Schema) -> Result<Expr> {
+    let e = parse_expr(text).map_err(|e| expr_err(i, step, key, e))?;
+    check_against(text, &e, schema).map_err(|e| expr_err(i, step, key, e))?;
+    Ok(e)
+}
+
+fn require_columns(i: usize, step: &Step, names: &[String], schema: &Schema) -> Result<()> {
+    for n in names {
+        if schema.get(n.as_str()).is_none() {
+            let have: Vec<&str> = schema.iter_names().map(|s| s.as_str()).collect();
+            let hint = super::expr::suggest(n, &have)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(step_err(i, step, format!("unknown column `{n}`{hint}")));
+        }
+    }
+    Ok(())
+}
+
+pub fn parse_aggs(
+    i: usize,
+    step: &Step,
+    aggs: &indexmap::IndexMap<String, String>,
+) -> Result<Vec<AggSpec>> {
+    aggs.iter()
+        .map(|(name, text)| parse_agg(name, text).map_err(|e| expr_err(i, step, name, e)))
+        .collect()
+}
+
+/// The group names of a parse pattern, in order.
+pub fn pattern_groups(i: usize, step: &Step, pattern: &str) -> Result<Vec<String>> {
+    let re = regex::Regex::new(pattern).map_err(|e| step_err(i, step, format!("pattern: {e}")))?;
+    let names: Vec<String> = re.capture_names().flatten().map(str::to_string).collect();
+    if names.is_empty() {
+        return Err(step_err(
+            i,
+            step,
+            "the pattern has no named groups; name them like (?P<score>[0-9.]+)",
+        ));
+    }
+    Ok(names)
+}
+
+/// Apply step `i` to `lf` whose schema is `schema`, checking names and
+/// expressions first so errors point at the step and key.
+pub fn apply_step(
+    lf: LazyFrame,
+    schema: &Schema,
+    i: usize,
+    step: &Step,
+    joins: &JoinTables,
+) -> Result<LazyFrame> {
+    Ok(match step {
+        Step::Filter { expr } => lf.filter(checked(i, step, "expr", expr, schema)?),
+        Step::Select { columns } => {
+            require_columns(i, step, columns, schema)?;
+            lf.select(columns.iter().map(|c| col(c.as_str())).collect::<Vec<_>>())
+        }
+        Step::Drop { columns } => {
+            require_columns(i, step, columns, schema)?;
+            let keep: Vec<Expr> = schema
+                .iter_names()
+                .filter(|n| !columns.iter().any(|c| c == n.as_str()))
+                .map(|n| col(n.clone()))
+                .collect();
+            lf.select(keep)
+        }
+        Step::Rename { columns } => {
+            let old: Vec<String> = columns.keys().cloned().collect();
+            require_columns(i, step, &old, schema)?;
+            let new: Vec<String> = columns.values().cloned().collect();
+            lf.rename(old, new, true)
+        }
+        Step::WithColumns { columns } => {
+            let mut lf = lf;
+            let mut s = schema.clone();
+            for (name, text) in columns {
+                let e = parse_expr(text).map_err(|e| expr_err(i, step, name, e))?;
+                let dt = check_against(text, &e, &s).map_err(|e| expr_err(i, step, name, e))?;
+                s.with_column(name.as_str().into(), dt);
+                lf = lf.with_column(e.alias(name.as_str()));
+            }
+            lf
+        }
+        Step::Cast { columns } => {
+            let names: Vec<String> = columns.keys().cloned().collect();
+            require_columns(i, step, &names, schema)?;
+            let mut exprs = Vec::new();
+            for (name, ty) in columns {
+                let dt = parse_dtype(ty).map_err(|e| step_err(i, step, e))?;
+                exprs.push(col(name.as_str()).strict_cast(dt));
+            }
+            lf.with_columns(exprs)
+        }
+        Step::Parse { column, pattern } => {
+            require_columns(i, step, std::slice::from_ref(column), schema)?;
+            let groups = pattern_groups(i, step, pattern)?;
+            let tmp = "__quarry_parse";
+            let mut lf = lf.with_column(
+                col(column.as_str())
+                    .str()
+                    .extract_groups(pattern)?
+                    .alias(tmp),
+            );
+            let fields: Vec<Expr> = groups
+                .iter()
+                .map(|g| col(tmp).struct_().field_by_name(g).alias(g.as_str()))
+                .collect();
+            lf = lf.with_columns(fields);
+            let keep: Vec<Expr> = schema
+                .iter_names()
+                .filter(|n| !groups.iter().any(|g| g == n.as_str()))
+                .map(|n| col(n.clone()))
+                .chain(groups.iter().map(|g| col(g.as_str())))
+                .collect();
+            lf.select(keep)
+        }
+        Step::Explode { column } => {
+            require_columns(i, step, std::slice::from_ref(column), schema)?;
+            lf.explode(
+                Selector::ByName {
+                    names: Arc::from([PlSmallStr::from(column.as_str())]),
+                    strict: true,
+                },
+                super::agg::EXPLODE,
+            )
+        }
+        Step::GroupBy { keys, aggs } => {
+            require_columns(i, step, keys, schema)?;
+            let specs = parse_aggs(i, step, aggs)?;
+            let exprs: Vec<Expr> = specs.iter().map(AggSpec::full).collect();
+            for (spec, e) in specs.iter().zip(&exprs) {
+                check_agg(i, step, spec, e, schema)?;
+            }
+            group(lf, keys, exprs)
+        }
+        Step::ValueCounts { column } => {
+            require_columns(i, step, std::slice::from_ref(column), schema)?;
+            value_counts_sorted(
+                lf.group_by([col(column.as_str())])
+                    .agg([len().cast(DataType::UInt64).alias("count")]),
+                column,
+            )
+        }
+        Step::Unique { columns } => {
+            if let Some(c) = columns {
+                require_columns(i, step, c, schema)?;
+            }
+            lf.unique_stable_generic(
+                columns
+                    .as_ref()
+                    .map(|c| c.iter().map(|n| col(n.as_str())).collect()),
+                UniqueKeepStrategy::First,
+            )
+        }
+        Step::Sort { by, descending } => {
+            let by = by.to_vec();
+            require_columns(i, step, &by, schema)?;
+            let desc = descending
+                .as_ref()
+                .map(|d| d.expand(by.len()))
+                .unwrap_or_else(|| vec![false; by.len()]);
+            lf.sort(
+                by.iter()
+                    .map(|s| PlSmallStr::from(s.as_str()))
+                    .collect::<Vec<_>>(),
+                SortMultipleOptions::default()
+                    .with_order_descending_multi(desc)
+                    .with_maintain_order(true),
+            )
+        }
+        Step::Head { n } => lf.limit(*n as IdxSize),
+        Step::Join { on, how, .. } => {
+            let on = on.to_vec();
+            require_columns(i, step, &on, schema)?;
+            let right = joins
+                .get(&i)
+                .ok_or_else(|| step_err(i, step, "the join's right side was not loaded"))?;
+            let keys: Vec<Expr> = on.iter().map(|c| col(c.as_str())).collect();
+            lf.join(
+                right.as_ref().clone().lazy(),
+                keys.clone(),
+                keys,
+                JoinArgs::new(join_type(i, step, how)?),
+            )
+        }
+        Step::Sql { query } => {
+            let mut ctx = SQLContext::new();
+            ctx.register("self", lf);
+            ctx.execute(query)
+                .map_err(|e| step_err(i, step, super::expr::clean_message(&e.to_string())))?
+        }
+        Step::Repartition { .. } => lf,
+    })
+}
+
+fn check_agg(i: usize, step: &Step, spec: &AggSpec, e: &Expr, schema: &Schema) -> Result<()> {
+    let lf = DataFrame::empty_with_schema(schema).lazy();
+    lf.select([e.clone()]).collect_schema().map_err(|err| {
+        let raw = err.to_string();
+        let position =
+            super::expr::missing_column(&raw).and_then(|c| super::expr::find_word(&spec.text, &c));
+        expr_err(
+            i,
+            step,
+            &spec.name,
+            ExprError {
+                text: spec.text.clone(),
+                position,
+                message: super::expr::clean_message(&raw),
+            },
+        )
+    })?;
+    Ok(())
+}
+
+pub fn join_type(i: usize, step: &Step, how: &str) -> Result<JoinType> {
+    Ok(match how.to_ascii_lowercase().as_str() {
+        "inner" => JoinType::Inner,
+        "left" => JoinType::Left,
+        "semi" => JoinType::Semi,
+        "anti" => JoinType::Anti,
+        "full" | "outer" => JoinType::Full,
+        other => {
+            return Err(step_err(
+                i,
+                step,
+                format!("unknown join `how = \"{other}\"`; use inner, left, semi, anti or full"),
+            ))
+        }
+    })
+}
+
+/// `group_by(keys).agg(exprs)`, or a global aggregation when `keys` is empty.
+pub fn group(lf: LazyFrame, keys: &[String], exprs: Vec<Expr>) -> LazyFrame {
+    if keys.is_empty() {
+        lf.select(exprs)
+    } else {
+        lf.group_by(keys.iter().map(|k| col(k.as_str())).collect::<Vec<_>>())
+            .agg(exprs)
+    }
+}
+
+/// Most frequent first; ties by value so the order is deterministic.
+pub fn value_counts_sorted(lf: LazyFrame, column: &str) -> LazyFrame {
+    lf.sort(
+        ["count", column],
+        SortMultipleOptions::default()
+            .with_order_descending_multi([true, false])
+            .with_nulls_last(true),
+    )
+}
+
+/// Load the right-hand sides of all join steps (fully, they are small).
+pub fn load_joins(recipe: &Recipe, base: &Path) -> Result<JoinTables> {
+    let mut out = JoinTables::new();
+    for (i, step) in recipe.steps.iter().enumerate() {
+        if let Step::Join { source, .. } = step {
+            let spec = source.to_spec(base)?;
+            let src = Source::open(spec)?;
+            let mut df = DataFrame::empty_with_schema(&src.schema);
+            for p in &src.partitions {
+                df.vstack_mut(&src.read_partition(p.index)?)?;
+            }
+            out.insert(i, Arc::new(df));
+        }
+    }
+    Ok(out)
+}
+
+/// The schema after each step (`result[k]` is the schema after step k),
+/// computed without reading data. Fails at the first bad step.
+pub fn schemas_after_steps(
+    source_schema: &Schema,
+    steps: &[Step],
+    joins: &JoinTables,
+) -> Result<Vec<Schema>> {
+    let mut out = Vec::with_capacity(steps.len());
+    let mut schema = source_schema.clone();
+    for (i, step) in steps.iter().enumerate() {
+        let lf = DataFrame::empty_with_schema(&schema).lazy();
+        let mut lf = apply_step(lf, &schema, i, step, joins)?;
+        let s = lf
+            .collect_schema()
+            .map_err(|e| step_err(i, step, super::expr::clean_message(&e.to_string())))?;
+        schema = s.as_ref().clone();
+        out.push(schema.clone());
+    }
+    Ok(out)
+}
+
+/// Apply `steps` (numbered from `first`) to a frame.
+pub fn apply_steps(
+    mut lf: LazyFrame,
+    mut schema: Schema,
+    first: usize,
+    steps: &[Step],
+    joins: &JoinTables,
+) -> Result<LazyFrame> {
+    for (k, step) in steps.iter().enumerate() {
+        lf = apply_step(lf, &schema, first + k, step, joins)?;
+        schema = lf
+            .collect_schema()
+            .map_err(|e| step_err(first + k, step, super::expr::clean_message(&e.to_string())))?
+            .as_ref()
+            .clone();
+    }
+    Ok(lf)
+}

@@ -1,0 +1,281 @@
+//! One input file: positioned reads (never mmap, so a file truncated under us
+//! is an error and not a SIGBUS), transparent decompression, and the index of
+//! record boundaries at block cuts.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::error::{QuarryError, Result};
+use super::records::Grammar;
+use super::spec::Compression;
+
+pub struct SourceFile {
+    pub path: PathBuf,
+    /// Size on disk (compressed size for .gz/.zst).
+    pub size: u64,
+    pub compression: Compression,
+    file: File,
+    /// Known record starts at block cuts and quote parities per block.
+    index: Mutex<BoundaryIndex>,
+}
+
+#[derive(Default)]
+struct BoundaryIndex {
+    /// `parity[k]`: odd number of quote bytes in block k.
+    parity: Vec<bool>,
+    /// `starts[k]`: the first record start at or after block k's first byte.
+    starts: Vec<Option<u64>>,
+}
+
+impl SourceFile {
+    pub fn open(path: &Path) -> Result<SourceFile> {
+        let file = File::open(path).map_err(|e| QuarryError::io(path, e))?;
+        let meta = file.metadata().map_err(|e| QuarryError::io(path, e))?;
+        if meta.is_dir() {
+            return Err(QuarryError::Usage(format!(
+                "{} is a directory inside a file list",
+                path.display()
+            )));
+        }
+        if !meta.is_file() {
+            return Err(QuarryError::Usage(format!(
+                "{} is not a regular file (a FIFO or device?); quarry needs a file it can seek in. Copy it to a file first.",
+                path.display()
+            )));
+        }
+        Ok(SourceFile {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            compression: Compression::from_path(path),
+            file,
+            index: Mutex::new(BoundaryIndex::default()),
+        })
+    }
+
+    pub fn is_compressed(&self) -> bool {
+        self.compression != Compression::None
+    }
+
+    /// Read `[start, end)` of the raw file. A short read means the file
+    /// shrank since it was opened.
+    pub fn read_range(&self, start: u64, end: u64) -> Result<Vec<u8>> {
+        let end = end.min(self.size);
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let len = (end - start) as usize;
+        let mut buf = vec![0u8; len];
+        let mut done = 0;
+        while done < len {
+            let n = self
+                .file
+                .read_at(&mut buf[done..], start + done as u64)
+                .map_err(|e| QuarryError::io(&self.path, e))?;
+            if n == 0 {
+                return Err(QuarryError::Parse {
+                    path: self.path.clone(),
+                    detail: format!(
+                        "the file shrank while being read (expected {} bytes, it ends at {}). Is another program writing it? Read a stable copy.",
+                        self.size,
+                        start + done as u64
+                    ),
+                });
+            }
+            done += n;
+        }
+        Ok(buf)
+    }
+
+    /// The whole decompressed content (compressed files are one partition).
+    pub fn decompress_all(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.decoder()?
+            .read_to_end(&mut out)
+            .map_err(|e| self.decompress_error(e))?;
+        Ok(out)
+    }
+
+    /// Up to `limit` bytes of decompressed content from the start, and whether
+    /// that is all of it.
+    pub fn decompress_prefix(&self, limit: usize) -> Result<(Vec<u8>, bool)> {
+        let mut out = Vec::new();
+        let mut dec = self.decoder()?.take(limit as u64 + 1);
+        dec.read_to_end(&mut out)
+            .map_err(|e| self.decompress_error(e))?;
+        let complete = out.len() <= limit;
+        out.truncate(limit);
+        Ok((out, complete))
+    }
+
+    fn decoder(&self) -> Result<Box<dyn Read + '_>> {
+        let raw = std::io::BufReader::with_capacity(1 << 20, (&self.file).take(self.size));
+        // `&File` reads from the shared cursor; rewind it first.
+        use std::io::Seek;
+        (&self.file)
+            .seek(std::io::SeekFrom::Start(0))
+            .map_err(|e| QuarryError::io(&self.path, e))?;
+        Ok(match self.compression {
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::with_buffer(raw)
+                    .map_err(|e| self.decompress_error(e))?,
+            ),
+            Compression::None => Box::new(raw),
+        })
+    }
+
+    fn decompress_error(&self, e: std::io::Error) -> QuarryError {
+        QuarryError::Decompress {
+            path: self.path.clone(),
+            codec: match self.compression {
+                Compression::Gzip => "gzip".into(),
+                Compression::Zstd => "zstd".into(),
+                Compression::None => "plain".into(),
+            },
+            detail: e.to_string(),
+        }
+    }
+
+    /// Number of blocks of `blocksize` covering the file (at least one).
+    pub fn block_count(&self, blocksize: u64) -> usize {
+        (self.size.div_ceil(blocksize)).max(1) as usize
+    }
+
+    /// Offset of the first record that starts at or after block `k`'s first
+    /// byte (`size` when none does). Block 0 always starts at 0. Cached.
+    pub fn record_start(&self, grammar: &Grammar, blocksize: u64, k: usize) -> Result<u64> {
+        let cut = k as u64 * blocksize;
+        if k == 0 {
+            return Ok(0);
+        }
+        if cut >= self.size {
+            return Ok(self.size);
+        }
+        {
+            let idx = self.index.lock().unwrap();
+            if let Some(Some(s)) = idx.starts.get(k) {
+                return Ok(*s);
+            }
+        }
+        let start = if grammar.is_local() {
+            let in_quote = false;
+            self.scan_for_start(grammar, cut, in_quote)?
+        } else if let Grammar::Csv { .. } = grammar {
+            let in_quote = self.parity_before(grammar, blocksize, k)?;
+            self.scan_for_start(grammar, cut, in_quote)?
+        } else {
+            // A self-overlapping separator: walk records from the previous cut.
+            let prev = self.record_start(grammar, blocksize, k - 1)?;
+            self.walk_records_to(grammar, prev, cut)?
+        };
+        // Every later block whose cut lies before `start` (a record longer
+        // than a block) has the same first record start: record them all.
+        let last = if start >= self.size {
+            self.block_count(blocksize)
+        } else {
+            (start / blocksize) as usize
+        };
+        let mut idx = self.index.lock().unwrap();
+        if idx.starts.len() <= last.max(k) {
+            idx.starts.resize(last.max(k) + 1, None);
+        }
+        for j in k..=last.max(k) {
+            if j == k || (j as u64) * blocksize <= start {
+                idx.starts[j] = Some(start);
+            }
+        }
+        Ok(start)
+    }
+
+    /// Quote parity of `[0, k * blocksize)`, computing missing block parities
+    /// (in parallel when there are many).
+    fn parity_before(&self, grammar: &Grammar, blocksize: u64, k: usize) -> Result<bool> {
+        let known = self.index.lock().unwrap().parity.len();
+        if known < k {
+            let missing: Vec<usize> = (known..k).collect();
+            let threads = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(missing.len());
+            let results: Vec<Result<Vec<(usize, bool)>>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let missing = &missing;
+                        s.spawn(move || {
+                            let mut out = Vec::new();
+                            for &b in missing.iter().skip(t).step_by(threads) {
+                                let start = b as u64 * blocksize;
+                                let data = self.read_range(start, start + blocksize)?;
+                                out.push((b, grammar.quote_count(&data) % 2 == 1));
+                            }
+                            Ok(out)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let mut idx = self.index.lock().unwrap();
+            if idx.parity.len() < k {
+                let mut fresh = vec![false; k];
+                fresh[..idx.parity.len()].copy_from_slice(&idx.parity);
+                for r in results {
+                    for (b, p) in r? {
+                        fresh[b] = p;
+                    }
+                }
+                idx.parity = fresh;
+            }
+        }
+        let idx = self.index.lock().unwrap();
+        Ok(idx.parity[..k].iter().fold(false, |acc, &p| acc ^ p))
+    }
+
+    /// Find the first record start at or after `cut`, reading a growing
+    /// window. A few bytes before the cut are included so the grammar can see
+    /// the end of the previous line or separator.
+    fn scan_for_start(&self, grammar: &Grammar, cut: u64, in_quote: bool) -> Result<u64> {
+        let lookback = match grammar {
+            Grammar::Separator(sep) => sep.len() as u64,
+            _ => 3,
+        }
+        .min(cut);
+        let win_start = cut - lookback;
+        let mut len: u64 = 64 * 1024;
+        loop {
+            let win_end = (cut + len).min(self.size);
+            let data = self.read_range(win_start, win_end)?;
+            // `in_quote` is the state at the cut, which is offset `lookback`.
+            if let Some(p) = grammar.next_record_start(&data, lookback as usize, in_quote) {
+                return Ok(win_start + p as u64);
+            }
+            if win_end >= self.size {
+                return Ok(self.size);
+            }
+            len *= 4;
+        }
+    }
+
+    fn walk_records_to(&self, grammar: &Grammar, from: u64, cut: u64) -> Result<u64> {
+        let mut len: u64 = (cut - from) + 64 * 1024;
+        loop {
+            let end = (from + len).min(self.size);
+            let data = self.read_range(from, end)?;
+            let recs = grammar.records(&data);
+            // Every start found is exact: separators are matched left to
+            // right from a known record start.
+            for (s, _) in &recs {
+                let abs = from + *s as u64;
+                if abs >= cut {
+                    return Ok(abs);
+                }
+            }
+            if end >= self.size {
+                return Ok(self.size);
+            }
+            len *= 4;
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! A prepared job and the work of each kind of task. Executors decide where
+//! and when tasks run; what a task computes lives here, so every executor
+//! produces identical results.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::apply::{apply_steps, group, load_joins, value_counts_sorted, JoinTables};
+use super::error::{QuarryError, Result};
+use super::graph::{StageKind, TaskGraph};
+use super::lower::{lower, plan, Blocking, Plan, DEFAULT_SPLIT_EVERY};
+use super::recipe::{Recipe, Step};
+use super::source::Source;
+
+/// Everything a task needs, shared read-only by all workers.
+pub struct Job {
+    pub recipe: Recipe,
+    pub base: PathBuf,
+    pub source: Arc<Source>,
+    pub plan: Plan,
+    pub graph: TaskGraph,
+    pub joins: JoinTables,
+}
+
+/// Options that shape the graph.
+#[derive(Debug, Clone)]
+pub struct JobOptions {
+    pub split_every: usize,
+    /// Overrides the recipe's blocksize.
+    pub blocksize: Option<u64>,
+    /// Map outputs go to an output file, not to a final concat task.
+    pub writes_output: bool,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        JobOptions {
+            split_every: DEFAULT_SPLIT_EVERY,
+            blocksize: None,
+            writes_output: false,
+        }
+    }
+}
+
+impl Job {
+    /// Open the source, check every step against the schema, plan and lower.
+    pub fn prepare(recipe: Recipe, base: &Path, opts: &JobOptions) -> Result<Job> {
+        let mut spec = recipe.source.to_spec(base)?;
+        if let Some(b) = opts.blocksize {
+            spec.blocksize = b;
+        }
+        let source = Arc::new(Source::open(spec)?);
+        let joins = load_joins(&recipe, base)?;
+        // Validate all steps up front: errors name the step and the key.
+        super::apply::schemas_after_steps(&source.schema, &recipe.steps, &joins)?;
+        let join_size = |i: usize| -> u64 {
+            match &recipe.steps[i] {
+                Step::Join { source, .. } => source
+                    .to_spec(base)
+                    .ok()
+                    .and_then(|s| super::discover::discover(&s.path, s.format).ok())
+                    .map(|files| {
+                        files
+                            .iter()
+                            .filter_map(|f| std::fs::metadata(f).ok())
+                            .map(|m| m.len())
+                            .sum()
+                    })
+                    .unwrap_or(0),
+                _ => 0,
+            }
+        };
+        let plan = plan(&recipe.steps, join_size)?;
+        let writes_output = opts.writes_output && plan.blocking.is_none();
+        let graph = lower(&source, &plan, opts.split_every, writes_output);
+        Ok(Job {
+            recipe,
+            base: base.to_path_buf(),
+            source,
+            plan,
+            graph,
+            joins,
+        })
+    }
+
+    /// Whether map outputs are the result (no blocking step).
+    pub fn is_map_only(&self) -> bool {
+        self.plan.blocking.is_none()
+    }
+
+    /// Read partition `p`, run the fused row-local steps and the partial
+    /// (chunk) part of the blocking step.
+    pub fn run_map(&self, p: usize) -> Result<TaskOutput> {
+        let df = self.source.read_partition(p)?;
+        let rows_in = df.height();
+        let mapped = self.map_frame(df)?;
+        let out = match &self.plan.blocking {
+            None | Some(Blocking::Gather { .. }) => mapped,
+            Some(b) => collect(chunk(b, mapped.lazy()))?,
+        };
+        Ok(TaskOutput {
+            rows_in,
+            frame: out,
+        })
+    }
+
+    /// The fused row-local steps applied to one partition's frame.
+    pub fn map_frame(&self, df: DataFrame) -> Result<DataFrame> {
+        if self.plan.map_steps.is_empty() {
+            return Ok(df);
+        }
+        let steps: Vec<Step> = self.plan.map_steps.iter().map(|(_, s)| s.clone()).collect();
+        let schema = df.schema().as_ref().clone();
+        collect(apply_steps(df.lazy(), schema, 0, &steps, &self.joins)?)
+    }
+
+    /// Run a non-map task on its inputs (in dependency order).
+    pub fn run_reduce(&self, task: usize, inputs: Vec<DataFrame>) -> Result<TaskOutput> {
+        let stage = &self.graph.stages[self.graph.tasks[task].stage];
+        let rows_in = inputs.iter().map(DataFrame::height).sum();
+        let all = concat_frames(inputs)?;
+        let frame = match (stage.kind, &self.plan.blocking) {
+            (StageKind::Concat, _) => all,
+            (StageKind::Combine, Some(b)) => collect(combine(b, all.lazy()))?,
+            (StageKind::Finalize, Some(b)) => {
+                let merged = finalize(b, combine(b, all.lazy()));
+                self.post(merged)?
+            }
+            (StageKind::Gather, Some(Blocking::Gather { index, .. })) => {
+                let step = self.recipe.steps[*index].clone();
+                let schema = all.schema().as_ref().clone();
+                let lf = apply_steps(all.lazy(), schema, *index, &[step], &self.joins)?;
+                self.post(lf)?
+            }
+            (kind, _) => {
+                return Err(QuarryError::Engine(format!(
+                    "internal: a {kind:?} task without a matching plan"
+                )))
+            }
+        };
+        Ok(TaskOutput { rows_in, frame })
+    }
+
+    fn post(&self, lf: LazyFrame) -> Result<DataFrame> {
+        if self.plan.post_steps.is_empty() {
+            return collect(lf);
+        }
+        let first = self.plan.post_steps[0].0;
+        let steps: Vec<Step> = self
+            .plan
+            .post_steps
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect();
+        let schema = lf
+            .clone()
+            .collect_schema()
+            .map_err(|e| QuarryError::Engine(e.to_string()))?
+            .as_ref()
+            .clone();
+        collect(apply_steps(lf, schema, first, &steps, &self.joins)?)
+    }
+
+    /// The result of the whole recipe computed by polars in one shot over
+    /// all partitions concatenated: the oracle the partitioned run must equal.
+    pub fn single_shot(&self) -> Result<DataFrame> {
+        let mut all = Vec::new();
+        for p in &self.source.partitions {
+            all.push(self.source.read_partition(p.index)?);
+        }
+        let df = concat_frames(all)?;
+        let schema = df.schema().as_ref().clone();
+        collect(apply_steps(
+            df.lazy(),
+            schema,
+            0,
+            &self.recipe.steps,
+            &self.joins,
+        )?)
+    }
+}
+
+pub struct TaskOutput {
+    pub rows_in: usize,
+    pub frame: DataFrame,
+}
+
+pub fn collect(lf: LazyFrame) -> Result<DataFrame> {
+    lf.collect().map_err(|e| QuarryError::Engine(e.to_string()))
+}
+
+/// Concatenate frames in order (empty input -> empty frame).
+pub fn concat_frames(frames: Vec<DataFrame>) -> Result<DataFrame> {
+    let mut it = frames.into_iter();
+    let Some(mut acc) = it.next() else {
+        return Ok(DataFrame::empty());
+    };
+    for df in it {
+        acc.vstack_mut(&df).map_err(|e| {
+            QuarryError::Engine(format!("cannot concatenate partition results: {e}"))
+        })?;
+    }
+    acc.rechunk_mut();
+    Ok(acc)
+}
+
+fn chunk(b: &Blocking, lf: LazyFrame) -> LazyFrame {
+    match b {
+        Blocking::GroupBy { keys, aggs, .. } => group(
+            lf,
+            keys,
+            aggs.iter()
+                .enumerate()
+                .flat_map(|(i, a)| a.chunk(i))
+                .collect(),
+        ),
+        Blocking::ValueCounts { column, .. } => lf
+            .group_by([col(column.as_str())])
+            .agg([len().cast(DataType::UInt64).alias("count")]),
+        Blocking::Unique { columns, .. } => unique(lf, columns),
+        Blocking::TopK {
+            by, descending, n, ..
+        } => top_k(lf, by, descending, *n),
+        Blocking::Head { n, .. } => lf.limit(*n as IdxSize),
+        Blocking::Gather { .. } => lf,
+    }
+}
+
+fn combine(b: &Blocking, lf: LazyFrame) -> LazyFrame {
+    match b {
+        Blocking::GroupBy { keys, aggs, .. } => group(
+            lf,
+            keys,
+            aggs.iter()
+                .enumerate()
+                .flat_map(|(i, a)| a.combine(i))
+                .collect(),
+        ),
+        Blocking::ValueCounts { column, .. } => {
+            lf.group_by([col(column.as_str())])
+                .agg([col("count").sum().alias("count")])
+        }
+        _ => chunk(b, lf),
+    }
+}
+
+fn finalize(b: &Blocking, lf: LazyFrame) -> LazyFrame {
+    match b {
+        Blocking::GroupBy { keys, aggs, .. } => {
+            let mut exprs: Vec<Expr> = keys.iter().map(|k| col(k.as_str())).collect();
+            exprs.extend(aggs.iter().enumerate().map(|(i, a)| a.finalize(i)));
+            lf.select(exprs)
+        }
+        Blocking::ValueCounts { column, .. } => value_counts_sorted(lf, column),
+        _ => lf,
+    }
+}
+
+fn unique(lf: LazyFrame, columns: &Option<Vec<String>>) -> LazyFrame {
+    lf.unique_stable_generic(
+        columns
+            .as_ref()
+            .map(|c| c.iter().map(|n| col(n.as_str())).collect()),
+        UniqueKeepStrategy::First,
+    )
+}
+
+fn top_k(lf: LazyFrame, by: &[String], descending: &[bool], n: usize) -> LazyFrame {
+    lf.sort(
+        by.iter()
+            .map(|s| PlSmallStr::from(s.as_str()))
+            .collect::<Vec<_>>(),
+        SortMultipleOptions::default()
+            .with_order_descending_multi(descending.to_vec())
+            .with_maintain_order(true),
+    )
+    .limit(n as IdxSize)
+}

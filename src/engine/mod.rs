@@ -1,0 +1,27 @@
+//! The engine: sources, partitions, parsing and previews. Nothing below this
+//! module knows about terminals.
+
+pub mod agg;
+pub mod apply;
+pub mod discover;
+pub mod error;
+pub mod events;
+pub mod exec;
+pub mod expr;
+pub mod file;
+pub mod graph;
+pub mod job;
+pub mod lower;
+pub mod output;
+pub mod parse;
+pub mod preview;
+pub mod recipe;
+pub mod records;
+pub mod schema;
+pub mod source;
+pub mod spec;
+
+pub use error::{QuarryError, Result};
+pub use preview::Previewer;
+pub use source::{Partition, PartitionKind, Source};
+pub use spec::{Format, RecordSeparator, SourceSpec};

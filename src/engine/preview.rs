@@ -1,0 +1,188 @@
+//! head / take: the rows a user sees at once. head reads only the partitions
+//! (and within the first, only the bytes) it needs; parsed partitions are
+//! cached for the interactive session.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use polars::prelude::*;
+
+use super::error::Result;
+use super::records::Grammar;
+use super::source::{PartitionKind, Source};
+
+/// First window read for a head, grown 8x until enough rows come out.
+const HEAD_WINDOW: u64 = 64 * 1024;
+
+pub struct Previewer {
+    source: Arc<Source>,
+    cache: Mutex<HashMap<usize, DataFrame>>,
+}
+
+impl Previewer {
+    pub fn new(source: Arc<Source>) -> Previewer {
+        Previewer {
+            source,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn source(&self) -> &Arc<Source> {
+        &self.source
+    }
+
+    /// A fully parsed partition, from the cache when it is there.
+    pub fn partition(&self, index: usize) -> Result<DataFrame> {
+        if let Some(df) = self.cache.lock().unwrap().get(&index) {
+            return Ok(df.clone());
+        }
+        let df = self.source.read_partition(index)?;
+        self.cache.lock().unwrap().insert(index, df.clone());
+        Ok(df)
+    }
+
+    pub fn is_cached(&self, index: usize) -> bool {
+        self.cache.lock().unwrap().contains_key(&index)
+    }
+
+    /// The first `n` rows, in order.
+    pub fn head(&self, n: usize) -> Result<DataFrame> {
+        let mut out: Option<DataFrame> = None;
+        let mut have = 0;
+        for p in &self.source.partitions {
+            if have >= n && out.is_some() {
+                break;
+            }
+            let need = n - have;
+            let cached = self.cache.lock().unwrap().get(&p.index).cloned();
+            let df = match cached {
+                Some(df) => df.head(Some(need)),
+                None => self.partition_head(p.index, need)?,
+            };
+            have += df.height();
+            match &mut out {
+                None => out = Some(df),
+                Some(acc) => {
+                    acc.vstack_mut(&df)?;
+                }
+            }
+        }
+        let df = out.unwrap_or_else(|| DataFrame::empty_with_schema(&self.source.schema));
+        Ok(df.head(Some(n)))
+    }
+
+    /// At most `need` leading rows of one partition, reading as little as
+    /// possible: a window that grows until it holds enough complete records.
+    fn partition_head(&self, index: usize, need: usize) -> Result<DataFrame> {
+        let src = &*self.source;
+        let p = &src.partitions[index];
+        let file = &src.files[p.file];
+        match &p.kind {
+            PartitionKind::Block { block, .. } => {
+                let grammar = src.grammar();
+                let start = file.record_start(&grammar, src.spec.blocksize, *block)?;
+                let cut = ((*block as u64 + 1) * src.spec.blocksize).min(file.size);
+                let mut len = HEAD_WINDOW;
+                while start + len < cut {
+                    let bytes = file.read_range(start, start + len)?;
+                    let end = complete_prefix(&grammar, &bytes);
+                    if end > 0 {
+                        let df =
+                            super::parse::parse_bytes(src, p, &bytes[..end], start, start == 0)?;
+                        if df.height() >= need {
+                            return Ok(df.head(Some(need)));
+                        }
+                    }
+                    len *= 8;
+                }
+                Ok(self.partition(index)?.head(Some(need)))
+            }
+            PartitionKind::Whole if file.is_compressed() => {
+                let mut len = HEAD_WINDOW as usize;
+                loop {
+                    let (bytes, complete) = file.decompress_prefix(len)?;
+                    let grammar = src.grammar();
+                    let end = if complete {
+                        bytes.len()
+                    } else {
+                        complete_prefix(&grammar, &bytes)
+                    };
+                    if end > 0 || complete {
+                        let df = super::parse::parse_bytes(src, p, &bytes[..end], 0, true)?;
+                        if df.height() >= need || complete {
+                            return Ok(df.head(Some(need)));
+                        }
+                    }
+                    len *= 8;
+                }
+            }
+            PartitionKind::RowGroups { .. } | PartitionKind::Whole => {
+                Ok(self.partition(index)?.head(Some(need)))
+            }
+        }
+    }
+
+    /// `n` rows sampled uniformly from up to three random partitions,
+    /// reproducible for a given seed, in file order.
+    pub fn take(&self, n: usize, seed: u64) -> Result<DataFrame> {
+        let parts = self.source.partitions.len();
+        let mut rng = SplitMix64(seed ^ 0x9E37_79B9_7F4A_7C15);
+        let mut chosen: Vec<usize> = (0..parts).collect();
+        // Partial Fisher-Yates: the first k are a uniform sample.
+        let k = parts.min(3);
+        for i in 0..k {
+            let j = i + (rng.next_u64() % (parts - i) as u64) as usize;
+            chosen.swap(i, j);
+        }
+        let mut chosen = chosen[..k].to_vec();
+        chosen.sort_unstable();
+        let mut pool: Option<DataFrame> = None;
+        for idx in chosen {
+            let df = self.partition(idx)?;
+            match &mut pool {
+                None => pool = Some(df),
+                Some(acc) => {
+                    acc.vstack_mut(&df)?;
+                }
+            }
+        }
+        let pool = pool.unwrap_or_else(|| DataFrame::empty_with_schema(&self.source.schema));
+        let total = pool.height();
+        if total <= n {
+            return Ok(pool);
+        }
+        let mut rows: Vec<IdxSize> = (0..total as IdxSize).collect();
+        for i in 0..n {
+            let j = i + (rng.next_u64() % (total - i) as u64) as usize;
+            rows.swap(i, j);
+        }
+        let mut picked = rows[..n].to_vec();
+        picked.sort_unstable();
+        let idx = IdxCa::from_vec("idx".into(), picked);
+        Ok(pool.take(&idx)?)
+    }
+}
+
+/// Length of the complete records at the start of `bytes` (which begins at a
+/// record start); 0 when not even one record is complete.
+fn complete_prefix(grammar: &Grammar, bytes: &[u8]) -> usize {
+    let recs = grammar.records(bytes);
+    if recs.len() <= 1 {
+        return 0;
+    }
+    recs[recs.len() - 1].0
+}
+
+/// A tiny, seedable generator (SplitMix64): reproducible samples without a
+/// dependency.
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,235 @@
+//! An opened source: its files, format, dialect, schema and partitions, and
+//! the reading of one partition into a DataFrame.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::discover::{discover, resolve_format};
+use super::error::{QuarryError, Result};
+use super::file::SourceFile;
+use super::parse;
+use super::records::Grammar;
+use super::schema;
+use super::spec::{format_bytes, Format, RecordSeparator, SourceSpec};
+
+/// One unit of work: the records of one file whose first byte lies in one
+/// block, a run of Parquet row groups, or a whole file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    pub index: usize,
+    pub file: usize,
+    pub kind: PartitionKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartitionKind {
+    /// Block `block` of a text file: `[block * blocksize, (block+1) * blocksize)`,
+    /// snapped to record starts when read.
+    Block { block: usize, last: bool },
+    /// Parquet row groups `[start, end)`, rows `[row_offset, row_offset + rows)`.
+    RowGroups {
+        start: usize,
+        end: usize,
+        row_offset: usize,
+        rows: usize,
+    },
+    /// The whole file (compressed text, Arrow IPC).
+    Whole,
+}
+
+/// The CSV dialect after sniffing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvDialect {
+    pub delimiter: u8,
+    pub quote: Option<u8>,
+    pub has_header: bool,
+    pub null_values: Vec<String>,
+}
+
+pub struct Source {
+    pub spec: SourceSpec,
+    pub format: Format,
+    pub files: Vec<SourceFile>,
+    pub csv: Option<CsvDialect>,
+    /// The schema after dtype overrides: what every partition is read as.
+    pub schema: SchemaRef,
+    /// The inferred (or stored) schema before overrides.
+    pub native_schema: SchemaRef,
+    /// Columns whose dtype came from an override, not inference.
+    pub overridden: Vec<String>,
+    pub partitions: Vec<Partition>,
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source")
+            .field("path", &self.spec.path)
+            .field("format", &self.format)
+            .field("files", &self.files.len())
+            .field("partitions", &self.partitions.len())
+            .finish()
+    }
+}
+
+impl Source {
+    /// Discover files, sniff the dialect, infer the schema from a spread
+    /// sample and plan partitions. Reads only samples, never whole files.
+    pub fn open(spec: SourceSpec) -> Result<Source> {
+        let paths = discover(&spec.path, spec.format)?;
+        let format = resolve_format(&paths, spec.format)?;
+        let mut files = Vec::with_capacity(paths.len());
+        for p in &paths {
+            files.push(SourceFile::open(p)?);
+        }
+        let csv = match format {
+            Format::Csv | Format::Tsv => Some(schema::sniff_dialect(&spec, format, &files[0])?),
+            _ => None,
+        };
+        let mut source = Source {
+            spec,
+            format,
+            files,
+            csv,
+            schema: Arc::new(Schema::default()),
+            native_schema: Arc::new(Schema::default()),
+            overridden: Vec::new(),
+            partitions: Vec::new(),
+        };
+        let inferred = schema::infer(&source)?;
+        source.native_schema = Arc::new(inferred.clone());
+        let (schema, overridden) = schema::apply_overrides(inferred, &source.spec.dtypes)?;
+        source.schema = Arc::new(schema);
+        source.overridden = overridden;
+        source.partitions = plan_partitions(&source)?;
+        Ok(source)
+    }
+
+    pub fn grammar(&self) -> Grammar {
+        match self.format {
+            Format::Csv | Format::Tsv => Grammar::Csv {
+                quote: self.csv.as_ref().and_then(|d| d.quote),
+            },
+            Format::Ndjson => Grammar::Lines,
+            Format::Text => match &self.spec.record_separator {
+                RecordSeparator::Line => Grammar::Lines,
+                RecordSeparator::Blank => Grammar::Blank,
+                RecordSeparator::Custom(s) => Grammar::Separator(s.clone()),
+            },
+            Format::Parquet | Format::Ipc => Grammar::Lines,
+        }
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    pub fn file_path(&self, file: usize) -> &PathBuf {
+        &self.files[file].path
+    }
+
+    /// The byte range `[start, end)` a block partition covers after snapping
+    /// to record starts.
+    pub fn byte_range(&self, p: &Partition) -> Result<(u64, u64)> {
+        let PartitionKind::Block { block, .. } = p.kind else {
+            return Ok((0, self.files[p.file].size));
+        };
+        let f = &self.files[p.file];
+        let g = self.grammar();
+        let start = f.record_start(&g, self.spec.blocksize, block)?;
+        let end = f.record_start(&g, self.spec.blocksize, block + 1)?;
+        Ok((start, end.max(start)))
+    }
+
+    /// Read one partition fully.
+    pub fn read_partition(&self, index: usize) -> Result<DataFrame> {
+        let p = self.partitions.get(index).ok_or_else(|| {
+            QuarryError::Usage(format!(
+                "partition {index} does not exist (the source has {})",
+                self.partitions.len()
+            ))
+        })?;
+        let file = &self.files[p.file];
+        match &p.kind {
+            PartitionKind::Block { .. } => {
+                let (start, end) = self.byte_range(p)?;
+                let bytes = file.read_range(start, end)?;
+                parse::parse_bytes(self, p, &bytes, start, start == 0)
+            }
+            PartitionKind::Whole if file.is_compressed() => {
+                let bytes = file.decompress_all()?;
+                parse::parse_bytes(self, p, &bytes, 0, true)
+            }
+            PartitionKind::Whole => parse::read_ipc(self, p),
+            PartitionKind::RowGroups {
+                row_offset, rows, ..
+            } => parse::read_parquet(self, p, *row_offset, *rows),
+        }
+    }
+
+    /// One line describing the source, as the UI and `schema` show it.
+    pub fn describe(&self) -> String {
+        let files = if self.files.len() == 1 {
+            self.files[0].path.display().to_string()
+        } else {
+            format!("{} files ({})", self.files.len(), self.spec.path)
+        };
+        let compressed = self.files.iter().filter(|f| f.is_compressed()).count();
+        let how = match self.format {
+            Format::Parquet => "row groups".to_string(),
+            Format::Ipc => "one per file".to_string(),
+            _ if compressed == self.files.len() => "compressed: one per file".to_string(),
+            _ => format!("blocksize {}", format_bytes(self.spec.blocksize)),
+        };
+        format!(
+            "{files} · {} · {} · {} partitions ({how})",
+            self.format,
+            format_bytes(self.total_bytes()),
+            self.partitions.len()
+        )
+    }
+}
+
+fn plan_partitions(source: &Source) -> Result<Vec<Partition>> {
+    let mut parts = Vec::new();
+    let mut push = |file: usize, kind: PartitionKind| {
+        let index = parts.len();
+        parts.push(Partition { index, file, kind });
+    };
+    for (fi, f) in source.files.iter().enumerate() {
+        match source.format {
+            Format::Parquet => {
+                for (start, end, row_offset, rows) in
+                    parse::parquet_row_group_runs(f, source.spec.blocksize)?
+                {
+                    push(
+                        fi,
+                        PartitionKind::RowGroups {
+                            start,
+                            end,
+                            row_offset,
+                            rows,
+                        },
+                    );
+                }
+            }
+            Format::Ipc => push(fi, PartitionKind::Whole),
+            _ if f.is_compressed() => push(fi, PartitionKind::Whole),
+            _ => {
+                let n = f.block_count(source.spec.blocksize);
+                for block in 0..n {
+                    push(
+                        fi,
+                        PartitionKind::Block {
+                            block,
+                            last: block + 1 == n,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    Ok(parts)
+}

@@ -1,0 +1,10 @@
+//! quarry: a terminal explorer for data files too big to open.
+//!
+//! `engine` is the partitioned data layer (no terminal code below it);
+//! `cli` the headless commands; `demo` the deterministic demo data.
+
+pub mod cli;
+pub mod demo;
+pub mod engine;
+pub mod print;
+pub mod run;

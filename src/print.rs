@@ -1,0 +1,116 @@
+//! Headless output of DataFrames: an aligned text table, CSV, or a JSON array
+//! of row objects.
+
+use std::io::Write;
+
+use polars::prelude::*;
+
+use crate::engine::spec::dtype_name;
+
+/// Widest a table column gets before values are cut with an ellipsis.
+const MAX_WIDTH: usize = 40;
+
+/// Text of one cell: strings unquoted, nulls as `null`.
+pub fn cell_text(v: &AnyValue) -> String {
+    match v {
+        AnyValue::Null => "null".into(),
+        AnyValue::String(s) => (*s).to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn is_numeric(dt: &DataType) -> bool {
+    dt.is_primitive_numeric()
+}
+
+fn clip(s: &str, width: usize) -> String {
+    // Control characters would break the layout; show them escaped.
+    let clean: String = s
+        .chars()
+        .map(|c| match c {
+            '\n' => '↵',
+            '\t' | '\r' => ' ',
+            c if c.is_control() => '�',
+            c => c,
+        })
+        .collect();
+    if clean.chars().count() <= width {
+        clean
+    } else {
+        let mut out: String = clean.chars().take(width.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+pub fn write_table(df: &DataFrame, w: &mut dyn Write) -> std::io::Result<()> {
+    let cols = df.columns();
+    let mut cells: Vec<Vec<String>> = Vec::with_capacity(cols.len());
+    let mut widths = Vec::with_capacity(cols.len());
+    let mut heads = Vec::with_capacity(cols.len());
+    for c in cols {
+        let name = c.name().to_string();
+        let dt = dtype_name(c.dtype());
+        let s = c.as_materialized_series();
+        let vals: Vec<String> = (0..df.height())
+            .map(|i| clip(&cell_text(&s.get(i).unwrap_or(AnyValue::Null)), MAX_WIDTH))
+            .collect();
+        let width = vals
+            .iter()
+            .map(|v| v.chars().count())
+            .chain([name.chars().count().min(MAX_WIDTH), dt.chars().count()])
+            .max()
+            .unwrap_or(1);
+        widths.push(width);
+        heads.push((clip(&name, MAX_WIDTH), dt));
+        cells.push(vals);
+    }
+    let line = |w: &mut dyn Write, parts: Vec<String>| -> std::io::Result<()> {
+        writeln!(w, "{}", parts.join("  ").trim_end())
+    };
+    line(
+        w,
+        heads
+            .iter()
+            .zip(&widths)
+            .map(|((n, _), &wd)| format!("{n:<wd$}"))
+            .collect(),
+    )?;
+    line(
+        w,
+        heads
+            .iter()
+            .zip(&widths)
+            .map(|((_, t), &wd)| format!("{t:<wd$}"))
+            .collect(),
+    )?;
+    line(w, widths.iter().map(|&wd| "─".repeat(wd)).collect())?;
+    for row in 0..df.height() {
+        let parts = cells
+            .iter()
+            .zip(&widths)
+            .zip(cols)
+            .map(|((vals, &wd), c)| {
+                if is_numeric(c.dtype()) {
+                    format!("{:>wd$}", vals[row])
+                } else {
+                    format!("{:<wd$}", vals[row])
+                }
+            })
+            .collect();
+        line(w, parts)?;
+    }
+    Ok(())
+}
+
+pub fn write_csv(df: &mut DataFrame, w: &mut dyn Write) -> PolarsResult<()> {
+    CsvWriter::new(w).include_header(true).finish(df)
+}
+
+pub fn write_json(df: &mut DataFrame, w: &mut dyn Write) -> PolarsResult<()> {
+    JsonWriter::new(&mut *w)
+        .with_json_format(JsonFormat::Json)
+        .finish(df)?;
+    writeln!(w).map_err(PolarsError::from)
+}

@@ -1,0 +1,155 @@
+//! `quarry run`: replay a recipe headless on the local executor, with a
+//! progress bar on a terminal, JSON events for scripts, and Ctrl-C that
+//! cancels cleanly (exit 130, no partial output).
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::{emit, print_frame, OutputFormat, RunArgs};
+use crate::engine::events::Event;
+use crate::engine::exec::local::LocalExecutor;
+use crate::engine::exec::{CancelToken, EventSink, Executor};
+use crate::engine::job::{Job, JobOptions};
+use crate::engine::output::{OutputTarget, PartSink};
+use crate::engine::recipe::{Recipe, Step};
+use crate::engine::spec::{format_bytes, parse_bytesize};
+use crate::engine::Result;
+
+pub fn run(a: RunArgs) -> Result<()> {
+    let (recipe, base) = Recipe::load(&a.recipe)?;
+    let target = a.output.as_deref().map(OutputTarget::parse).transpose()?;
+    let opts = JobOptions {
+        split_every: a.split_every,
+        blocksize: a.blocksize,
+        writes_output: target.is_some(),
+    };
+    let job = Arc::new(Job::prepare(recipe, &base, &opts)?);
+    let sink = match &target {
+        Some(t) => Some(PartSink::create(t, part_bytes(&job))?),
+        None => None,
+    };
+    let workers = a.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let memory = a
+        .memory
+        .unwrap_or_else(LocalExecutor::default_memory_budget);
+    let executor = LocalExecutor::new(workers, memory);
+
+    let cancel = CancelToken::new();
+    watch_ctrl_c(cancel.clone());
+
+    let partitions = job.source.partitions.len() as u64;
+    let bar = if std::io::stderr().is_terminal() && !a.json_events {
+        let b = ProgressBar::with_draw_target(Some(partitions), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} partitions  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let json = a.json_events;
+    let bar_for_events = bar.clone();
+    let stderr_lock = Arc::new(Mutex::new(()));
+    let events: EventSink = Arc::new(move |e: Event| {
+        if json {
+            let _g = stderr_lock.lock();
+            if let Ok(line) = serde_json::to_string(&e) {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
+        }
+        if let (Some(b), Event::Progress(p)) = (&bar_for_events, &e) {
+            b.set_position(p.partitions_done as u64);
+            let eta = p
+                .eta_s
+                .map(|s| format!("  ETA {s:.0}s"))
+                .unwrap_or_default();
+            b.set_message(format!(
+                "{:.0} rows/s  {}/s{eta}",
+                p.rows_per_s,
+                format_bytes(p.bytes_per_s as u64)
+            ));
+        }
+    });
+
+    let result = executor.execute(Arc::clone(&job), sink, events, cancel);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let result = result?;
+    let secs = result.elapsed_ms as f64 / 1000.0;
+    let input = job.source.total_bytes();
+    eprintln!(
+        "done: {} rows in {secs:.2} s · {} partitions · {} read ({}/s){}",
+        result.rows_out,
+        partitions,
+        format_bytes(input),
+        format_bytes((input as f64 / secs.max(1e-3)) as u64),
+        target
+            .as_ref()
+            .map(|t| format!(" · wrote {}", t.path.display()))
+            .unwrap_or_default()
+    );
+    if target.is_none() {
+        if let Some(df) = result.frame {
+            let total = df.height();
+            print_frame(df.head(Some(a.show)), OutputFormat::Table)?;
+            if total > a.show {
+                emit(|w| {
+                    writeln!(
+                        w,
+                        "… {} more rows (write them all with -o FILE, or show more with --show N)",
+                        total - a.show
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Output part size for directory outputs: a `repartition` step's target,
+/// else the source blocksize.
+fn part_bytes(job: &Job) -> u64 {
+    for step in job.recipe.steps.iter().rev() {
+        if let Step::Repartition { n, blocksize } = step {
+            if let Some(b) = blocksize.as_deref().and_then(|b| parse_bytesize(b).ok()) {
+                return b;
+            }
+            if let Some(n) = n {
+                return (job.source.total_bytes() / (*n as u64).max(1)).max(1);
+            }
+        }
+    }
+    job.source.spec.blocksize
+}
+
+/// Ctrl-C cancels the job (the executor then stops at a partition boundary).
+fn watch_ctrl_c(cancel: CancelToken) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut hup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { if let Some(t) = term.as_mut() { t.recv().await; } else { std::future::pending::<()>().await } } => {}
+                _ = async { if let Some(h) = hup.as_mut() { h.recv().await; } else { std::future::pending::<()>().await } } => {}
+            }
+        });
+        cancel.cancel();
+    });
+}

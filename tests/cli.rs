@@ -1,0 +1,586 @@
+//! The headless commands, run as a user runs them: the real binary, real
+//! files, exit codes and messages.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use polars::prelude::*;
+
+fn quarry(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(args)
+        .output()
+        .expect("run quarry")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts a clean user error: exit 1, no panic, a message containing all of `needles`.
+fn assert_user_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "exit code; stderr:\n{err}");
+    assert!(!err.contains("panicked"), "panic:\n{err}");
+    for n in needles {
+        assert!(
+            err.to_lowercase().contains(&n.to_lowercase()),
+            "stderr lacks {n:?}:\n{err}"
+        );
+    }
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
+    path
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn sample_csv(rows: usize) -> String {
+    let mut t = String::from("id,name,score\n");
+    for i in 0..rows {
+        t.push_str(&format!("{i},name {i},{}.5\n", i % 10));
+    }
+    t
+}
+
+#[test]
+fn head_prints_a_table_with_dtypes() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.csv", sample_csv(100).as_bytes());
+    let o = quarry(&["head", s(&f), "-n", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains("id") && lines[0].contains("score"));
+    assert!(lines[1].contains("i64") && lines[1].contains("str") && lines[1].contains("f64"));
+    assert_eq!(lines.len(), 3 + 3, "{out}");
+    assert!(lines[5].contains("name 2"));
+}
+
+#[test]
+fn head_json_and_csv_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.csv", b"a,b\n1,x\n2,\n3,z\n");
+    let o = quarry(&["head", s(&f), "-n", "2", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{"a": 1, "b": "x"}, {"a": 2, "b": null}])
+    );
+
+    let o = quarry(&["head", s(&f), "--format", "csv"]);
+    assert_eq!(stdout(&o), "a,b\n1,x\n2,\n3,z\n");
+}
+
+#[test]
+fn head_reads_across_small_partitions_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.csv", sample_csv(500).as_bytes());
+    let o = quarry(&[
+        "head",
+        s(&f),
+        "-n",
+        "300",
+        "--blocksize",
+        "1KiB",
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let ids: Vec<usize> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, (0..300).collect::<Vec<_>>());
+}
+
+#[test]
+fn take_is_seeded_and_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.csv", sample_csv(2000).as_bytes());
+    let run = |seed: &str| {
+        let o = quarry(&[
+            "take",
+            s(&f),
+            "-n",
+            "10",
+            "--seed",
+            seed,
+            "--blocksize",
+            "4KiB",
+            "--format",
+            "csv",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let a = run("1");
+    assert_eq!(a, run("1"), "same seed, same rows");
+    assert_ne!(a, run("2"), "another seed, other rows");
+    assert_eq!(a.lines().count(), 11);
+}
+
+#[test]
+fn schema_reports_files_bytes_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = sample_csv(1000);
+    write(dir.path(), "p1.csv", body.as_bytes());
+    write(dir.path(), "p2.csv", body.as_bytes());
+    let glob = format!("{}/p*.csv", dir.path().display());
+    let o = quarry(&["schema", &glob, "--format", "json", "--blocksize", "8KiB"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["file_count"], 2);
+    assert_eq!(v["total_bytes"], 2 * body.len());
+    let per_file = body.len().div_ceil(8192);
+    assert_eq!(v["partitions"], 2 * per_file);
+    assert_eq!(
+        v["columns"][0],
+        serde_json::json!({"name": "id", "dtype": "i64", "overridden": false})
+    );
+
+    // The directory form reads the same files, and head spans them in order.
+    let o = quarry(&["head", s(dir.path()), "-n", "1500", "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 1501);
+}
+
+#[test]
+fn dtype_override_changes_schema_and_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "z.csv", b"zip,n\n01234,1\n90210,2\n");
+    let o = quarry(&["head", s(&f), "--dtype", "zip=str", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["zip"], "01234");
+    let o = quarry(&["head", s(&f), "--dtype", "nope=str"]);
+    assert_user_error(&o, &["nope", "Columns: zip, n"]);
+}
+
+#[test]
+fn text_records_separated_by_blank_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "r.dat",
+        b"review/score: 5.0\nreview/text: good\n\nreview/score: 1.0\nreview/text: bad\n\n",
+    );
+    let o = quarry(&["head", s(&f), "--format", "text", "--record-sep", "blank"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = quarry(&[
+        "head",
+        s(&f),
+        "--input-format",
+        "text",
+        "--record-sep",
+        "blank",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([
+            {"text": "review/score: 5.0\nreview/text: good"},
+            {"text": "review/score: 1.0\nreview/text: bad"}
+        ])
+    );
+}
+
+#[test]
+fn compressed_files_read_transparently() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = sample_csv(300);
+    let gz = dir.path().join("a.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    enc.write_all(body.as_bytes()).unwrap();
+    enc.finish().unwrap();
+    let zst = dir.path().join("b.csv.zst");
+    std::fs::write(&zst, zstd::encode_all(body.as_bytes(), 3).unwrap()).unwrap();
+    for f in [&gz, &zst] {
+        let o = quarry(&["head", s(f), "-n", "300", "--format", "csv"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stdout(&o), body);
+        let o = quarry(&["schema", s(f)]);
+        assert!(
+            stdout(&o).contains("compressed: one per file"),
+            "{}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn parquet_row_groups_become_partitions_and_ipc_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 10_000i64;
+    let mut df = df!(
+        "a" => (0..n).collect::<Vec<_>>(),
+        "b" => (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>()
+    )
+    .unwrap();
+    let pq = dir.path().join("t.parquet");
+    ParquetWriter::new(std::fs::File::create(&pq).unwrap())
+        .with_row_group_size(Some(1000))
+        .finish(&mut df)
+        .unwrap();
+    let o = quarry(&["schema", s(&pq), "--format", "json", "--blocksize", "1"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["partitions"], 10,
+        "one partition per row group at a tiny blocksize"
+    );
+    let o = quarry(&[
+        "take",
+        s(&pq),
+        "-n",
+        "5",
+        "--format",
+        "json",
+        "--blocksize",
+        "1",
+    ]);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for r in rows.as_array().unwrap() {
+        assert_eq!(r["b"], format!("v{}", r["a"]));
+    }
+    let ipc = dir.path().join("t.arrow");
+    IpcWriter::new(std::fs::File::create(&ipc).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let o = quarry(&["head", s(&ipc), "-n", "2", "--format", "csv"]);
+    assert_eq!(stdout(&o), "a,b\n0,v0\n1,v1\n");
+}
+
+#[test]
+fn ndjson_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "e.jsonl",
+        b"{\"a\":1,\"b\":\"x\"}\n{\"a\":2,\"b\":null}\n",
+    );
+    let o = quarry(&["head", s(&f), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{"a": 1, "b": "x"}, {"a": 2, "b": null}])
+    );
+}
+
+#[test]
+fn late_non_numeric_values_are_caught_by_the_spread_sample() {
+    // The last 10% of rows turn non-numeric: sampling only the start (what
+    // burns Dask users) would infer i64; the end-of-file sample sees text.
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("id,code\n");
+    let rows = 200_000;
+    for i in 0..rows {
+        if i < rows * 9 / 10 {
+            t.push_str(&format!("{i},{}\n", i % 1000));
+        } else {
+            t.push_str(&format!("{i},X{}\n", i % 1000));
+        }
+    }
+    let f = write(dir.path(), "late.csv", t.as_bytes());
+    let o = quarry(&["schema", s(&f), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["columns"][1]["dtype"], "str");
+}
+
+#[test]
+fn a_late_bad_value_names_file_partition_line_column_value_and_fix() {
+    // One bad value at 90% that no sample spot covers.
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 400_000;
+    let bad_row = rows * 9 / 10;
+    let mut t = String::from("id,amount\n");
+    for i in 0..rows {
+        if i == bad_row {
+            t.push_str(&format!("{i},n/a\n"));
+        } else {
+            t.push_str(&format!("{i},{}\n", i % 977));
+        }
+    }
+    let f = write(dir.path(), "amounts.csv", t.as_bytes());
+    // `take` with every partition forces a full read; head -n all does too.
+    let o = quarry(&["head", s(&f), "-n", "1000000", "--blocksize", "256KiB"]);
+    let line = (bad_row + 2).to_string(); // header is line 1
+    assert_user_error(
+        &o,
+        &[
+            "amounts.csv",
+            "partition",
+            &format!("line {line}"),
+            "`amount`",
+            "\"n/a\"",
+            "--dtype amount=str",
+        ],
+    );
+    let o = quarry(&[
+        "head",
+        s(&f),
+        "-n",
+        "1000000",
+        "--blocksize",
+        "256KiB",
+        "--dtype",
+        "amount=str",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+// ---- bad input: one test per case, each a clear message and exit 1 ----
+
+#[test]
+fn bad_missing_path() {
+    assert_user_error(&quarry(&["head", "/nonexistent/x.csv"]), &["no such file"]);
+}
+
+#[test]
+fn bad_glob_matching_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pat = format!("{}/*.csv", dir.path().display());
+    assert_user_error(&quarry(&["head", &pat]), &["matched no files"]);
+}
+
+#[test]
+fn bad_directory_without_data_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "notes.md", b"# hi\n");
+    assert_user_error(
+        &quarry(&["schema", s(dir.path())]),
+        &["holds no data files"],
+    );
+}
+
+#[test]
+fn bad_permission_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "secret.csv", b"a\n1\n");
+    std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let is_root = unsafe_geteuid() == 0;
+    let o = if is_root {
+        // Root reads anything; drop the capabilities that let it.
+        let o = Command::new("setpriv")
+            .args([
+                "--bounding-set=-dac_override,-dac_read_search",
+                "--inh-caps=-all",
+                env!("CARGO_BIN_EXE_quarry"),
+                "head",
+                s(&f),
+            ])
+            .output()
+            .expect("setpriv (util-linux) is needed to test permissions as root");
+        o
+    } else {
+        quarry(&["head", s(&f)])
+    };
+    assert_user_error(&o, &["permission denied"]);
+}
+
+fn unsafe_geteuid() -> u32 {
+    // /proc/self/status: "Uid: real effective saved fs"
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(str::to_string))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+}
+
+#[test]
+fn bad_binary_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let f = write(dir.path(), "garbage.csv", &bytes);
+    assert_user_error(&quarry(&["head", s(&f)]), &["binary", "NUL byte"]);
+}
+
+#[test]
+fn bad_invalid_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "latin1.csv", b"name,n\nok,1\ncaf\xe9,2\n");
+    assert_user_error(
+        &quarry(&["head", s(&f)]),
+        &["invalid UTF-8", "line 3", "utf8-lossy"],
+    );
+    let o = quarry(&["head", s(&f), "--encoding", "utf8-lossy", "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("caf\u{FFFD}"));
+}
+
+#[test]
+fn bad_ragged_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "ragged.csv", b"a,b\n1,2\n3,4,5,6\n");
+    assert_user_error(
+        &quarry(&["head", s(&f)]),
+        &["line 3", "4 fields", "header has 2"],
+    );
+}
+
+#[test]
+fn bad_unknown_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "data.xyz", b"a,b\n1,2\n");
+    assert_user_error(
+        &quarry(&["head", s(&f)]),
+        &["cannot tell the format", "--format"],
+    );
+    // ... and naming it fixes it.
+    assert!(quarry(&["head", s(&f), "--input-format", "csv"])
+        .status
+        .success());
+}
+
+#[test]
+fn bad_truncated_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut df = df!("a" => (0..1000i64).collect::<Vec<_>>()).unwrap();
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf).finish(&mut df).unwrap();
+    let f = write(dir.path(), "t.parquet", &buf[..buf.len() / 2]);
+    assert_user_error(
+        &quarry(&["head", s(&f)]),
+        &["not a valid Parquet file", "truncated"],
+    );
+}
+
+#[test]
+fn bad_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "empty.csv", b"");
+    assert_user_error(&quarry(&["head", s(&f)]), &["is empty"]);
+}
+
+#[test]
+fn bad_truncated_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(sample_csv(5000).as_bytes()).unwrap();
+    let bytes = enc.finish().unwrap();
+    let f = write(dir.path(), "t.csv.gz", &bytes[..bytes.len() / 2]);
+    assert_user_error(&quarry(&["take", s(&f)]), &["cannot decompress", "gzip"]);
+}
+
+#[test]
+fn bad_flags_exit_1_not_2() {
+    assert_user_error(
+        &quarry(&["head", "x.csv", "--blocksize", "lots"]),
+        &["size"],
+    );
+    assert_user_error(
+        &quarry(&["head", "x.csv", "--dtype", "a=complex"]),
+        &["unknown dtype"],
+    );
+}
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.csv", sample_csv(50_000).as_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(["head", s(&f), "-n", "50000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away at once
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn demo_writes_deterministic_files_and_recipes() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = quarry(&["demo", "--dir", s(dir.path()), "--rows", "5000", "--no-tui"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let arcos = std::fs::read(dir.path().join("arcos.csv")).unwrap();
+    assert_eq!(arcos.iter().filter(|&&b| b == b'\n').count(), 5001);
+    let o = quarry(&[
+        "schema",
+        s(&dir.path().join("arcos.csv")),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cols: Vec<(String, String)> = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().into(),
+                c["dtype"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expect = [
+        ("REPORTER_DEA_NO", "str"),
+        ("BUYER_ZIP", "i64"),
+        ("DOSAGE_UNIT", "f64"),
+        ("QUANTITY", "i64"),
+        ("MME_Conversion_Factor", "f64"),
+        ("TRANSACTION_DATE", "i64"),
+        ("dos_str", "f64"),
+    ];
+    for (n, t) in expect {
+        assert!(
+            cols.contains(&(n.to_string(), t.to_string())),
+            "{n}: {cols:?}"
+        );
+    }
+    assert_eq!(cols.len(), 15);
+    // Reviews: blank-line separated records.
+    let o = quarry(&[
+        "head",
+        s(&dir.path().join("reviews.txt")),
+        "--record-sep",
+        "blank",
+        "-n",
+        "1",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rec = v[0]["text"].as_str().unwrap();
+    assert!(rec.starts_with("product/productId: B00") && rec.contains("review/text: "));
+    // Same arguments, same bytes; the second run reuses the files.
+    let other = tempfile::tempdir().unwrap();
+    quarry(&[
+        "demo",
+        "--dir",
+        s(other.path()),
+        "--rows",
+        "5000",
+        "--no-tui",
+    ]);
+    assert_eq!(
+        arcos,
+        std::fs::read(other.path().join("arcos.csv")).unwrap()
+    );
+    let o = quarry(&["demo", "--dir", s(dir.path()), "--rows", "5000", "--no-tui"]);
+    assert!(stdout(&o).starts_with("reusing"));
+}

@@ -1,0 +1,469 @@
+//! The correctness oracle: random recipes over random files and random
+//! blocksizes, run as a partitioned task graph on the local executor, equal
+//! polars' single-shot collect of the same steps on the whole file.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use polars::prelude::*;
+use proptest::prelude::*;
+use quarry::engine::apply::apply_steps;
+use quarry::engine::events::Event;
+use quarry::engine::exec::local::LocalExecutor;
+use quarry::engine::exec::{CancelToken, Executor};
+use quarry::engine::graph::StageKind;
+use quarry::engine::job::{Job, JobOptions};
+use quarry::engine::output::{OutputTarget, PartSink};
+use quarry::engine::recipe::Recipe;
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::File::create(dir.join(name))
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
+}
+
+fn run(job: Arc<Job>, workers: usize) -> DataFrame {
+    LocalExecutor::new(workers, 1 << 30)
+        .execute(job, None, Arc::new(|_| {}), CancelToken::new())
+        .unwrap()
+        .frame
+        .unwrap()
+}
+
+/// polars on its own: read the whole file in one go, apply the steps, collect.
+fn oracle(job: &Job, path: &Path) -> DataFrame {
+    let df = CsvReadOptions::default()
+        .with_infer_schema_length(None)
+        .with_schema(Some(job.source.schema.clone()))
+        .try_into_reader_with_file_path(Some(path.into()))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let schema = df.schema().as_ref().clone();
+    apply_steps(df.lazy(), schema, 0, &job.recipe.steps, &job.joins)
+        .unwrap()
+        .collect()
+        .unwrap()
+}
+
+fn sorted(df: &DataFrame) -> DataFrame {
+    let names: Vec<PlSmallStr> = df.get_column_names_owned();
+    if names.is_empty() || df.height() == 0 {
+        return df.clone();
+    }
+    let n = names.len();
+    df.sort(
+        names,
+        SortMultipleOptions::default()
+            .with_nulls_last(true)
+            .with_order_descending_multi(vec![false; n])
+            .with_maintain_order(true),
+    )
+    .unwrap()
+}
+
+/// Equal up to float rounding (1e-9 relative); row order compared as given.
+fn assert_frames_close(ours: &DataFrame, theirs: &DataFrame, what: &str) {
+    assert_eq!(ours.schema(), theirs.schema(), "{what}: schemas differ");
+    assert_eq!(
+        ours.height(),
+        theirs.height(),
+        "{what}: heights differ\nours {ours}\ntheirs {theirs}"
+    );
+    for (a, b) in ours.columns().iter().zip(theirs.columns()) {
+        let (a, b) = (a.as_materialized_series(), b.as_materialized_series());
+        if a.dtype().is_float() {
+            let a = a.cast(&DataType::Float64).unwrap();
+            let b = b.cast(&DataType::Float64).unwrap();
+            for (x, y) in a.f64().unwrap().iter().zip(b.f64().unwrap().iter()) {
+                match (x, y) {
+                    (None, None) => {}
+                    (Some(x), Some(y)) if x.is_nan() && y.is_nan() => {}
+                    (Some(x), Some(y)) => assert!(
+                        (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+                        "{what}: column {} {x} vs {y}",
+                        a.name()
+                    ),
+                    _ => panic!("{what}: column {} null mismatch {x:?} vs {y:?}", a.name()),
+                }
+            }
+        } else {
+            assert!(
+                a.equals_missing(b),
+                "{what}: column {} differs\nours {ours}\ntheirs {theirs}",
+                a.name()
+            );
+        }
+    }
+}
+
+fn data_file() -> impl Strategy<Value = String> {
+    let row = (
+        prop_oneof![Just("a"), Just("b"), Just("c"), Just("d"), Just("")],
+        0i64..5,
+        prop_oneof![4 => (-1000.0f64..1000.0).prop_map(Some), 1 => Just(None)],
+        -50i64..50,
+        prop_oneof![Just("x;y"), Just("z"), Just("x;z;w"), Just("")],
+    );
+    prop::collection::vec(row, 1..250).prop_map(|rows| {
+        let mut t = String::from("k,g,x,y,tags,extra\n");
+        for (k, g, x, y, tags) in rows {
+            let x = x.map(|v| format!("{v:?}")).unwrap_or_default();
+            t.push_str(&format!("{k},{g},{x},{y},{tags},e{g}\n"));
+        }
+        t
+    })
+}
+
+/// Row-local steps, then at most one blocking step, then maybe a tail.
+fn recipe_steps() -> impl Strategy<Value = (String, bool)> {
+    let local = prop_oneof![
+        Just("[[steps]]\nop='filter'\nexpr='x > -500 OR x IS NULL'\n"),
+        Just("[[steps]]\nop='filter'\nexpr=\"k = 'a' OR g > 2\"\n"),
+        Just("[[steps]]\nop='with_columns'\ncolumns={ z = 'x * 2 + y', w = 'z - 1' }\n"),
+        Just("[[steps]]\nop='cast'\ncolumns={ y = 'f64' }\n"),
+        Just("[[steps]]\nop='drop'\ncolumns=['extra']\n"),
+        Just("[[steps]]\nop='parse'\ncolumn='tags'\npattern='(?P<first>[a-z])(?P<rest>.*)'\n"),
+    ];
+    // (text, whether the result order is defined)
+    let blocking = prop_oneof![
+        Just(("", true)),
+        Just(("[[steps]]\nop='group_by'\nkeys=['k']\naggs={ s = 'sum(x)', n = 'count(*)', lo = 'min(y)', hi = 'max(x)', m = 'avg(x)', v = 'var(x)', sd = 'std(y)', f = 'first(y)', l = 'last(x)', u = 'count(distinct g)', c = 'count(x)' }\n", false)),
+        Just(("[[steps]]\nop='group_by'\nkeys=['k', 'g']\naggs={ s = 'sum(y)', m = 'avg(x)' }\n", false)),
+        Just(("[[steps]]\nop='group_by'\nkeys=[]\naggs={ s = 'sum(x)', n = 'count(*)', v = 'var(x)', u = 'count(distinct k)' }\n", true)),
+        Just(("[[steps]]\nop='group_by'\nkeys=['g']\naggs={ med = 'median(x)' }\n", false)),
+        Just(("[[steps]]\nop='value_counts'\ncolumn='k'\n", true)),
+        Just(("[[steps]]\nop='unique'\ncolumns=['k', 'g']\n", true)),
+        Just(("[[steps]]\nop='unique'\n", true)),
+        Just(("[[steps]]\nop='sort'\nby=['y', 'k']\ndescending=[true, false]\n[[steps]]\nop='head'\nn=7\n", true)),
+        Just(("[[steps]]\nop='head'\nn=13\n", true)),
+        Just(("[[steps]]\nop='sort'\nby='y'\n", true)),
+        Just(("[[steps]]\nop='sql'\nquery='SELECT k, SUM(y) AS s FROM self GROUP BY k'\n", false)),
+        Just(("[[steps]]\nop='explode'\ncolumn='tags'\n", true)),
+    ];
+    (prop::collection::vec(local, 0..3), blocking).prop_map(|(locals, (b, ordered))| {
+        let mut t = String::new();
+        for l in locals {
+            t.push_str(l);
+        }
+        t.push_str(b);
+        (t, ordered)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn partitioned_run_equals_single_shot(
+        data in data_file(),
+        (steps, ordered) in recipe_steps(),
+        blocksize in 40u64..3000,
+        split_every in 2usize..5,
+        workers in 1usize..4,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "d.csv", data.as_bytes());
+        // Explode needs a list column: split tags first.
+        let steps = steps.replace(
+            "op='explode'",
+            "op='with_columns'\ncolumns={ tags = \"string_to_array(tags, ';')\" }\n[[steps]]\nop='explode'",
+        );
+        let text = format!("[source]\npath='d.csv'\n[source.dtypes]\nk='str'\ntags='str'\n{steps}");
+        let recipe = Recipe::parse(&text).unwrap();
+        let opts = JobOptions { split_every, blocksize: Some(blocksize), writes_output: false };
+        let job = Arc::new(Job::prepare(recipe, dir.path(), &opts).unwrap());
+        let ours = run(Arc::clone(&job), workers);
+        let theirs = oracle(&job, &dir.path().join("d.csv"));
+        if ordered {
+            assert_frames_close(&ours, &theirs, &steps);
+        } else {
+            assert_frames_close(&sorted(&ours), &sorted(&theirs), &steps);
+        }
+    }
+}
+
+fn demo(rows: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    quarry::demo::write_demo(dir.path(), rows).unwrap();
+    dir
+}
+
+#[test]
+fn arcos_recipe_end_to_end() {
+    let dir = demo(30_000);
+    let (recipe, base) = Recipe::load(&dir.path().join("arcos.toml")).unwrap();
+    let opts = JobOptions {
+        blocksize: Some(256 * 1024),
+        ..JobOptions::default()
+    };
+    let job = Arc::new(Job::prepare(recipe, &base, &opts).unwrap());
+    // 4.5 MB in 256 KiB blocks: 18 partitions -> combine tree of fan-in 8.
+    let parts = job.source.partitions.len();
+    assert!(parts > 8, "{parts}");
+    assert_eq!(
+        job.graph.summary(),
+        format!(
+            "read-csv+with_columns+filter+groupby-chunk ×{parts} → combine ×{} → groupby-agg ×1",
+            parts.div_ceil(8)
+        )
+    );
+    let ours = run(Arc::clone(&job), 2);
+    let theirs = job.single_shot().unwrap();
+    assert!(ours.height() > 100);
+    assert_eq!(
+        ours.get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "year",
+            "BUYER_STATE",
+            "BUYER_COUNTY",
+            "morphine_equivalent_g",
+            "shipments"
+        ]
+    );
+    assert_frames_close(&sorted(&ours), &sorted(&theirs), "arcos");
+}
+
+#[test]
+fn reviews_recipe_end_to_end() {
+    let dir = demo(20_000); // 1,000 review records
+    let (recipe, base) = Recipe::load(&dir.path().join("reviews.toml")).unwrap();
+    let opts = JobOptions {
+        blocksize: Some(64 * 1024),
+        ..JobOptions::default()
+    };
+    let job = Arc::new(Job::prepare(recipe, &base, &opts).unwrap());
+    let ours = sorted(&run(Arc::clone(&job), 2));
+    let theirs = sorted(&job.single_shot().unwrap());
+    assert_frames_close(&ours, &theirs, "reviews");
+    let n: u64 = ours
+        .column("n")
+        .unwrap()
+        .u64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .sum();
+    assert_eq!(n, 1000, "every record parsed once");
+}
+
+#[test]
+fn graph_shapes_per_step_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("k,x\n");
+    for i in 0..20_000 {
+        t.push_str(&format!("{},{i}\n", i % 7));
+    }
+    write(dir.path(), "d.csv", t.as_bytes());
+    let graph = |steps: &str| {
+        let r = Recipe::parse(&format!(
+            "[source]\npath='d.csv'\nblocksize='2KiB'\n{steps}"
+        ))
+        .unwrap();
+        Job::prepare(r, dir.path(), &JobOptions::default())
+            .unwrap()
+            .graph
+    };
+    let parts = t.len().div_ceil(2048);
+    assert!(
+        parts > 64,
+        "two levels of combines need > 64 partitions: {parts}"
+    );
+    let g = graph("[[steps]]\nop='filter'\nexpr='x > 5'\n");
+    assert_eq!(g.summary(), format!("read-csv+filter ×{parts} → concat ×1"));
+    let g = graph("[[steps]]\nop='value_counts'\ncolumn='k'\n");
+    assert_eq!(g.stages.len(), 4, "{}", g.summary()); // map, combine, combine, agg
+    assert_eq!(g.stages[1].fan_in, 8);
+    assert_eq!(g.stages[1].tasks.len(), parts.div_ceil(8));
+    assert_eq!(g.stages.last().unwrap().tasks.len(), 1);
+    let g = graph("[[steps]]\nop='sort'\nby='x'\n");
+    assert_eq!(g.stages[1].kind, StageKind::Gather);
+    assert!(g.to_text().contains("gathers all rows"));
+    let g = graph("[[steps]]\nop='head'\nn=3\n");
+    assert_eq!(
+        g.summary(),
+        format!("read-csv+head ×{parts} → head-concat ×1")
+    );
+    let dot = graph("[[steps]]\nop='unique'\n").to_dot();
+    assert!(dot.starts_with("digraph") && dot.contains("t0 -> "));
+}
+
+#[test]
+fn head_stops_scheduling_once_it_has_enough_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("x\n");
+    for i in 0..50_000 {
+        t.push_str(&format!("{i}\n"));
+    }
+    write(dir.path(), "d.csv", t.as_bytes());
+    let r = Recipe::parse("[source]\npath='d.csv'\nblocksize='4KiB'\n[[steps]]\nop='head'\nn=10\n")
+        .unwrap();
+    let job = Arc::new(Job::prepare(r, dir.path(), &JobOptions::default()).unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = Arc::clone(&seen);
+    let res = LocalExecutor::new(1, 1 << 30)
+        .execute(
+            Arc::clone(&job),
+            None,
+            Arc::new(move |e| s2.lock().unwrap().push(e)),
+            CancelToken::new(),
+        )
+        .unwrap();
+    let df = res.frame.unwrap();
+    assert_eq!(
+        df.column("x")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect::<Vec<_>>(),
+        (0..10).collect::<Vec<_>>()
+    );
+    let ev = seen.lock().unwrap();
+    let started = ev
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::TaskStarted {
+                    partition: Some(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(started < 3, "read {started} partitions for 10 rows");
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, Event::TaskCancelled { reason, .. } if reason.contains("head"))));
+}
+
+#[test]
+fn cancellation_stops_dispatch_and_leaves_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("x,y\n");
+    for i in 0..200_000 {
+        t.push_str(&format!("{i},{}\n", i % 13));
+    }
+    write(dir.path(), "d.csv", t.as_bytes());
+    let r = Recipe::parse(
+        "[source]\npath='d.csv'\nblocksize='16KiB'\n[[steps]]\nop='filter'\nexpr='y > 3'\n",
+    )
+    .unwrap();
+    let opts = JobOptions {
+        writes_output: true,
+        ..JobOptions::default()
+    };
+    let job = Arc::new(Job::prepare(r, dir.path(), &opts).unwrap());
+    let out = dir.path().join("out.parquet");
+    let sink = PartSink::create(
+        &OutputTarget::parse(out.to_str().unwrap()).unwrap(),
+        1 << 20,
+    )
+    .unwrap();
+    let cancel = CancelToken::new();
+    let c2 = cancel.clone();
+    let finished = Arc::new(Mutex::new(0usize));
+    let f2 = Arc::clone(&finished);
+    let events: quarry::engine::exec::EventSink = Arc::new(move |e| {
+        if let Event::TaskFinished { .. } = e {
+            let mut n = f2.lock().unwrap();
+            *n += 1;
+            if *n == 3 {
+                c2.cancel();
+            }
+        }
+    });
+    let err = LocalExecutor::new(2, 1 << 30)
+        .execute(job, Some(sink), events, cancel)
+        .err()
+        .unwrap();
+    assert!(matches!(err, quarry::engine::QuarryError::Cancelled));
+    assert!(*finished.lock().unwrap() < 10, "dispatch stopped promptly");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "only the input remains: {leftovers:?}");
+}
+
+#[test]
+fn memory_budget_limits_partitions_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("x\n");
+    for i in 0..100_000 {
+        t.push_str(&format!("{i}\n"));
+    }
+    write(dir.path(), "d.csv", t.as_bytes());
+    let r = Recipe::parse(
+        "[source]\npath='d.csv'\nblocksize='32KiB'\n[[steps]]\nop='filter'\nexpr='x % 2 = 0'\n",
+    )
+    .unwrap();
+    let job = Arc::new(Job::prepare(r, dir.path(), &JobOptions::default()).unwrap());
+    let running = Arc::new(Mutex::new((0i64, 0i64)));
+    let r2 = Arc::clone(&running);
+    let events: quarry::engine::exec::EventSink = Arc::new(move |e| {
+        let mut g = r2.lock().unwrap();
+        match e {
+            Event::TaskStarted {
+                partition: Some(_), ..
+            } => {
+                g.0 += 1;
+                g.1 = g.1.max(g.0);
+            }
+            Event::TaskFinished {
+                partition: Some(_), ..
+            } => g.0 -= 1,
+            _ => {}
+        }
+    });
+    // Budget for one 32 KiB partition (x3) at a time, with 4 workers.
+    let res = LocalExecutor::new(4, 100 * 1024)
+        .execute(Arc::clone(&job), None, events, CancelToken::new())
+        .unwrap();
+    assert_eq!(res.frame.unwrap().height(), 50_000);
+    assert_eq!(
+        running.lock().unwrap().1,
+        1,
+        "at most one partition in flight"
+    );
+}
+
+#[test]
+fn step_errors_name_the_step_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "d.csv", b"Measure,DOSAGE_UNIT\nTAB,5\n");
+    let prep = |steps: &str| {
+        let r = Recipe::parse(&format!("[source]\npath='d.csv'\n{steps}")).unwrap();
+        Job::prepare(r, dir.path(), &JobOptions::default())
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    let e = prep("[[steps]]\nop='filter'\nexpr=\"Measure = 'TAB' AND DOSAGE_UNT > 5\"\n");
+    assert!(
+        e.contains("step 1 (filter), expr") && e.contains("did you mean `DOSAGE_UNIT`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("\n                      ^") || e.contains("^"),
+        "{e}"
+    );
+    let e = prep(
+        "[[steps]]\nop='select'\ncolumns=['Measure']\n[[steps]]\nop='sort'\nby='DOSAGE_UNIT'\n",
+    );
+    assert!(
+        e.contains("step 2 (sort)") && e.contains("DOSAGE_UNIT"),
+        "{e}"
+    );
+    let e = prep("[[steps]]\nop='group_by'\nkeys=['Measure']\naggs={ s = 'total(DOSAGE_UNIT)' }\n");
+    assert!(
+        e.contains("step 1 (group_by), s") && e.contains("unknown aggregation"),
+        "{e}"
+    );
+}
