@@ -119,14 +119,18 @@ fn data_file() -> impl Strategy<Value = String> {
 
 /// Row-local steps, then at most one blocking step, then maybe a tail.
 fn recipe_steps() -> impl Strategy<Value = (String, bool)> {
-    let local = prop_oneof![
-        Just("[[steps]]\nop='filter'\nexpr='x > -500 OR x IS NULL'\n"),
-        Just("[[steps]]\nop='filter'\nexpr=\"k = 'a' OR g > 2\"\n"),
-        Just("[[steps]]\nop='with_columns'\ncolumns={ z = 'x * 2 + y', w = 'z - 1' }\n"),
-        Just("[[steps]]\nop='cast'\ncolumns={ y = 'f64' }\n"),
-        Just("[[steps]]\nop='drop'\ncolumns=['extra']\n"),
-        Just("[[steps]]\nop='parse'\ncolumn='tags'\npattern='(?P<first>[a-z])(?P<rest>.*)'\n"),
-    ];
+    // Distinct steps (a second drop of the same column is an error).
+    let local = prop::sample::subsequence(
+        vec![
+            "[[steps]]\nop='filter'\nexpr='x > -500 OR x IS NULL'\n",
+            "[[steps]]\nop='filter'\nexpr=\"k = 'a' OR g > 2\"\n",
+            "[[steps]]\nop='with_columns'\ncolumns={ z = 'x * 2 + y', w = 'z - 1' }\n",
+            "[[steps]]\nop='cast'\ncolumns={ y = 'f64' }\n",
+            "[[steps]]\nop='drop'\ncolumns=['extra']\n",
+            "[[steps]]\nop='parse'\ncolumn='tags'\npattern='(?P<first>[a-z])(?P<rest>.*)'\n",
+        ],
+        0..3,
+    );
     // (text, whether the result order is defined)
     let blocking = prop_oneof![
         Just(("", true)),
@@ -143,7 +147,7 @@ fn recipe_steps() -> impl Strategy<Value = (String, bool)> {
         Just(("[[steps]]\nop='sql'\nquery='SELECT k, SUM(y) AS s FROM self GROUP BY k'\n", false)),
         Just(("[[steps]]\nop='explode'\ncolumn='tags'\n", true)),
     ];
-    (prop::collection::vec(local, 0..3), blocking).prop_map(|(locals, (b, ordered))| {
+    (local, blocking).prop_map(|(locals, (b, ordered))| {
         let mut t = String::new();
         for l in locals {
             t.push_str(l);

@@ -62,12 +62,25 @@ impl SourceFile {
     /// Read `[start, end)` of the raw file. A short read means the file
     /// shrank since it was opened.
     pub fn read_range(&self, start: u64, end: u64) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_range_into(start, end, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Like [`read_range`], into a reusable buffer.
+    pub fn read_range_into(&self, start: u64, end: u64, buf: &mut Vec<u8>) -> Result<()> {
         let end = end.min(self.size);
         if start >= end {
-            return Ok(Vec::new());
+            buf.clear();
+            return Ok(());
         }
         let len = (end - start) as usize;
-        let mut buf = vec![0u8; len];
+        // Every byte is overwritten by the read: only grow, never re-zero.
+        if buf.len() < len {
+            buf.resize(len, 0);
+        } else {
+            buf.truncate(len);
+        }
         let mut done = 0;
         while done < len {
             let n = self
@@ -86,7 +99,7 @@ impl SourceFile {
             }
             done += n;
         }
-        Ok(buf)
+        Ok(())
     }
 
     /// The whole decompressed content (compressed files are one partition).
@@ -206,9 +219,10 @@ impl SourceFile {
                         let missing = &missing;
                         s.spawn(move || {
                             let mut out = Vec::new();
+                            let mut data = Vec::new();
                             for &b in missing.iter().skip(t).step_by(threads) {
                                 let start = b as u64 * blocksize;
-                                let data = self.read_range(start, start + blocksize)?;
+                                self.read_range_into(start, start + blocksize, &mut data)?;
                                 out.push((b, grammar.quote_count(&data) % 2 == 1));
                             }
                             Ok(out)

@@ -22,6 +22,8 @@ pub struct Job {
     pub plan: Plan,
     pub graph: TaskGraph,
     pub joins: JoinTables,
+    /// Source columns the map tasks read (`None`: all).
+    pub needed: Option<Vec<String>>,
 }
 
 /// Options that shape the graph.
@@ -75,7 +77,9 @@ impl Job {
         let plan = plan(&recipe.steps, join_size)?;
         let writes_output = opts.writes_output && plan.blocking.is_none();
         let graph = lower(&source, &plan, opts.split_every, writes_output);
+        let needed = super::projection::needed_columns(&plan, &source.schema);
         Ok(Job {
+            needed,
             recipe,
             base: base.to_path_buf(),
             source,
@@ -90,20 +94,37 @@ impl Job {
         self.plan.blocking.is_none()
     }
 
-    /// Read partition `p`, run the fused row-local steps and the partial
-    /// (chunk) part of the blocking step.
+    /// Read partition `p` (only the columns the plan needs), run the fused
+    /// row-local steps and the partial (chunk) part of the blocking step.
     pub fn run_map(&self, p: usize) -> Result<TaskOutput> {
-        let df = self.source.read_partition(p)?;
+        let df = self.source.read_columns(p, self.needed.as_deref())?;
         let rows_in = df.height();
-        let mapped = self.map_frame(df)?;
-        let out = match &self.plan.blocking {
-            None | Some(Blocking::Gather { .. }) => mapped,
-            Some(b) => collect(chunk(b, mapped.lazy()))?,
+        let lf = self.map_lazy(df.lazy())?;
+        let lf = match &self.plan.blocking {
+            None | Some(Blocking::Gather { .. }) => lf,
+            Some(b) => chunk(b, lf),
         };
-        Ok(TaskOutput {
-            rows_in,
-            frame: out,
-        })
+        let frame = collect_partition(lf).map_err(|e| {
+            QuarryError::Engine(format!(
+                "partition {p}: {}",
+                super::expr::clean_message(&e.to_string())
+            ))
+        })?;
+        Ok(TaskOutput { rows_in, frame })
+    }
+
+    fn map_lazy(&self, lf: LazyFrame) -> Result<LazyFrame> {
+        if self.plan.map_steps.is_empty() {
+            return Ok(lf);
+        }
+        let steps: Vec<Step> = self.plan.map_steps.iter().map(|(_, s)| s.clone()).collect();
+        let schema = lf
+            .clone()
+            .collect_schema()
+            .map_err(|e| QuarryError::Engine(e.to_string()))?
+            .as_ref()
+            .clone();
+        apply_steps(lf, schema, 0, &steps, &self.joins)
     }
 
     /// The fused row-local steps applied to one partition's frame.
@@ -185,6 +206,19 @@ impl Job {
 pub struct TaskOutput {
     pub rows_in: usize,
     pub frame: DataFrame,
+}
+
+/// Collect one partition's query. The in-memory engine is used: each task
+/// is one partition already, and it avoids the streaming engine's extra
+/// line-counting pass over the buffer (`QUARRY_ENGINE=streaming` to compare).
+fn collect_partition(lf: LazyFrame) -> PolarsResult<DataFrame> {
+    let engine = match std::env::var("QUARRY_ENGINE").as_deref() {
+        Ok("streaming") => Engine::Streaming,
+        Ok("auto") => Engine::Auto,
+        _ => Engine::InMemory,
+    };
+    // A plain query (no multiple sinks) always has a single result.
+    lf.collect_with_engine(engine).map(|r| r.unwrap_single())
 }
 
 pub fn collect(lf: LazyFrame) -> Result<DataFrame> {

@@ -15,6 +15,7 @@ pub mod lower;
 pub mod output;
 pub mod parse;
 pub mod preview;
+pub mod projection;
 pub mod recipe;
 pub mod records;
 pub mod schema;

@@ -38,18 +38,28 @@ pub fn csv_options(d: &CsvDialect, encoding: Encoding, has_header: bool) -> CsvR
 
 /// Parse the bytes of a text partition. `offset` is where `bytes` start in
 /// the (decompressed) file; `at_file_start` says whether a header is there.
+/// `columns` limits the output to those columns (parsing only them, for CSV).
 pub fn parse_bytes(
     source: &Source,
     p: &Partition,
     bytes: &[u8],
     offset: u64,
     at_file_start: bool,
+    columns: Option<&[String]>,
 ) -> Result<DataFrame> {
     match source.format {
-        Format::Csv | Format::Tsv => parse_csv(source, p, bytes, offset, at_file_start),
-        Format::Ndjson => parse_ndjson(source, p, bytes, offset),
-        Format::Text => parse_text(source, p, bytes, offset),
+        Format::Csv | Format::Tsv => parse_csv(source, p, bytes, offset, at_file_start, columns),
+        Format::Ndjson => project(parse_ndjson(source, p, bytes, offset)?, columns),
+        Format::Text => project(parse_text(source, p, bytes, offset)?, columns),
         Format::Parquet | Format::Ipc => unreachable!("binary formats are not byte ranges"),
+    }
+}
+
+/// Keep only `columns` (all when `None`).
+pub fn project(df: DataFrame, columns: Option<&[String]>) -> Result<DataFrame> {
+    match columns {
+        None => Ok(df),
+        Some(c) => Ok(df.select(c.iter().map(|s| s.as_str()))?),
     }
 }
 
@@ -59,11 +69,13 @@ fn parse_csv(
     bytes: &[u8],
     offset: u64,
     at_file_start: bool,
+    columns: Option<&[String]>,
 ) -> Result<DataFrame> {
     let d = source.csv.as_ref().expect("csv dialect");
     let header = at_file_start && d.has_header;
     let opts = csv_options(d, source.spec.encoding, header)
         .with_schema(Some(source.schema.clone()))
+        .with_columns(columns.map(|c| c.iter().map(|s| PlSmallStr::from(s.as_str())).collect()))
         .with_raise_if_empty(false);
     match opts
         .into_reader_with_file_handle(Cursor::new(bytes))
@@ -421,18 +433,21 @@ pub fn read_parquet(
     p: &Partition,
     row_offset: usize,
     rows: usize,
+    columns: Option<&[String]>,
 ) -> Result<DataFrame> {
     let file = &source.files[p.file];
     let df = ParquetReader::new(open(file)?)
+        .with_columns(columns.map(|c| c.to_vec()))
         .with_slice(Some((row_offset, rows)))
         .finish()
         .map_err(|e| corrupt(file, "Parquet", e))?;
     cast_overrides(source, p, df, &[], 0, &Grammar::Lines, false)
 }
 
-pub fn read_ipc(source: &Source, p: &Partition) -> Result<DataFrame> {
+pub fn read_ipc(source: &Source, p: &Partition, columns: Option<&[String]>) -> Result<DataFrame> {
     let file = &source.files[p.file];
     let df = IpcReader::new(open(file)?)
+        .with_columns(columns.map(|c| c.to_vec()))
         .finish()
         .map_err(|e| corrupt(file, "Arrow IPC", e))?;
     cast_overrides(source, p, df, &[], 0, &Grammar::Lines, false)

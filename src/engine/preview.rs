@@ -87,8 +87,14 @@ impl Previewer {
                     let bytes = file.read_range(start, start + len)?;
                     let end = complete_prefix(&grammar, &bytes);
                     if end > 0 {
-                        let df =
-                            super::parse::parse_bytes(src, p, &bytes[..end], start, start == 0)?;
+                        let df = super::parse::parse_bytes(
+                            src,
+                            p,
+                            &bytes[..end],
+                            start,
+                            start == 0,
+                            None,
+                        )?;
                         if df.height() >= need {
                             return Ok(df.head(Some(need)));
                         }
@@ -108,7 +114,7 @@ impl Previewer {
                         complete_prefix(&grammar, &bytes)
                     };
                     if end > 0 || complete {
-                        let df = super::parse::parse_bytes(src, p, &bytes[..end], 0, true)?;
+                        let df = super::parse::parse_bytes(src, p, &bytes[..end], 0, true, None)?;
                         if df.height() >= need || complete {
                             return Ok(df.head(Some(need)));
                         }

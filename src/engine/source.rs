@@ -145,6 +145,11 @@ impl Source {
 
     /// Read one partition fully.
     pub fn read_partition(&self, index: usize) -> Result<DataFrame> {
+        self.read_columns(index, None)
+    }
+
+    /// Read one partition, only `columns` when given (CSV parses only them).
+    pub fn read_columns(&self, index: usize, columns: Option<&[String]>) -> Result<DataFrame> {
         let p = self.partitions.get(index).ok_or_else(|| {
             QuarryError::Usage(format!(
                 "partition {index} does not exist (the source has {})",
@@ -155,17 +160,24 @@ impl Source {
         match &p.kind {
             PartitionKind::Block { .. } => {
                 let (start, end) = self.byte_range(p)?;
-                let bytes = file.read_range(start, end)?;
-                parse::parse_bytes(self, p, &bytes, start, start == 0)
+                // One reused buffer per thread: no page faults per partition.
+                thread_local! {
+                    static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+                }
+                BUF.with(|buf| {
+                    let mut buf = buf.borrow_mut();
+                    file.read_range_into(start, end, &mut buf)?;
+                    parse::parse_bytes(self, p, &buf, start, start == 0, columns)
+                })
             }
             PartitionKind::Whole if file.is_compressed() => {
                 let bytes = file.decompress_all()?;
-                parse::parse_bytes(self, p, &bytes, 0, true)
+                parse::parse_bytes(self, p, &bytes, 0, true, columns)
             }
-            PartitionKind::Whole => parse::read_ipc(self, p),
+            PartitionKind::Whole => parse::read_ipc(self, p, columns),
             PartitionKind::RowGroups {
                 row_offset, rows, ..
-            } => parse::read_parquet(self, p, *row_offset, *rows),
+            } => parse::read_parquet(self, p, *row_offset, *rows, columns),
         }
     }
 
