@@ -584,3 +584,191 @@ fn demo_writes_deterministic_files_and_recipes() {
     let o = quarry(&["demo", "--dir", s(dir.path()), "--rows", "5000", "--no-tui"]);
     assert!(stdout(&o).starts_with("reusing"));
 }
+
+// ---- quarry run / graph ----
+
+fn numbers_csv(dir: &Path, rows: usize) -> PathBuf {
+    let mut t = String::from("id,grp,val\n");
+    for i in 0..rows {
+        t.push_str(&format!("{i},g{},{}\n", i % 5, i % 100));
+    }
+    write(dir, "n.csv", t.as_bytes())
+}
+
+fn recipe(dir: &Path, body: &str) -> PathBuf {
+    write(
+        dir,
+        "r.toml",
+        format!("[source]\npath = 'n.csv'\nblocksize = '16KiB'\n{body}").as_bytes(),
+    )
+}
+
+#[test]
+fn run_streams_json_events_and_prints_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    numbers_csv(dir.path(), 20_000);
+    let r = recipe(
+        dir.path(),
+        "[[steps]]\nop='group_by'\nkeys=['grp']\naggs={ n = 'count(*)', s = 'sum(val)' }\n[[steps]]\nop='sort'\nby='grp'\n",
+    );
+    let o = quarry(&["run", s(&r), "--json-events"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let events: Vec<serde_json::Value> = stderr(&o)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["event"], "job_started");
+    let tasks = events[0]["tasks"].as_u64().unwrap();
+    let finished = events
+        .iter()
+        .filter(|e| e["event"] == "task_finished")
+        .count() as u64;
+    assert_eq!(finished, tasks);
+    assert_eq!(events.last().unwrap()["event"], "job_finished");
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "progress" && e["eta_s"].is_number()));
+    let out = stdout(&o);
+    assert!(
+        out.contains("g0") && out.contains("4000") && out.contains("198000"),
+        "{out}"
+    );
+}
+
+#[test]
+fn run_writes_files_and_balanced_part_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    numbers_csv(dir.path(), 50_000);
+    let r = recipe(dir.path(), "[[steps]]\nop='filter'\nexpr='val = 7'\n");
+    let csv = dir.path().join("out.csv");
+    let o = quarry(&["run", s(&r), "-o", s(&csv)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let ids: Vec<usize> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        (0..50_000).filter(|i| i % 100 == 7).collect::<Vec<_>>(),
+        "in order"
+    );
+
+    // A selective filter over ~50 partitions: parts are coalesced, not one per partition.
+    let out_dir = format!("{}/parts/", dir.path().display());
+    let o = quarry(&["run", s(&r), "-o", &out_dir]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let parts: Vec<_> = std::fs::read_dir(dir.path().join("parts"))
+        .unwrap()
+        .collect();
+    assert_eq!(parts.len(), 1, "{parts:?}");
+    let o = quarry(&["head", &out_dir, "-n", "1000", "--format", "csv"]);
+    assert_eq!(stdout(&o), text);
+
+    // Derived columns chunked unlike the parsed ones, into every format.
+    let r = recipe(
+        dir.path(),
+        "[[steps]]\nop='with_columns'\ncolumns={ h = \"upper(grp) || 'x'\" }\n",
+    );
+    for ext in ["parquet", "arrow", "ndjson", "csv"] {
+        let out = dir.path().join(format!("all.{ext}"));
+        let o = quarry(&["run", s(&r), "-o", s(&out)]);
+        assert!(o.status.success(), "{ext}: {}", stderr(&o));
+        let o = quarry(&["schema", s(&out), "--format", "json"]);
+        let o2 = quarry(&["take", s(&out), "-n", "3", "--format", "json"]);
+        assert!(
+            o.status.success() && o2.status.success(),
+            "{ext}: {}",
+            stderr(&o)
+        );
+        let rows: serde_json::Value = serde_json::from_slice(&o2.stdout).unwrap();
+        for r in rows.as_array().unwrap() {
+            assert_eq!(
+                r["h"],
+                format!("{}X", r["grp"].as_str().unwrap().to_uppercase()).replace("X", "x")
+            );
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_cancels_a_run_with_exit_130_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    numbers_csv(dir.path(), 2_000_000);
+    let r = write(
+        dir.path(),
+        "r.toml",
+        b"[source]\npath = 'n.csv'\nblocksize = '64KiB'\n[[steps]]\nop='with_columns'\ncolumns={ h = \"upper(grp) || 'x'\" }\n",
+    );
+    let out = dir.path().join("out.parquet");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args([
+            "run",
+            s(&r),
+            "-o",
+            s(&out),
+            "--json-events",
+            "--workers",
+            "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first finished partition, then interrupt.
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+        assert!(n > 0, "run ended before any partition finished");
+        if line.contains("\"task_finished\"") {
+            break;
+        }
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("job_cancelled"), "{rest}");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!out.exists());
+    assert!(names.iter().all(|n| !n.contains("quarry-tmp")), "{names:?}");
+}
+
+#[test]
+fn graph_prints_text_dot_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    numbers_csv(dir.path(), 50_000);
+    let r = recipe(dir.path(), "[[steps]]\nop='value_counts'\ncolumn='grp'\n");
+    let o = quarry(&["graph", s(&r)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("read-csv+value-counts-chunk ×")
+            && text.contains("→ combine ×")
+            && text.contains("→ value-counts-agg ×1"),
+        "{text}"
+    );
+    let o = quarry(&["graph", s(&r), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let stages = v["stages"].as_array().unwrap();
+    assert_eq!(stages[0]["kind"], "map");
+    assert_eq!(stages.last().unwrap()["kind"], "finalize");
+    let o = quarry(&["graph", s(&r), "--dot"]);
+    assert!(stdout(&o).starts_with("digraph quarry {"));
+    let bad = recipe(dir.path(), "[[steps]]\nop='filter'\nexpr='nope > 1'\n");
+    assert_user_error(
+        &quarry(&["graph", s(&bad)]),
+        &["step 1 (filter)", "unknown column `nope`"],
+    );
+}

@@ -108,10 +108,10 @@ fn data_file() -> impl Strategy<Value = String> {
         prop_oneof![Just("x;y"), Just("z"), Just("x;z;w"), Just("")],
     );
     prop::collection::vec(row, 1..250).prop_map(|rows| {
-        let mut t = String::from("k,g,x,y,tags,extra\n");
+        let mut t = String::from("k,g,x,y,tags,extra,extra2\n");
         for (k, g, x, y, tags) in rows {
             let x = x.map(|v| format!("{v:?}")).unwrap_or_default();
-            t.push_str(&format!("{k},{g},{x},{y},{tags},e{g}\n"));
+            t.push_str(&format!("{k},{g},{x},{y},{tags},e{g},f{y}\n"));
         }
         t
     })
@@ -128,8 +128,12 @@ fn recipe_steps() -> impl Strategy<Value = (String, bool)> {
             "[[steps]]\nop='cast'\ncolumns={ y = 'f64' }\n",
             "[[steps]]\nop='drop'\ncolumns=['extra']\n",
             "[[steps]]\nop='parse'\ncolumn='tags'\npattern='(?P<first>[a-z])(?P<rest>.*)'\n",
+            "[[steps]]\nop='join'\nsource={ path = 'right.csv' }\non='k'\nhow='left'\n",
+            "[[steps]]\nop='rename'\ncolumns={ extra2 = 'renamed' }\n",
+            "[[steps]]\nop='repartition'\nn=3\n",
+            "[[steps]]\nop='select'\ncolumns=['k', 'g', 'x', 'y', 'tags']\n",
         ],
-        0..3,
+        0..4,
     );
     // (text, whether the result order is defined)
     let blocking = prop_oneof![
@@ -158,7 +162,7 @@ fn recipe_steps() -> impl Strategy<Value = (String, bool)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
     fn partitioned_run_equals_single_shot(
@@ -170,6 +174,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "d.csv", data.as_bytes());
+        write(dir.path(), "right.csv", b"k,label\na,first\nb,second\nc,third\n");
         // Explode needs a list column: split tags first.
         let steps = steps.replace(
             "op='explode'",

@@ -206,12 +206,13 @@ pub fn apply_step(
                 .get(&i)
                 .ok_or_else(|| step_err(i, step, "the join's right side was not loaded"))?;
             let keys: Vec<Expr> = on.iter().map(|c| col(c.as_str())).collect();
-            lf.join(
-                right.as_ref().clone().lazy(),
-                keys.clone(),
-                keys,
-                JoinArgs::new(join_type(i, step, how)?),
-            )
+            lf.join(right.as_ref().clone().lazy(), keys.clone(), keys, {
+                // Keep the left side's row order, as users expect and as
+                // the partitioned run (partitions in order) reproduces.
+                let mut args = JoinArgs::new(join_type(i, step, how)?);
+                args.maintain_order = polars::prelude::MaintainOrderJoin::Left;
+                args
+            })
         }
         Step::Sql { query } => {
             let mut ctx = SQLContext::new();

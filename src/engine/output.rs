@@ -217,6 +217,19 @@ impl PartSink {
         if df.width() == 0 {
             return Ok(());
         }
+        // Batched writers need every column chunked alike.
+        df.rechunk_mut();
+        // A writer bug must fail this job, not abort the process.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write_rechunked(df)))
+            .unwrap_or_else(|_| {
+                Err(QuarryError::Engine(format!(
+                    "writing {} failed inside the writer",
+                    self.target.path.display()
+                )))
+            })
+    }
+
+    fn write_rechunked(&mut self, mut df: DataFrame) -> Result<()> {
         let tmp = self.tmp.clone();
         let format = self.target.format;
         match &mut self.state {
