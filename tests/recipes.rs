@@ -476,3 +476,68 @@ fn step_errors_name_the_step_and_position() {
         "{e}"
     );
 }
+
+#[test]
+fn persist_keeps_partitions_and_later_runs_reuse_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    // Only this test uses persisted partitions in this process.
+    std::env::set_var("QUARRY_CACHE_DIR", cache.path());
+    let mut t = String::from("x,y\n");
+    for i in 0..20_000 {
+        t.push_str(&format!("{i},{}\n", i % 3));
+    }
+    write(dir.path(), "d.csv", t.as_bytes());
+    let text = "[source]\npath='d.csv'\nblocksize='16KiB'\n[[steps]]\nop='filter'\nexpr='x % 2 = 0'\n[[steps]]\nop='persist'\n[[steps]]\nop='group_by'\nkeys=[]\naggs={ s = 'sum(x)', n = 'count(*)' }\n";
+    let job = || {
+        Arc::new(
+            Job::prepare(
+                Recipe::parse(text).unwrap(),
+                dir.path(),
+                &JobOptions::default(),
+            )
+            .unwrap(),
+        )
+    };
+    let first = job();
+    let parts = first.source.partitions.len();
+    let r1 = run(Arc::clone(&first), 2);
+    assert_frames_close(&r1, &first.single_shot().unwrap(), "first run");
+    let store = first.persist.clone().unwrap();
+    let kept = std::fs::read_dir(&store.dir).unwrap().count();
+    assert_eq!(kept, parts, "one kept part per partition");
+
+    // Replace partition 0's kept rows: a second run must use them.
+    let mut fake = df!("x" => [1_000_000i64], "y" => [0i64]).unwrap();
+    store.save(0, &mut fake).unwrap();
+    let r2 = run(job(), 2);
+    assert_eq!(
+        r2.column("n").unwrap().u64().unwrap().get(0),
+        Some(1 + 10_000 - first_partition_evens(&first))
+    );
+
+    // Changing the source invalidates the kept rows.
+    let mut t2 = t.clone();
+    t2.push_str("20000,2\n");
+    write(dir.path(), "d.csv", t2.as_bytes());
+    let third = job();
+    let r3 = run(Arc::clone(&third), 2);
+    assert_frames_close(
+        &r3,
+        &third.single_shot().unwrap(),
+        "after the source changed",
+    );
+    std::env::remove_var("QUARRY_CACHE_DIR");
+}
+
+fn first_partition_evens(job: &Job) -> u64 {
+    let df = job.source.read_partition(0).unwrap();
+    df.column("x")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .flatten()
+        .filter(|v| v % 2 == 0)
+        .count() as u64
+}

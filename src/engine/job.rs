@@ -24,6 +24,8 @@ pub struct Job {
     pub joins: JoinTables,
     /// Source columns the map tasks read (`None`: all).
     pub needed: Option<Vec<String>>,
+    /// Where partitions are kept when the map steps include `persist`.
+    pub persist: Option<super::persist::PersistStore>,
 }
 
 /// Options that shape the graph.
@@ -78,8 +80,20 @@ impl Job {
         let writes_output = opts.writes_output && plan.blocking.is_none();
         let graph = lower(&source, &plan, opts.split_every, writes_output);
         let needed = super::projection::needed_columns(&plan, &source.schema);
+        let persist = plan
+            .map_steps
+            .iter()
+            .rposition(|(_, s)| matches!(s, Step::Persist {}))
+            .map(|k| {
+                let prefix: Vec<Step> = plan.map_steps[..=k]
+                    .iter()
+                    .map(|(_, s)| s.clone())
+                    .collect();
+                super::persist::PersistStore::for_prefix(&source, &prefix)
+            });
         Ok(Job {
             needed,
+            persist,
             recipe,
             base: base.to_path_buf(),
             source,
@@ -96,10 +110,39 @@ impl Job {
 
     /// Read partition `p` (only the columns the plan needs), run the fused
     /// row-local steps and the partial (chunk) part of the blocking step.
+    /// With a `persist` step, the rows as of that step come from the cache
+    /// when an earlier run kept them, and are kept otherwise.
     pub fn run_map(&self, p: usize) -> Result<TaskOutput> {
-        let df = self.source.read_columns(p, self.needed.as_deref())?;
-        let rows_in = df.height();
-        let lf = self.map_lazy(df.lazy())?;
+        let steps: Vec<Step> = self.plan.map_steps.iter().map(|(_, s)| s.clone()).collect();
+        let persist_at = steps.iter().rposition(|s| matches!(s, Step::Persist {}));
+        let (lf, rows_in) = match (&self.persist, persist_at) {
+            (Some(store), Some(k)) => {
+                let kept = if store.has(p) {
+                    store.load(p)?
+                } else {
+                    let df = self.source.read_partition(p)?;
+                    let schema = df.schema().as_ref().clone();
+                    let mut kept = collect(apply_steps(
+                        df.lazy(),
+                        schema,
+                        0,
+                        &steps[..=k],
+                        &self.joins,
+                    )?)?;
+                    store.save(p, &mut kept)?;
+                    kept
+                };
+                let rows = kept.height();
+                let schema = kept.schema().as_ref().clone();
+                let rest = apply_steps(kept.lazy(), schema, k + 1, &steps[k + 1..], &self.joins)?;
+                (rest, rows)
+            }
+            _ => {
+                let df = self.source.read_columns(p, self.needed.as_deref())?;
+                let rows = df.height();
+                (self.map_lazy(df.lazy())?, rows)
+            }
+        };
         let lf = match &self.plan.blocking {
             None | Some(Blocking::Gather { .. }) => lf,
             Some(b) => chunk(b, lf),

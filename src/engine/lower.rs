@@ -106,7 +106,8 @@ fn is_row_local(step: &Step, join_small: bool) -> bool {
         | Step::Cast { .. }
         | Step::Parse { .. }
         | Step::Explode { .. }
-        | Step::Repartition { .. } => true,
+        | Step::Repartition { .. }
+        | Step::Persist {} => true,
         Step::Join { .. } => join_small,
         _ => false,
     }

@@ -14,6 +14,7 @@ pub mod job;
 pub mod lower;
 pub mod output;
 pub mod parse;
+pub mod persist;
 pub mod preview;
 pub mod projection;
 pub mod recipe;

@@ -62,6 +62,8 @@ pub fn needed_columns(plan: &Plan, schema: &Schema) -> Option<Vec<String>> {
             Step::Drop { columns } => need.extend(columns.iter().cloned()),
             Step::Cast { columns } => need.extend(columns.keys().cloned()),
             Step::Repartition { .. } => {}
+            // Persisted rows keep every column, for later runs that need others.
+            Step::Persist {} => return None,
             Step::Rename { columns } => {
                 need = need
                     .into_iter()

@@ -171,6 +171,9 @@ pub enum Step {
     Sql {
         query: String,
     },
+    /// Keep every partition's rows as of this step (Arrow IPC in the cache
+    /// directory); later runs of the same source and steps start from them.
+    Persist {},
     /// Rebalance the output: `n` parts, or parts of about `blocksize`.
     Repartition {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,6 +238,7 @@ impl Step {
             Step::Join { .. } => "join",
             Step::Sql { .. } => "sql",
             Step::Repartition { .. } => "repartition",
+            Step::Persist {} => "persist",
         }
     }
 
@@ -281,6 +285,7 @@ impl Step {
                 format!("join {how} {} on {}", source.path, on.to_vec().join(", "))
             }
             Step::Sql { query } => format!("sql {query}"),
+            Step::Persist {} => "persist".into(),
             Step::Repartition { n, blocksize } => match (n, blocksize) {
                 (Some(n), _) => format!("repartition n={n}"),
                 (_, Some(b)) => format!("repartition blocksize={b}"),
