@@ -25,9 +25,43 @@ use crate::print;
     about = "Explore data files too big to open: partitioned, lazy, with live previews.",
     long_about = None
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub tui: TuiArgs,
+}
+
+/// `quarry PATH [--recipe R]`: the interactive explorer.
+#[derive(Args, Debug)]
+pub struct TuiArgs {
+    /// A file, directory or quoted glob to explore.
+    pub path: Option<String>,
+    /// Start from a recipe's source and steps.
+    #[arg(long)]
+    pub recipe: Option<PathBuf>,
+    /// Colour theme: dark, light, mono (or a file in the config directory).
+    #[arg(long, default_value = "dark")]
+    pub theme: String,
+    /// Keymap: default (vim-like), simple (arrows), or a file in the config directory.
+    #[arg(long, default_value = "default")]
+    pub keymap: String,
+    /// Do not capture the mouse (wheel scrolling off).
+    #[arg(long)]
+    pub no_mouse: bool,
+    /// Input format, overriding the file extension.
+    #[arg(long = "input-format", value_name = "FORMAT")]
+    pub input_format: Option<Format>,
+    /// Partition size (e.g. 64MiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub blocksize: Option<u64>,
+    /// Text records: line, blank or a literal separator.
+    #[arg(long = "record-sep", value_name = "SEP")]
+    pub record_sep: Option<String>,
+    /// Override a column's dtype: COLUMN=TYPE.
+    #[arg(long = "dtype", value_name = "COL=TYPE", value_parser = parse_dtype_arg)]
+    pub dtypes: Vec<(String, String)>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -318,8 +352,55 @@ pub fn print_frame(mut df: polars::prelude::DataFrame, out: OutputFormat) -> Res
 
 const ROW_OUTPUTS: [OutputFormat; 3] = [OutputFormat::Table, OutputFormat::Csv, OutputFormat::Json];
 
+fn tui_options(t: &TuiArgs) -> crate::tui::TuiOptions {
+    crate::tui::TuiOptions {
+        keymap: t.keymap.clone(),
+        theme: if std::env::var("TERM").as_deref() == Ok("dumb")
+            || std::env::var_os("NO_COLOR").is_some()
+        {
+            "mono".into()
+        } else {
+            t.theme.clone()
+        },
+        mouse: !t.no_mouse,
+    }
+}
+
+fn run_tui(t: TuiArgs) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(QuarryError::Usage(
+            "the explorer needs a terminal; for scripts use quarry head, schema, run (see quarry --help)".into(),
+        ));
+    }
+    let opts = tui_options(&t);
+    if let Some(r) = &t.recipe {
+        let (recipe, base) = Recipe::load(r)?;
+        let spec = recipe.source.to_spec(&base)?;
+        return crate::tui::run(spec, Some((recipe, base)), opts);
+    }
+    let Some(path) = t.path.clone() else {
+        return Err(QuarryError::Usage(
+            "name a file to explore (quarry data.csv), or try quarry demo; quarry --help lists the commands".into(),
+        ));
+    };
+    let mut spec = SourceSpec::new(path);
+    spec.format = t.input_format;
+    if let Some(b) = t.blocksize {
+        spec.blocksize = b;
+    }
+    if let Some(r) = &t.record_sep {
+        spec.record_separator = RecordSeparator::parse(r)?;
+    }
+    spec.dtypes = t.dtypes.iter().cloned().collect();
+    crate::tui::run(spec, None, opts)
+}
+
 pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return run_tui(cli.tui);
+    };
+    match command {
         Command::Head(a) => {
             let (out, input) = split_format(a.format.as_deref(), &ROW_OUTPUTS)?;
             let source = Arc::new(Source::open(a.source.to_spec(input)?)?);
@@ -383,10 +464,18 @@ pub fn run(cli: Cli) -> Result<()> {
                 Ok(())
             })?;
             if !a.no_tui {
-                let source = Arc::new(Source::open(SourceSpec::new(
-                    files.arcos.to_string_lossy().into_owned(),
-                ))?);
-                let df = Previewer::new(source).head(10)?;
+                use std::io::IsTerminal;
+                let spec = SourceSpec::new(files.arcos.to_string_lossy().into_owned());
+                if std::io::stdout().is_terminal() {
+                    let opts = crate::tui::TuiOptions {
+                        keymap: "default".into(),
+                        theme: "dark".into(),
+                        mouse: true,
+                    };
+                    return crate::tui::run(spec, None, opts);
+                }
+                // Not a terminal: show the first rows instead.
+                let df = Previewer::new(Arc::new(Source::open(spec)?)).head(10)?;
                 print_frame(df, OutputFormat::Table)?;
             }
             Ok(())

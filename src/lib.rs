@@ -3,8 +3,12 @@
 //! `engine` is the partitioned data layer (no terminal code below it);
 //! `cli` the headless commands; `demo` the deterministic demo data.
 
+pub mod app;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod print;
 pub mod run;
+pub mod tui;
+pub mod ui;

@@ -78,7 +78,7 @@ pub enum QuarryError {
         detail: String,
     },
 
-    #[error("invalid option: {0}")]
+    #[error("{0}")]
     Usage(String),
 
     #[error("{path}: {detail}")]

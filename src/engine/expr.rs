@@ -155,12 +155,25 @@ pub fn find_word(text: &str, word: &str) -> Option<usize> {
 /// The closest name by edit distance, when it is close enough to help.
 pub fn suggest<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
     let lw = word.to_lowercase();
-    names
+    let close = names
         .iter()
         .map(|n| (levenshtein(&lw, &n.to_lowercase()), *n))
         .filter(|(d, n)| *d <= 2.max(n.len() / 4))
         .min()
-        .map(|(_, n)| n)
+        .map(|(_, n)| n);
+    // An abbreviation (`amt` for `amount`): its letters in order.
+    close.or_else(|| {
+        names
+            .iter()
+            .filter(|n| lw.len() >= 2 && is_subsequence(&lw, &n.to_lowercase()))
+            .min_by_key(|n| n.len())
+            .copied()
+    })
+}
+
+fn is_subsequence(short: &str, long: &str) -> bool {
+    let mut it = long.chars();
+    short.chars().all(|c| it.any(|d| d == c))
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {

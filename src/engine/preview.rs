@@ -192,3 +192,95 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 }
+
+/// Rows after a pipeline of steps, for the interactive preview.
+pub struct StepPreview {
+    pub frame: DataFrame,
+    /// A blocking step ran on the first partition only.
+    pub partial: bool,
+    pub partitions_read: usize,
+}
+
+impl Previewer {
+    /// `rows` rows after `steps`: row-local pipelines read partitions in
+    /// order (or a random few for a take) until enough rows come out; a
+    /// pipeline with a blocking step runs on the first partition and is
+    /// labelled partial. Parsed partitions come from the cache.
+    pub fn preview_steps(
+        &self,
+        steps: &[super::recipe::Step],
+        joins: &super::apply::JoinTables,
+        rows: usize,
+        take: Option<u64>,
+    ) -> Result<StepPreview> {
+        if steps.is_empty() {
+            let frame = match take {
+                Some(seed) => self.take(rows, seed)?,
+                None => self.head(rows)?,
+            };
+            return Ok(StepPreview {
+                frame,
+                partial: false,
+                partitions_read: 1,
+            });
+        }
+        let plan = super::lower::plan(steps, |_| 0)?;
+        let order: Vec<usize> = match take {
+            Some(seed) => {
+                let mut rng = SplitMix64(seed ^ 0x5EED);
+                let n = self.source.partitions.len();
+                let mut idx: Vec<usize> = (0..n).collect();
+                for i in 0..n.min(3) {
+                    let j = i + (rng.next_u64() % (n - i) as u64) as usize;
+                    idx.swap(i, j);
+                }
+                idx.truncate(n.min(3));
+                idx
+            }
+            None => (0..self.source.partitions.len()).collect(),
+        };
+        let run = |df: DataFrame| -> Result<DataFrame> {
+            let schema = df.schema().as_ref().clone();
+            super::job::collect(super::apply::apply_steps(
+                df.lazy(),
+                schema,
+                0,
+                steps,
+                joins,
+            )?)
+        };
+        if plan.blocking.is_some() {
+            let first = order.first().copied().unwrap_or(0);
+            let frame = run(self.partition(first)?)?;
+            return Ok(StepPreview {
+                frame: frame.head(Some(rows)),
+                partial: self.source.partitions.len() > 1,
+                partitions_read: 1,
+            });
+        }
+        let mut out: Option<DataFrame> = None;
+        let mut read = 0;
+        for p in order {
+            let df = run(self.partition(p)?)?;
+            read += 1;
+            match &mut out {
+                None => out = Some(df),
+                Some(acc) => {
+                    acc.vstack_mut(&df)?;
+                }
+            }
+            if out.as_ref().is_some_and(|d| d.height() >= rows) {
+                break;
+            }
+        }
+        let frame = match out {
+            Some(df) => df.head(Some(rows)),
+            None => DataFrame::empty(),
+        };
+        Ok(StepPreview {
+            frame,
+            partial: false,
+            partitions_read: read,
+        })
+    }
+}

@@ -1,0 +1,262 @@
+//! The interactive runtime: terminal setup, the event loop, and effects run
+//! in the background. The UI thread never waits on polars: previews run on a
+//! worker thread, the newest request wins, stale answers are dropped, and the
+//! screen is redrawn only when state changed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind, MouseEventKind,
+};
+use ratatui::crossterm::execute;
+
+use crate::app::state::Focus;
+use crate::app::update::{request_preview, PreviewData};
+use crate::app::{update, Action, Effect, Msg, State};
+use crate::config::{Config, Mode};
+use crate::engine::apply::load_joins;
+use crate::engine::recipe::{Recipe, SourceConfig};
+use crate::engine::{Previewer, QuarryError, Result, Source, SourceSpec};
+
+pub struct TuiOptions {
+    pub keymap: String,
+    pub theme: String,
+    pub mouse: bool,
+}
+
+/// Open the explorer on `spec` (and the steps of `recipe`, if any).
+pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions) -> Result<()> {
+    let config = Config::load(&opts.keymap, &opts.theme).map_err(QuarryError::Usage)?;
+    let (recipe, base) = match recipe {
+        Some(r) => r,
+        None => (
+            Recipe::new(SourceConfig::from_spec(&spec)),
+            std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        ),
+    };
+    let source = Arc::new(Source::open(spec)?);
+    let joins = Arc::new(load_joins(&recipe, &base)?);
+    let previewer = Arc::new(Previewer::new(Arc::clone(&source)));
+    let mut state = State::new(
+        recipe,
+        base,
+        source.describe(),
+        Arc::clone(&source.schema),
+        source.partitions.len(),
+        joins,
+    );
+    if !config.warnings.is_empty() {
+        state.status = Some((config.warnings.join("; "), true));
+    }
+
+    let mut terminal = ratatui::init();
+    if opts.mouse {
+        let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    }
+    let result = event_loop(&mut terminal, &mut state, &config, previewer);
+    if opts.mouse {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    }
+    ratatui::restore();
+    result
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    state: &mut State,
+    config: &Config,
+    previewer: Arc<Previewer>,
+) -> Result<()> {
+    let (tx, rx): (Sender<Msg>, Receiver<Msg>) = channel();
+    let size = terminal
+        .size()
+        .map_err(|e| QuarryError::Engine(e.to_string()))?;
+    let mut effects = update(
+        state,
+        Msg::Resize {
+            rows: table_rows(size.height),
+        },
+    );
+    effects.extend(request_preview(state));
+    let mut dirty = true;
+    loop {
+        for e in effects.drain(..) {
+            if perform(e, state, &previewer, &tx) {
+                return Ok(());
+            }
+        }
+        if dirty {
+            terminal
+                .draw(|f| crate::ui::draw(state, &config.theme, &config.keymap, f))
+                .map_err(|e| QuarryError::Engine(format!("cannot draw: {e}")))?;
+            dirty = false;
+        }
+        // Engine answers first, then the terminal (short poll keeps both live).
+        while let Ok(msg) = rx.try_recv() {
+            effects.extend(update(state, msg));
+            dirty = true;
+        }
+        if event::poll(Duration::from_millis(25)).map_err(|e| QuarryError::Engine(e.to_string()))? {
+            let ev = event::read().map_err(|e| QuarryError::Engine(e.to_string()))?;
+            if let Some(msg) = translate(ev, state, config) {
+                effects.extend(update(state, msg));
+                dirty = true;
+            }
+        }
+        if state.should_quit {
+            return Ok(());
+        }
+    }
+}
+
+/// Rows of table body for a terminal height (title, borders, header, dtype
+/// row, cell line, status).
+fn table_rows(height: u16) -> usize {
+    (height as usize).saturating_sub(8).max(1)
+}
+
+fn translate(ev: Event, state: &State, config: &Config) -> Option<Msg> {
+    match ev {
+        Event::Key(k) if k.kind == KeyEventKind::Press || k.kind == KeyEventKind::Repeat => {
+            let mode = if state.prompt.is_some() {
+                Mode::Prompt
+            } else if state.focus == Focus::Pipeline {
+                Mode::Pipeline
+            } else {
+                Mode::Table
+            };
+            match config.keymap.lookup(mode, k) {
+                Some(a) => Some(Msg::Action(a)),
+                None if state.prompt.is_some() => Some(Msg::Key(k)),
+                None if state.show_help => Some(Msg::Action(Action::ToggleHelp)),
+                None => None,
+            }
+        }
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollDown => Some(Msg::Action(Action::MoveDown)),
+            MouseEventKind::ScrollUp => Some(Msg::Action(Action::MoveUp)),
+            _ => None,
+        },
+        Event::Resize(_, h) => Some(Msg::Resize {
+            rows: table_rows(h),
+        }),
+        _ => None,
+    }
+}
+
+/// Run one effect; returns true when the app should exit.
+fn perform(e: Effect, state: &State, previewer: &Arc<Previewer>, tx: &Sender<Msg>) -> bool {
+    match e {
+        Effect::Quit => return true,
+        Effect::Preview(req) => {
+            let pv = Arc::clone(previewer);
+            let joins = Arc::clone(&state.joins);
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let t0 = Instant::now();
+                let result = pv
+                    .preview_steps(&req.steps, &joins, req.rows, req.take)
+                    .map(|p| PreviewData {
+                        frame: p.frame,
+                        partial: p.partial,
+                        partitions_read: p.partitions_read,
+                        elapsed_ms: t0.elapsed().as_millis() as u64,
+                    })
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Msg::PreviewDone {
+                    request: req.request,
+                    result,
+                });
+            });
+        }
+        Effect::Save { path, text } => {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let r = save_atomic(&path, &text)
+                    .map(|_| path.clone())
+                    .map_err(|e| format!("cannot save {}: {e}", path.display()));
+                let _ = tx.send(Msg::Saved(r));
+            });
+        }
+        Effect::Load { path } => {
+            let tx = tx.clone();
+            let current = previewer.source().spec.path.clone();
+            std::thread::spawn(move || {
+                let _ = tx.send(Msg::Loaded(load_recipe(&path, &current)));
+            });
+        }
+        Effect::Copy(text) => {
+            // OSC 52: the terminal (even over SSH) puts it on the clipboard.
+            let mut out = std::io::stdout();
+            let _ = write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()));
+            let _ = out.flush();
+        }
+    }
+    false
+}
+
+fn load_recipe(
+    path: &Path,
+    current: &str,
+) -> std::result::Result<(Recipe, PathBuf, Arc<crate::engine::apply::JoinTables>), String> {
+    let (recipe, base) = Recipe::load(path).map_err(|e| e.to_string())?;
+    let spec = recipe.source.to_spec(&base).map_err(|e| e.to_string())?;
+    let same = std::fs::canonicalize(&spec.path).ok() == std::fs::canonicalize(current).ok();
+    if !same {
+        return Err(format!(
+            "{} reads {}, not the open source; open it with: quarry --recipe {}",
+            path.display(),
+            spec.path,
+            path.display()
+        ));
+    }
+    let joins = load_joins(&recipe, &base).map_err(|e| e.to_string())?;
+    Ok((recipe, base, Arc::new(joins)))
+}
+
+fn save_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("recipe.toml");
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_rfc() {
+        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"f"), "Zg==");
+    }
+}

@@ -1,0 +1,238 @@
+//! `draw(&State, ...)`: the whole screen from a snapshot of state. Nothing
+//! here changes state or touches the engine.
+
+mod pipeline;
+mod table;
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::symbols::border;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::app::state::{Focus, State, View};
+use crate::config::{Keymap, Mode, Theme};
+
+/// Below this size panels collapse to the table alone.
+pub const MIN_FULL_WIDTH: u16 = 80;
+
+pub fn block<'a>(title: &'a str, theme: &Theme, focused: bool) -> Block<'a> {
+    let style = if focused { theme.accent } else { theme.border };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_set(if theme.ascii {
+            border::Set {
+                top_left: "+",
+                top_right: "+",
+                bottom_left: "+",
+                bottom_right: "+",
+                vertical_left: "|",
+                vertical_right: "|",
+                horizontal_top: "-",
+                horizontal_bottom: "-",
+            }
+        } else {
+            border::ROUNDED
+        })
+        .border_style(style)
+        .title(Span::styled(title, style))
+}
+
+pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
+    let area = f.area();
+    f.render_widget(Block::default().style(theme.base), area);
+    if area.width < 20 || area.height < 5 {
+        let msg = Paragraph::new("quarry: the terminal is too small (need 20×5)")
+            .wrap(Wrap { trim: true });
+        f.render_widget(msg, area);
+        return;
+    }
+    let prompt_h = if s.prompt.is_some() { 3 } else { 0 }
+        + u16::from(s.prompt.as_ref().is_some_and(|p| p.error.is_some())) * 3;
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(1),
+            Constraint::Length(prompt_h),
+            Constraint::Length(1),
+        ])
+        .split(area);
+    draw_title(s, theme, f, rows[0]);
+    match s.view {
+        View::Table => {
+            if area.width >= MIN_FULL_WIDTH && area.height >= 12 {
+                let cols = Layout::default()
+                    .direction(Direction::Horizontal)
+                    .constraints([Constraint::Min(40), Constraint::Length(34)])
+                    .split(rows[1]);
+                table::draw_table(s, theme, f, cols[0]);
+                pipeline::draw_panel(s, theme, f, cols[1], false);
+            } else {
+                table::draw_table(s, theme, f, rows[1]);
+            }
+        }
+        View::Pipeline => pipeline::draw_panel(s, theme, f, rows[1], true),
+        View::Schema => table::draw_schema(s, theme, f, rows[1]),
+    }
+    draw_cell_line(s, theme, f, rows[2]);
+    if s.prompt.is_some() {
+        draw_prompt(s, theme, f, rows[3]);
+    }
+    draw_status(s, theme, keymap, f, rows[4]);
+    if s.show_help {
+        draw_help(s, theme, keymap, f, area);
+    }
+}
+
+fn draw_title(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let mode = if s.take { "TAKE" } else { "HEAD" };
+    let step = format!("step {}/{}", s.at_step, s.recipe.steps.len());
+    let load = if s.preview.loading {
+        " · loading…".to_string()
+    } else if s.preview.partial {
+        format!(
+            " · partial: first {} partition(s)",
+            s.preview.partitions_read
+        )
+    } else {
+        String::new()
+    };
+    let line = Line::from(vec![
+        Span::styled(" quarry ", theme.header),
+        Span::raw(s.source_line.clone()),
+        Span::styled(format!("  [{mode} · {step}{load}]"), theme.accent),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
+}
+
+/// The current cell, shown whole.
+fn draw_cell_line(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let text = match &s.preview.frame {
+        Some(df) => match (df.columns().get(s.cursor_col), s.cursor_row < df.height()) {
+            (Some(c), true) => {
+                let v = c
+                    .get(s.cursor_row)
+                    .map(|v| crate::print::cell_text(&v))
+                    .unwrap_or_default();
+                format!(
+                    "{}[{}]: {}",
+                    c.name(),
+                    s.cursor_row + 1,
+                    v.replace('\n', "↵").replace('\t', " ")
+                )
+            }
+            _ => String::new(),
+        },
+        None => String::new(),
+    };
+    f.render_widget(Paragraph::new(Span::styled(text, theme.dtype)), area);
+}
+
+fn draw_prompt(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let Some(p) = &s.prompt else { return };
+    let parts = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Length(3), Constraint::Min(0)])
+        .split(area);
+    let title = p.kind.label();
+    let mut input = p.input.clone();
+    input.set_block(block(&title, theme, true));
+    input.set_cursor_line_style(Style::default());
+    f.render_widget(&input, parts[0]);
+    if let Some(e) = &p.error {
+        f.render_widget(
+            Paragraph::new(e.as_str())
+                .style(theme.error)
+                .wrap(Wrap { trim: false }),
+            parts[1],
+        );
+    }
+}
+
+fn draw_status(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: Rect) {
+    let (text, style) = match &s.status {
+        Some((msg, true)) => (msg.lines().next().unwrap_or("").to_string(), theme.error),
+        Some((msg, false)) => (msg.clone(), theme.status),
+        None => {
+            let mode = if s.focus == Focus::Pipeline {
+                Mode::Pipeline
+            } else {
+                Mode::Table
+            };
+            let hint = keymap
+                .bindings(mode)
+                .into_iter()
+                .filter(|(a, _)| {
+                    use crate::app::Action::*;
+                    matches!(
+                        a,
+                        FilterPrompt
+                            | DerivePrompt
+                            | Frequency
+                            | SortAscending
+                            | Undo
+                            | ToggleHelp
+                            | Quit
+                            | DeleteStep
+                            | ViewTable
+                            | ViewPipeline
+                            | ViewSchema
+                    )
+                })
+                .map(|(a, keys)| format!("{} {}", keys[0], short(a)))
+                .collect::<Vec<_>>()
+                .join("  ");
+            (hint, theme.status)
+        }
+    };
+    f.render_widget(Paragraph::new(format!(" {text}")).style(style), area);
+}
+
+fn short(a: crate::app::Action) -> &'static str {
+    use crate::app::Action::*;
+    match a {
+        FilterPrompt => "filter",
+        DerivePrompt => "derive",
+        Frequency => "freq",
+        SortAscending => "sort",
+        Undo => "undo",
+        ToggleHelp => "help",
+        Quit => "quit",
+        DeleteStep => "delete",
+        ViewTable => "table",
+        ViewPipeline => "pipeline",
+        ViewSchema => "schema",
+        _ => "",
+    }
+}
+
+fn draw_help(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: Rect) {
+    let w = area.width.min(76);
+    let h = area.height.saturating_sub(2).min(40);
+    let r = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
+    f.render_widget(Clear, r);
+    let mut lines = Vec::new();
+    for mode in [Mode::Table, Mode::Pipeline, Mode::Prompt] {
+        lines.push(Line::from(Span::styled(
+            format!("{} keys", Keymap::mode_name(mode)),
+            theme.header,
+        )));
+        for (a, keys) in keymap.bindings(mode) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<16}", keys.join(" ")), theme.accent),
+                Span::raw(a.describe()),
+            ]));
+        }
+        lines.push(Line::raw(""));
+    }
+    let _ = s;
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block(" help (? closes) ", theme, true))
+            .style(theme.base.add_modifier(Modifier::empty())),
+        r,
+    );
+}

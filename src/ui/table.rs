@@ -1,0 +1,217 @@
+//! The preview table (header with names and dtypes, row numbers, nulls shown
+//! distinctly, cursor cell highlighted) and the Schema view.
+
+use polars::prelude::*;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use super::block;
+use crate::app::state::{Focus, State};
+use crate::config::Theme;
+use crate::engine::spec::dtype_name;
+use crate::print::cell_text;
+
+const MAX_COL: usize = 32;
+
+fn text(v: &AnyValue) -> String {
+    let t = cell_text(v);
+    let t: String = t
+        .chars()
+        .map(|c| if c.is_control() { '·' } else { c })
+        .collect();
+    if t.chars().count() > MAX_COL {
+        let mut cut: String = t.chars().take(MAX_COL - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        t
+    }
+}
+
+/// Columns `[start, end)` that fit in `width`, with the cursor column visible.
+fn visible_columns(widths: &[usize], cursor: usize, offset: usize, width: usize) -> (usize, usize) {
+    let fits = |start: usize| {
+        let mut used = 0;
+        let mut end = start;
+        while end < widths.len() && used + widths[end] < width.max(1) {
+            used += widths[end] + 1;
+            end += 1;
+        }
+        end.max(start + 1).min(widths.len())
+    };
+    let mut start = offset.min(cursor);
+    while fits(start) <= cursor && start < cursor {
+        start += 1;
+    }
+    (start, fits(start))
+}
+
+pub fn draw_table(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let title = format!(
+        " table · {} rows{} ",
+        s.frame_height(),
+        if s.preview.elapsed_ms > 0 {
+            format!(" · {} ms", s.preview.elapsed_ms)
+        } else {
+            String::new()
+        }
+    );
+    let outer = block(&title, theme, s.focus == Focus::Table);
+    let inner = outer.inner(area);
+    f.render_widget(outer, area);
+    let Some(df) = &s.preview.frame else {
+        let msg = match (&s.preview.error, s.preview.loading) {
+            (Some(e), _) => Span::styled(e.clone(), theme.error),
+            (None, true) => Span::styled("loading…", theme.dtype),
+            _ => Span::raw(""),
+        };
+        f.render_widget(Paragraph::new(msg), inner);
+        return;
+    };
+    let body_rows = inner.height.saturating_sub(2) as usize;
+    let first = s.row_offset.min(df.height());
+    let last = (first + body_rows).min(df.height());
+    let cols = df.columns();
+    let widths: Vec<usize> = cols
+        .iter()
+        .map(|c| {
+            let mut w = c.name().chars().count().max(dtype_name(c.dtype()).len());
+            for r in first..last {
+                if let Ok(v) = c.get(r) {
+                    w = w.max(text(&v).chars().count());
+                }
+            }
+            w.clamp(3, MAX_COL)
+        })
+        .collect();
+    let num_w = last.max(1).to_string().len();
+    let avail = (inner.width as usize).saturating_sub(num_w + 1);
+    let (c0, c1) = visible_columns(&widths, s.cursor_col, s.col_offset, avail);
+
+    let header = Row::new(
+        std::iter::once(Cell::from("")).chain(
+            cols[c0..c1]
+                .iter()
+                .map(|c| Cell::from(c.name().to_string())),
+        ),
+    )
+    .style(theme.header);
+    let dtypes = Row::new(
+        std::iter::once(Cell::from("")).chain(
+            cols[c0..c1]
+                .iter()
+                .map(|c| Cell::from(dtype_name(c.dtype()))),
+        ),
+    )
+    .style(theme.dtype);
+    let mut rows = vec![dtypes];
+    for r in first..last {
+        let mut cells = vec![Cell::from(Span::styled(
+            format!("{:>num_w$}", r + 1),
+            theme.row_number,
+        ))];
+        for (ci, c) in cols.iter().enumerate().take(c1).skip(c0) {
+            let v = c.get(r).unwrap_or(AnyValue::Null);
+            let is_null = matches!(v, AnyValue::Null);
+            let t = if is_null { "∅".to_string() } else { text(&v) };
+            let t = if c.dtype().is_primitive_numeric() {
+                format!("{t:>w$}", w = widths[ci])
+            } else {
+                t
+            };
+            let style = if r == s.cursor_row && ci == s.cursor_col {
+                theme.selected
+            } else if is_null {
+                theme.null
+            } else {
+                theme.base
+            };
+            cells.push(Cell::from(Span::styled(t, style)));
+        }
+        rows.push(Row::new(cells));
+    }
+    let constraints: Vec<Constraint> = std::iter::once(Constraint::Length(num_w as u16))
+        .chain(widths[c0..c1].iter().map(|w| Constraint::Length(*w as u16)))
+        .collect();
+    let table = Table::new(rows, constraints)
+        .header(header)
+        .column_spacing(1);
+    f.render_widget(table, inner);
+}
+
+/// Columns, dtypes and, for the preview sample: nulls, min, max, examples.
+pub fn draw_schema(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+    let outer = block(" schema (of the preview sample) ", theme, true);
+    let inner = outer.inner(area);
+    f.render_widget(outer, area);
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{:<28} {:<9} {:>7} {:<16} {:<16} examples",
+            "column", "dtype", "nulls", "min", "max"
+        ),
+        theme.header,
+    ))];
+    let schema = s.current_schema();
+    for (name, dt) in schema.iter() {
+        let (nulls, min, max, examples) = match s
+            .preview
+            .frame
+            .as_ref()
+            .and_then(|df| df.column(name.as_str()).ok())
+        {
+            Some(c) => {
+                let series = c.as_materialized_series();
+                let stat = |v: PolarsResult<Scalar>| {
+                    v.ok()
+                        .map(|x| cell_text(&x.as_any_value()))
+                        .unwrap_or_default()
+                };
+                let ex: Vec<String> = series
+                    .drop_nulls()
+                    .unique_stable()
+                    .map(|u| {
+                        (0..u.len().min(3))
+                            .filter_map(|i| u.get(i).ok().map(|v| text(&v)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    series.null_count().to_string(),
+                    stat(series.min_reduce()),
+                    stat(series.max_reduce()),
+                    ex.join(", "),
+                )
+            }
+            None => Default::default(),
+        };
+        let clip = |t: String| t.chars().take(16).collect::<String>();
+        lines.push(Line::raw(format!(
+            "{:<28} {:<9} {:>7} {:<16} {:<16} {}",
+            name.as_str(),
+            dtype_name(dt),
+            nulls,
+            clip(min),
+            clip(max),
+            examples
+        )));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible_columns;
+
+    #[test]
+    fn cursor_column_is_always_visible() {
+        let w = vec![10; 20];
+        assert_eq!(visible_columns(&w, 0, 0, 50), (0, 4));
+        let (a, b) = visible_columns(&w, 15, 0, 50);
+        assert!(a <= 15 && 15 < b, "{a}..{b}");
+        assert_eq!(visible_columns(&w, 3, 5, 50).0, 3);
+        let (a, b) = visible_columns(&w, 19, 0, 5);
+        assert_eq!((a, b), (19, 20));
+    }
+}

@@ -1,0 +1,391 @@
+//! The explorer without a terminal: the pure reducer (state + message ->
+//! state + effects), rendering on ratatui's TestBackend, and the real binary
+//! under tmux.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quarry::app::update::{PreviewData, PreviewRequest};
+use quarry::app::{update, Action, Effect, Msg, State};
+use quarry::config::{Config, Keymap, Mode};
+use quarry::engine::apply::JoinTables;
+use quarry::engine::recipe::{Recipe, SourceConfig, Step};
+use quarry::engine::{Previewer, Source, SourceSpec};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn csv(dir: &Path) -> String {
+    let mut t = String::from("city,kind,amount\n");
+    for i in 0..500 {
+        let city = ["Oslo", "Lima", "Pune", "Kyiv"][i % 4];
+        let kind = if i % 3 == 0 { "TAB" } else { "ML" };
+        t.push_str(&format!("{city},{kind},{}\n", i * 10));
+    }
+    let p = dir.join("d.csv");
+    std::fs::File::create(&p)
+        .unwrap()
+        .write_all(t.as_bytes())
+        .unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+struct App {
+    state: State,
+    previewer: Previewer,
+}
+
+impl App {
+    fn new(dir: &Path) -> App {
+        let spec = SourceSpec::new(csv(dir));
+        let source = Arc::new(Source::open(spec.clone()).unwrap());
+        let state = State::new(
+            Recipe::new(SourceConfig::from_spec(&spec)),
+            dir.to_path_buf(),
+            source.describe(),
+            Arc::clone(&source.schema),
+            source.partitions.len(),
+            Arc::new(JoinTables::new()),
+        );
+        let mut app = App {
+            state,
+            previewer: Previewer::new(source),
+        };
+        let fx = quarry::app::update::request_preview(&mut app.state);
+        app.run(fx);
+        app
+    }
+
+    /// Perform preview effects synchronously (the runtime does it on a thread).
+    fn run(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
+        let mut rest = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Preview(PreviewRequest {
+                    request,
+                    steps,
+                    rows,
+                    take,
+                }) => {
+                    let p = self
+                        .previewer
+                        .preview_steps(&steps, &JoinTables::new(), rows, take)
+                        .map(|p| PreviewData {
+                            frame: p.frame,
+                            partial: p.partial,
+                            partitions_read: p.partitions_read,
+                            elapsed_ms: 0,
+                        })
+                        .map_err(|e| e.to_string());
+                    let more = update(&mut self.state, Msg::PreviewDone { request, result: p });
+                    rest.extend(self.run(more));
+                }
+                other => rest.push(other),
+            }
+        }
+        rest
+    }
+
+    fn act(&mut self, a: Action) -> Vec<Effect> {
+        let fx = update(&mut self.state, Msg::Action(a));
+        self.run(fx)
+    }
+
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            let k = ratatui::crossterm::event::KeyEvent::from(
+                ratatui::crossterm::event::KeyCode::Char(c),
+            );
+            update(&mut self.state, Msg::Key(k));
+        }
+    }
+
+    fn screen(&self, w: u16, h: u16) -> String {
+        let config = Config::load("default", "dark").unwrap();
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| quarry::ui::draw(&self.state, &config.theme, &config.keymap, f))
+            .unwrap();
+        let buf = term.backend().buffer().clone();
+        (0..h)
+            .map(|y| {
+                (0..w)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[test]
+fn filter_verb_prefills_the_current_value_and_adds_a_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    assert_eq!(app.state.frame_height(), 200);
+    app.act(Action::MoveRight); // kind
+    app.act(Action::FilterPrompt);
+    assert_eq!(app.state.prompt.as_ref().unwrap().text(), "kind = 'TAB'");
+    app.act(Action::Submit);
+    assert!(app.state.prompt.is_none());
+    assert_eq!(
+        app.state.recipe.steps,
+        vec![Step::Filter {
+            expr: "kind = 'TAB'".into()
+        }]
+    );
+    let df = app.state.preview.frame.clone().unwrap();
+    assert_eq!(df.height(), 167, "every third of 500 rows");
+    // Undo and redo restore the pipeline and the preview.
+    app.act(Action::Undo);
+    assert!(app.state.recipe.steps.is_empty());
+    assert_eq!(app.state.frame_height(), 200);
+    app.act(Action::Redo);
+    assert_eq!(app.state.recipe.steps.len(), 1);
+}
+
+#[test]
+fn a_bad_expression_stays_in_the_prompt_with_the_engine_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    app.act(Action::DerivePrompt);
+    app.type_text("amt * 2");
+    let fx = app.act(Action::Submit);
+    assert!(fx.is_empty());
+    let p = app.state.prompt.as_ref().expect("prompt stays open");
+    let err = p.error.as_ref().unwrap();
+    assert!(
+        err.contains("unknown column `amt`") && err.contains("did you mean `amount`"),
+        "{err}"
+    );
+    assert!(app.state.recipe.steps.is_empty());
+    // Tab completes column names.
+    app.act(Action::CancelPrompt);
+    app.act(Action::DerivePrompt);
+    app.type_text("amo");
+    app.act(Action::Complete);
+    assert_eq!(
+        app.state.prompt.as_ref().unwrap().text(),
+        "new_column = amount"
+    );
+}
+
+#[test]
+fn frequency_sort_drop_and_pipeline_navigation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    app.act(Action::Frequency); // on `city`
+    let df = app.state.preview.frame.clone().unwrap();
+    assert_eq!(
+        df.get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+        ["city", "count"]
+    );
+    assert_eq!(df.height(), 4);
+    app.act(Action::FocusPipeline);
+    app.act(Action::MoveUp); // preview the source again
+    assert_eq!(app.state.at_step, 0);
+    assert_eq!(app.state.frame_height(), 200);
+    app.act(Action::FocusTable);
+    app.act(Action::LastColumn);
+    app.act(Action::SortDescending);
+    assert_eq!(app.state.at_step, 1, "inserted at the previewed position");
+    assert!(matches!(app.state.recipe.steps[0], Step::Sort { .. }));
+    let first = app
+        .state
+        .preview
+        .frame
+        .as_ref()
+        .unwrap()
+        .column("amount")
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_string();
+    assert_eq!(first, "4990");
+    app.act(Action::FocusPipeline);
+    app.act(Action::DeleteStep);
+    assert_eq!(app.state.recipe.steps.len(), 1);
+}
+
+#[test]
+fn stale_previews_are_dropped_and_quit_asks_about_unsaved_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    let fx = update(&mut app.state, Msg::Action(Action::Frequency));
+    let old = app.state.request;
+    let _newer = update(&mut app.state, Msg::Action(Action::ToggleTake));
+    assert!(app.state.request > old);
+    let Effect::Preview(req) = &fx[0] else {
+        panic!()
+    };
+    update(
+        &mut app.state,
+        Msg::PreviewDone {
+            request: req.request,
+            result: Err("stale".into()),
+        },
+    );
+    assert!(
+        app.state.preview.error.is_none(),
+        "a stale answer changes nothing"
+    );
+    assert!(app.act(Action::Quit).is_empty(), "first q warns");
+    assert!(app.state.status.as_ref().unwrap().0.contains("unsaved"));
+    assert_eq!(app.act(Action::Quit), vec![Effect::Quit]);
+}
+
+#[test]
+fn command_palette_saves_a_recipe_that_run_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    app.act(Action::Frequency);
+    app.act(Action::CommandPalette);
+    let out = dir.path().join("saved.toml");
+    app.type_text(&format!("w {}", out.display()));
+    let fx = app.act(Action::Submit);
+    let Some(Effect::Save { path, text }) = fx.first() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(path, &out);
+    std::fs::write(path, text).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(["run", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Oslo"));
+}
+
+#[test]
+fn renders_at_full_and_tiny_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    let big = app.screen(120, 40);
+    assert!(
+        big.contains("city") && big.contains("str") && big.contains("Oslo"),
+        "{big}"
+    );
+    assert!(big.contains("pipeline"), "side panel at 120 columns");
+    assert!(big.contains("HEAD · step 0/0"));
+    let small = app.screen(40, 12);
+    assert!(small.contains("city"), "{small}");
+    assert!(!small.contains("pipeline ─"), "panel collapses at 40×12");
+    let tiny = app.screen(20, 5);
+    assert!(tiny.contains("city"), "{tiny}");
+    let tinier = app.screen(12, 4);
+    assert!(tinier.contains("too"), "{tinier}");
+    app.act(Action::ToggleHelp);
+    let help = app.screen(120, 40);
+    assert!(
+        help.contains("filter rows") && help.contains("table keys"),
+        "{help}"
+    );
+    app.act(Action::ToggleHelp);
+    app.act(Action::ViewSchema);
+    let schema = app.screen(120, 40);
+    assert!(
+        schema.contains("amount") && schema.contains("1990"),
+        "{schema}"
+    );
+}
+
+#[test]
+fn every_default_binding_is_reachable_in_help() {
+    let km = Keymap::load(Keymap::preset("default").unwrap(), None).0;
+    let named: Vec<Action> = km
+        .bindings(Mode::Table)
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    for a in [
+        Action::FilterPrompt,
+        Action::Frequency,
+        Action::Undo,
+        Action::Quit,
+        Action::ToggleHelp,
+    ] {
+        assert!(named.contains(&a), "{a:?}");
+    }
+}
+
+/// The release binary in a real terminal.
+#[test]
+fn tmux_open_filter_save_and_quit() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        panic!("tmux is needed for this test (scripts/test.sh installs it)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = csv(dir.path());
+    let session = format!("quarry-test-{}", std::process::id());
+    let sock = dir.path().join("tmux.sock");
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&sock)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let cmd = format!(
+        "{} {} --no-mouse; echo EXITED $?; sleep 5",
+        env!("CARGO_BIN_EXE_quarry"),
+        data
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    let screen = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
+    };
+    let wait_for = |needle: &str| {
+        let t0 = Instant::now();
+        loop {
+            let s = screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(15),
+                "never saw {needle:?}:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("Oslo");
+    tmux(&["send-keys", "-t", &session, "l", "|"]);
+    wait_for("kind = 'TAB'");
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for("1. filter kind = 'TAB'");
+    let recipe = dir.path().join("r.toml");
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        ":",
+        &format!("w {}", recipe.display()),
+        "Enter",
+    ]);
+    wait_for(" saved /"); // the status line, not "(unsaved: ...)"
+    tmux(&["send-keys", "-t", &session, "q"]);
+    let s = wait_for("EXITED");
+    tmux(&["kill-session", "-t", &session]);
+    assert!(s.contains("EXITED 0"), "{s}");
+    let o = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(["run", recipe.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("done: 167 rows"));
+}
