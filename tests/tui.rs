@@ -389,3 +389,36 @@ fn tmux_open_filter_save_and_quit() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("done: 167 rows"));
 }
+
+#[test]
+fn readme_keys_table_matches_the_default_keymap() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("<!-- keys:begin -->").unwrap();
+    let end = readme.find("<!-- keys:end -->").unwrap();
+    let table = &readme[start..end];
+    let km = Keymap::load(Keymap::preset("default").unwrap(), None).0;
+    for (action, keys) in km.bindings(Mode::Table) {
+        if matches!(
+            action,
+            Action::ViewTable | Action::ViewPipeline | Action::ViewSchema
+        ) {
+            assert!(table.contains("`1` `2` `3`"));
+            continue;
+        }
+        let documented = keys.iter().any(|k| {
+            let k = match k.as_str() {
+                "↓" | "↑" | "←" | "→" => "arrows",
+                "pgdn" => "pagedown",
+                "pgup" => "pageup",
+                "|" => "\\|",
+                other => other,
+            };
+            table.contains(&format!("`{k}`")) || table.contains(k)
+        });
+        assert!(
+            documented,
+            "{action:?} ({keys:?}) is not in the README keys table"
+        );
+    }
+}
