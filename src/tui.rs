@@ -83,6 +83,16 @@ fn event_loop(
     );
     effects.extend(request_preview(state));
     let mut dirty = true;
+    // QUARRY_LATENCY_LOG=FILE records, per key, microseconds from reading the
+    // key to the end of the frame that shows its effect.
+    let mut latency_log = std::env::var_os("QUARRY_LATENCY_LOG").and_then(|p| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .ok()
+    });
+    let mut key_at: Option<Instant> = None;
     loop {
         for e in effects.drain(..) {
             if perform(e, state, &previewer, &tx) {
@@ -94,6 +104,9 @@ fn event_loop(
                 .draw(|f| crate::ui::draw(state, &config.theme, &config.keymap, f))
                 .map_err(|e| QuarryError::Engine(format!("cannot draw: {e}")))?;
             dirty = false;
+            if let (Some(t), Some(log)) = (key_at.take(), latency_log.as_mut()) {
+                let _ = writeln!(log, "{}", t.elapsed().as_micros());
+            }
         }
         // Engine answers first, then the terminal (short poll keeps both live).
         while let Ok(msg) = rx.try_recv() {
@@ -102,7 +115,12 @@ fn event_loop(
         }
         if event::poll(Duration::from_millis(25)).map_err(|e| QuarryError::Engine(e.to_string()))? {
             let ev = event::read().map_err(|e| QuarryError::Engine(e.to_string()))?;
+            let read_at = Instant::now();
+            let is_key = matches!(ev, Event::Key(_));
             if let Some(msg) = translate(ev, state, config) {
+                if is_key && key_at.is_none() {
+                    key_at = Some(read_at);
+                }
                 effects.extend(update(state, msg));
                 dirty = true;
             }
