@@ -358,26 +358,7 @@ impl Recipe {
 mod tests {
     use super::*;
 
-    const ARCOS: &str = r#"
-[source]
-path = "arcos.csv"
-blocksize = "64MiB"
-[source.dtypes]
-BUYER_ZIP = "str"
-
-[[steps]]
-op = "with_columns"
-columns = { year = "date_part('year', strptime(lpad(CAST(TRANSACTION_DATE AS VARCHAR), 8, '0'), '%m%d%Y'))", morphine_equivalent_g = "CALC_BASE_WT_IN_GM * MME_Conversion_Factor" }
-
-[[steps]]
-op = "filter"
-expr = "Measure = 'TAB'"
-
-[[steps]]
-op = "group_by"
-keys = ["year", "BUYER_STATE", "BUYER_COUNTY"]
-aggs = { morphine_equivalent_g = "sum(morphine_equivalent_g)", shipments = "count(*)" }
-"#;
+    const ARCOS: &str = crate::demo::ARCOS_RECIPE;
 
     #[test]
     fn parses_the_arcos_recipe_in_order() {

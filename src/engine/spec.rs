@@ -55,18 +55,23 @@ impl Format {
     }
 
     pub fn parse(s: &str) -> Result<Format> {
-        Ok(match s.to_ascii_lowercase().as_str() {
+        Format::from_name(&s.to_ascii_lowercase()).ok_or_else(|| {
+            QuarryError::Usage(format!(
+                "unknown format `{s}`; expected one of csv, tsv, ndjson, parquet, ipc, text"
+            ))
+        })
+    }
+
+    /// A format by its name or file extension (lower case).
+    fn from_name(name: &str) -> Option<Format> {
+        Some(match name {
             "csv" => Format::Csv,
             "tsv" | "tab" => Format::Tsv,
             "ndjson" | "jsonl" | "json" => Format::Ndjson,
             "parquet" | "pq" => Format::Parquet,
             "ipc" | "arrow" | "feather" => Format::Ipc,
-            "text" | "txt" | "lines" => Format::Text,
-            other => {
-                return Err(QuarryError::Usage(format!(
-                    "unknown format `{other}`; expected one of csv, tsv, ndjson, parquet, ipc, text"
-                )))
-            }
+            "text" | "txt" | "lines" | "log" => Format::Text,
+            _ => return None,
         })
     }
 
@@ -77,16 +82,7 @@ impl Format {
             .strip_suffix(".gz")
             .or_else(|| name.strip_suffix(".zst"))
             .unwrap_or(&name);
-        let ext = stem.rsplit_once('.')?.1;
-        Some(match ext {
-            "csv" => Format::Csv,
-            "tsv" | "tab" => Format::Tsv,
-            "ndjson" | "jsonl" | "json" => Format::Ndjson,
-            "parquet" | "pq" => Format::Parquet,
-            "arrow" | "ipc" | "feather" => Format::Ipc,
-            "txt" | "text" | "log" => Format::Text,
-            _ => return None,
-        })
+        Format::from_name(stem.rsplit_once('.')?.1)
     }
 }
 
