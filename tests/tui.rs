@@ -422,3 +422,33 @@ fn readme_keys_table_matches_the_default_keymap() {
         );
     }
 }
+
+/// insta snapshots of every view at 120×40 and 40×12 (paths and timings filtered).
+#[test]
+fn view_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"/[^ ]*/d\.csv", "[DATA]");
+    settings.add_filter(r"\d+ ms", "[T] ms");
+    settings.add_filter(r"\d+(\.\d+)? KiB", "[SIZE]");
+    settings.bind(|| {
+        insta::assert_snapshot!("table_120x40", app.screen(120, 40));
+        insta::assert_snapshot!("table_40x12", app.screen(40, 12));
+        app.act(Action::MoveRight);
+        app.act(Action::Frequency);
+        app.act(Action::ViewPipeline);
+        insta::assert_snapshot!("pipeline_120x40", app.screen(120, 40));
+        insta::assert_snapshot!("pipeline_40x12", app.screen(40, 12));
+        app.act(Action::ViewSchema);
+        insta::assert_snapshot!("schema_120x40", app.screen(120, 40));
+        app.act(Action::ViewTable);
+        app.act(Action::DerivePrompt);
+        app.type_text("amt * 2");
+        app.act(Action::Submit);
+        insta::assert_snapshot!("prompt_error_120x40", app.screen(120, 40));
+        app.act(Action::CancelPrompt);
+        app.act(Action::ToggleHelp);
+        insta::assert_snapshot!("help_120x40", app.screen(120, 40));
+    });
+}

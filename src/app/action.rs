@@ -36,6 +36,7 @@ pub enum Action {
     DropColumn,
     ToggleTake,
     CopyCell,
+    CopyRow,
     DeleteStep,
     MoveStepUp,
     MoveStepDown,
@@ -50,7 +51,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for help screens and keymap validation.
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 42] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::MoveLeft,
@@ -82,6 +83,7 @@ impl Action {
         Action::DropColumn,
         Action::ToggleTake,
         Action::CopyCell,
+        Action::CopyRow,
         Action::DeleteStep,
         Action::MoveStepUp,
         Action::MoveStepDown,
@@ -136,6 +138,7 @@ impl Action {
             Action::DropColumn => "drop the current column",
             Action::ToggleTake => "toggle head / random take",
             Action::CopyCell => "copy the current cell (OSC 52)",
+            Action::CopyRow => "copy the current row, tab-separated (OSC 52)",
             Action::DeleteStep => "delete the selected step",
             Action::MoveStepUp => "move the step up",
             Action::MoveStepDown => "move the step down",

@@ -251,6 +251,22 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
             }
             None => vec![],
         },
+        Action::CopyRow => match &s.preview.frame {
+            Some(df) if s.cursor_row < df.height() => {
+                let row: Vec<String> = df
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        c.get(s.cursor_row)
+                            .map(|v| cell_text(&v))
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                s.status = Some((format!("copied row {}", s.cursor_row + 1), false));
+                vec![Effect::Copy(row.join("\t"))]
+            }
+            _ => vec![],
+        },
         Action::DeleteStep => {
             if s.at_step == 0 {
                 return vec![];
@@ -646,11 +662,50 @@ fn complete(s: &mut State) {
         return;
     }
     let lw = word.to_lowercase();
-    if let Some(full) = names.iter().find(|n| n.to_lowercase().starts_with(&lw)) {
+    let column = names.iter().find(|n| n.to_lowercase().starts_with(&lw));
+    let function = || {
+        SQL_FUNCTIONS
+            .iter()
+            .find(|f| f.starts_with(&lw))
+            .map(|f| format!("{f}("))
+    };
+    if let Some(full) = column.cloned().or_else(function) {
         let rest: String = full.chars().skip(word.chars().count()).collect();
         p.input.insert_str(rest);
     }
 }
+
+/// Functions offered by Tab after column names (polars SQL spellings).
+const SQL_FUNCTIONS: [&str; 28] = [
+    "abs",
+    "avg",
+    "cast",
+    "ceil",
+    "coalesce",
+    "concat",
+    "count",
+    "date_part",
+    "floor",
+    "length",
+    "lower",
+    "lpad",
+    "ltrim",
+    "max",
+    "min",
+    "nullif",
+    "regexp_like",
+    "replace",
+    "round",
+    "rtrim",
+    "split_part",
+    "sqrt",
+    "starts_with",
+    "strptime",
+    "substr",
+    "sum",
+    "trim",
+    "upper",
+];
 
 fn search(s: &mut State, forward: bool) -> Vec<Effect> {
     let Some(needle) = s.search.clone().map(|n| n.to_lowercase()) else {

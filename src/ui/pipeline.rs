@@ -53,7 +53,7 @@ pub fn draw_panel(s: &State, theme: &Theme, f: &mut Frame, area: Rect, full: boo
     ])];
     if full {
         lines.push(Line::from(Span::styled(
-            format!("    {} · {} partitions", s.source_line, s.partitions),
+            format!("    {}", s.source_line),
             theme.dtype,
         )));
     }
