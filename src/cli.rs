@@ -42,8 +42,9 @@ pub struct TuiArgs {
     #[arg(long)]
     pub recipe: Option<PathBuf>,
     /// Colour theme: dark, light, mono (or a file in the config directory).
-    #[arg(long, default_value = "dark")]
-    pub theme: String,
+    /// Default: light or dark as the terminal's COLORFGBG says, else dark.
+    #[arg(long)]
+    pub theme: Option<String>,
     /// Keymap: default (vim-like), simple (arrows), or a file in the config directory.
     #[arg(long, default_value = "default")]
     pub keymap: String,
@@ -355,15 +356,22 @@ const ROW_OUTPUTS: [OutputFormat; 3] = [OutputFormat::Table, OutputFormat::Csv, 
 fn tui_options(t: &TuiArgs) -> crate::tui::TuiOptions {
     crate::tui::TuiOptions {
         keymap: t.keymap.clone(),
-        theme: if std::env::var("TERM").as_deref() == Ok("dumb")
-            || std::env::var_os("NO_COLOR").is_some()
-        {
-            "mono".into()
-        } else {
-            t.theme.clone()
-        },
+        theme: t.theme.clone().unwrap_or_else(auto_theme),
         mouse: !t.no_mouse,
     }
+}
+
+/// No colour for dumb terminals and NO_COLOR; otherwise light on a light
+/// background when the terminal says so (COLORFGBG="fg;bg", bg 7 or 15).
+fn auto_theme() -> String {
+    if std::env::var("TERM").as_deref() == Ok("dumb") || std::env::var_os("NO_COLOR").is_some() {
+        return "mono".into();
+    }
+    let light = std::env::var("COLORFGBG")
+        .ok()
+        .and_then(|v| v.rsplit(';').next().map(str::to_string))
+        .is_some_and(|bg| bg == "7" || bg == "15");
+    if light { "light" } else { "dark" }.into()
 }
 
 fn run_tui(t: TuiArgs) -> Result<()> {

@@ -117,7 +117,8 @@ fn event_loop(
             let ev = event::read().map_err(|e| QuarryError::Engine(e.to_string()))?;
             let read_at = Instant::now();
             let is_key = matches!(ev, Event::Key(_));
-            if let Some(msg) = translate(ev, state, config) {
+            let size = terminal.size().unwrap_or_default();
+            if let Some(msg) = translate(ev, state, config, size) {
                 if is_key && key_at.is_none() {
                     key_at = Some(read_at);
                 }
@@ -137,7 +138,12 @@ fn table_rows(height: u16) -> usize {
     (height as usize).saturating_sub(8).max(1)
 }
 
-fn translate(ev: Event, state: &State, config: &Config) -> Option<Msg> {
+fn translate(
+    ev: Event,
+    state: &State,
+    config: &Config,
+    size: ratatui::layout::Size,
+) -> Option<Msg> {
     match ev {
         Event::Key(k) if k.kind == KeyEventKind::Press || k.kind == KeyEventKind::Repeat => {
             let mode = if state.prompt.is_some() {
@@ -157,6 +163,10 @@ fn translate(ev: Event, state: &State, config: &Config) -> Option<Msg> {
         Event::Mouse(m) => match m.kind {
             MouseEventKind::ScrollDown => Some(Msg::Action(Action::MoveDown)),
             MouseEventKind::ScrollUp => Some(Msg::Action(Action::MoveUp)),
+            MouseEventKind::Down(event::MouseButton::Left) => {
+                let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                crate::ui::hit_test(state, area, m.column, m.row).map(Msg::Click)
+            }
             _ => None,
         },
         Event::Resize(_, h) => Some(Msg::Resize {

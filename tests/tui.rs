@@ -294,6 +294,27 @@ fn renders_at_full_and_tiny_sizes() {
 }
 
 #[test]
+fn clicks_select_cells_and_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    app.act(Action::Frequency);
+    let area = ratatui::layout::Rect::new(0, 0, 120, 40);
+    // The table block starts at y=1: border, header, dtype row, then rows.
+    let hit = quarry::ui::hit_test(&app.state, area, 8, 6).unwrap();
+    assert_eq!(hit, quarry::ui::Hit::Cell { row: 2, col: 1 });
+    let fx = update(&mut app.state, Msg::Click(hit));
+    app.run(fx);
+    assert_eq!((app.state.cursor_row, app.state.cursor_col), (2, 1));
+    // The side panel: line 1 is the source, then two lines per step.
+    let step0 = quarry::ui::hit_test(&app.state, area, 100, 2).unwrap();
+    assert_eq!(step0, quarry::ui::Hit::Step(0));
+    let fx = update(&mut app.state, Msg::Click(step0));
+    app.run(fx);
+    assert_eq!(app.state.at_step, 0);
+    assert_eq!(app.state.frame_height(), 200, "the source is previewed");
+}
+
+#[test]
 fn every_default_binding_is_reachable_in_help() {
     let km = Keymap::load(Keymap::preset("default").unwrap(), None).0;
     let named: Vec<Action> = km

@@ -23,6 +23,17 @@ pub enum Focus {
     Pipeline,
 }
 
+/// What a mouse click lands on (found by `ui::hit_test`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    Cell {
+        row: usize,
+        col: usize,
+    },
+    /// Pipeline entry: 0 is the source, k is step k.
+    Step(usize),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PromptKind {
     Filter,

@@ -31,6 +31,8 @@ pub enum Msg {
     Resize {
         rows: usize,
     },
+    /// A mouse click on something.
+    Click(super::state::Hit),
 }
 
 pub struct PreviewData {
@@ -110,6 +112,21 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Saved(Ok(path)) => {
             s.saved = s.recipe.steps.clone();
             s.status = Some((format!("saved {}", path.display()), false));
+            vec![]
+        }
+        Msg::Click(super::state::Hit::Cell { row, col }) => {
+            s.focus = Focus::Table;
+            s.cursor_row = row;
+            s.cursor_col = col;
+            clamp_cursor(s);
+            vec![]
+        }
+        Msg::Click(super::state::Hit::Step(k)) => {
+            s.focus = Focus::Pipeline;
+            if k != s.at_step && k <= s.recipe.steps.len() {
+                s.at_step = k;
+                return request_preview(s);
+            }
             vec![]
         }
         Msg::Resize { rows } => {

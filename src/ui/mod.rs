@@ -39,15 +39,18 @@ pub fn block<'a>(title: &'a str, theme: &Theme, focused: bool) -> Block<'a> {
         .title(Span::styled(title, style))
 }
 
-pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
-    let area = f.area();
-    f.render_widget(Block::default().style(theme.base), area);
-    if area.width < 20 || area.height < 5 {
-        let msg = Paragraph::new("quarry: the terminal is too small (need 20×5)")
-            .wrap(Wrap { trim: true });
-        f.render_widget(msg, area);
-        return;
-    }
+/// Where each part of the screen goes; shared by drawing and mouse hits.
+pub struct Areas {
+    pub title: Rect,
+    pub table: Option<Rect>,
+    pub panel: Option<Rect>,
+    pub main: Rect,
+    pub cell_line: Rect,
+    pub prompt: Rect,
+    pub status: Rect,
+}
+
+pub fn areas(s: &State, area: Rect) -> Areas {
     let prompt_h = if s.prompt.is_some() { 3 } else { 0 }
         + u16::from(s.prompt.as_ref().is_some_and(|p| p.error.is_some())) * 3;
     let rows = Layout::default()
@@ -60,28 +63,71 @@ pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
             Constraint::Length(1),
         ])
         .split(area);
-    draw_title(s, theme, f, rows[0]);
-    match s.view {
-        View::Table => {
-            if area.width >= MIN_FULL_WIDTH && area.height >= 12 {
-                let cols = Layout::default()
-                    .direction(Direction::Horizontal)
-                    .constraints([Constraint::Min(40), Constraint::Length(34)])
-                    .split(rows[1]);
-                table::draw_table(s, theme, f, cols[0]);
-                pipeline::draw_panel(s, theme, f, cols[1], false);
-            } else {
-                table::draw_table(s, theme, f, rows[1]);
-            }
+    let (table, panel) = match s.view {
+        View::Table if area.width >= MIN_FULL_WIDTH && area.height >= 12 => {
+            let cols = Layout::default()
+                .direction(Direction::Horizontal)
+                .constraints([Constraint::Min(40), Constraint::Length(34)])
+                .split(rows[1]);
+            (Some(cols[0]), Some(cols[1]))
         }
-        View::Pipeline => pipeline::draw_panel(s, theme, f, rows[1], true),
-        View::Schema => table::draw_schema(s, theme, f, rows[1]),
+        View::Table => (Some(rows[1]), None),
+        View::Pipeline => (None, Some(rows[1])),
+        View::Schema => (None, None),
+    };
+    Areas {
+        title: rows[0],
+        table,
+        panel,
+        main: rows[1],
+        cell_line: rows[2],
+        prompt: rows[3],
+        status: rows[4],
     }
-    draw_cell_line(s, theme, f, rows[2]);
+}
+
+pub use crate::app::state::Hit;
+
+pub fn hit_test(s: &State, area: Rect, x: u16, y: u16) -> Option<Hit> {
+    if s.show_help || s.prompt.is_some() || area.width < 20 || area.height < 5 {
+        return None;
+    }
+    let a = areas(s, area);
+    let inside = |r: Rect| x > r.x && x < r.x + r.width - 1 && y > r.y && y < r.y + r.height - 1;
+    if let Some(t) = a.table.filter(|t| inside(*t)) {
+        return table::hit(s, t, x, y);
+    }
+    if let Some(p) = a.panel.filter(|p| inside(*p)) {
+        return pipeline::hit(s, p, y, s.view == View::Pipeline);
+    }
+    None
+}
+
+pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
+    let area = f.area();
+    f.render_widget(Block::default().style(theme.base), area);
+    if area.width < 20 || area.height < 5 {
+        let msg = Paragraph::new("quarry: the terminal is too small (need 20×5)")
+            .wrap(Wrap { trim: true });
+        f.render_widget(msg, area);
+        return;
+    }
+    let a = areas(s, area);
+    draw_title(s, theme, f, a.title);
+    if let Some(t) = a.table {
+        table::draw_table(s, theme, f, t);
+    }
+    if let Some(p) = a.panel {
+        pipeline::draw_panel(s, theme, f, p, s.view == View::Pipeline);
+    }
+    if s.view == View::Schema {
+        table::draw_schema(s, theme, f, a.main);
+    }
+    draw_cell_line(s, theme, f, a.cell_line);
     if s.prompt.is_some() {
-        draw_prompt(s, theme, f, rows[3]);
+        draw_prompt(s, theme, f, a.prompt);
     }
-    draw_status(s, theme, keymap, f, rows[4]);
+    draw_status(s, theme, keymap, f, a.status);
     if s.show_help {
         draw_help(s, theme, keymap, f, area);
     }

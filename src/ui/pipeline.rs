@@ -33,6 +33,18 @@ fn schema_change(before: &polars::prelude::Schema, after: &polars::prelude::Sche
     parts.join(" ")
 }
 
+/// The pipeline entry on screen line `y` of the panel `area`: the source
+/// line, then two lines per step.
+pub fn hit(s: &State, area: Rect, y: u16, full: bool) -> Option<super::Hit> {
+    let line = y.checked_sub(area.y + 1)? as usize;
+    let header = if full { 2 } else { 1 };
+    if line < header {
+        return Some(super::Hit::Step(0));
+    }
+    let k = (line - header) / 2 + 1;
+    (k <= s.recipe.steps.len()).then_some(super::Hit::Step(k))
+}
+
 pub fn draw_panel(s: &State, theme: &Theme, f: &mut Frame, area: Rect, full: bool) {
     let focused = s.focus == Focus::Pipeline;
     let outer = block(" pipeline ", theme, focused);

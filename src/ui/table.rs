@@ -48,6 +48,72 @@ fn visible_columns(widths: &[usize], cursor: usize, offset: usize, width: usize)
     (start, fits(start))
 }
 
+/// Rows and columns on screen, and their widths.
+struct Geometry {
+    first: usize,
+    last: usize,
+    num_w: usize,
+    c0: usize,
+    c1: usize,
+    widths: Vec<usize>,
+}
+
+fn geometry(s: &State, df: &DataFrame, inner: Rect) -> Geometry {
+    let body_rows = inner.height.saturating_sub(2) as usize;
+    let first = s.row_offset.min(df.height());
+    let last = (first + body_rows).min(df.height());
+    let widths: Vec<usize> = df
+        .columns()
+        .iter()
+        .map(|c| {
+            let mut w = c.name().chars().count().max(dtype_name(c.dtype()).len());
+            for r in first..last {
+                if let Ok(v) = c.get(r) {
+                    w = w.max(text(&v).chars().count());
+                }
+            }
+            w.clamp(3, MAX_COL)
+        })
+        .collect();
+    let num_w = last.max(1).to_string().len();
+    let avail = (inner.width as usize).saturating_sub(num_w + 1);
+    let (c0, c1) = visible_columns(&widths, s.cursor_col, s.col_offset, avail);
+    Geometry {
+        first,
+        last,
+        num_w,
+        c0,
+        c1,
+        widths,
+    }
+}
+
+/// The cell under (x, y) inside the table block `area`.
+pub fn hit(s: &State, area: Rect, x: u16, y: u16) -> Option<super::Hit> {
+    let df = s.preview.frame.as_ref()?;
+    let inner = Rect::new(
+        area.x + 1,
+        area.y + 1,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(2),
+    );
+    let g = geometry(s, df, inner);
+    // Header and dtype rows come first.
+    let row = g.first + (y.checked_sub(inner.y + 2)? as usize);
+    if row >= g.last {
+        return None;
+    }
+    let mut cx = inner.x as usize + g.num_w + 1;
+    for c in g.c0..g.c1 {
+        let w = g.widths[c];
+        if (x as usize) >= cx && (x as usize) < cx + w + 1 {
+            return Some(super::Hit::Cell { row, col: c });
+        }
+        cx += w + 1;
+    }
+    None
+}
+
 pub fn draw_table(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let title = format!(
         " table · {} rows{} ",
@@ -70,26 +136,10 @@ pub fn draw_table(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(msg), inner);
         return;
     };
-    let body_rows = inner.height.saturating_sub(2) as usize;
-    let first = s.row_offset.min(df.height());
-    let last = (first + body_rows).min(df.height());
+    let g = geometry(s, df, inner);
+    let (first, last, num_w, c0, c1) = (g.first, g.last, g.num_w, g.c0, g.c1);
+    let widths = g.widths;
     let cols = df.columns();
-    let widths: Vec<usize> = cols
-        .iter()
-        .map(|c| {
-            let mut w = c.name().chars().count().max(dtype_name(c.dtype()).len());
-            for r in first..last {
-                if let Ok(v) = c.get(r) {
-                    w = w.max(text(&v).chars().count());
-                }
-            }
-            w.clamp(3, MAX_COL)
-        })
-        .collect();
-    let num_w = last.max(1).to_string().len();
-    let avail = (inner.width as usize).saturating_sub(num_w + 1);
-    let (c0, c1) = visible_columns(&widths, s.cursor_col, s.col_offset, avail);
-
     let header = Row::new(
         std::iter::once(Cell::from("")).chain(
             cols[c0..c1]
