@@ -466,9 +466,6 @@ pub fn run(cli: Cli) -> Result<()> {
                     let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
                     writeln!(w, "  {}  ({})", p.display(), format_bytes(size))?;
                 }
-                if !a.no_tui {
-                    writeln!(w, "\nfirst rows of {}:", files.arcos.display())?;
-                }
                 Ok(())
             })?;
             if !a.no_tui {
