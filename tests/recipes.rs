@@ -41,8 +41,7 @@ fn oracle(job: &Job, path: &Path) -> DataFrame {
         .unwrap()
         .finish()
         .unwrap();
-    let schema = df.schema().as_ref().clone();
-    apply_steps(df.lazy(), schema, 0, &job.recipe.steps, &job.joins)
+    apply_steps(df.lazy(), 0, &job.recipe.steps, &job.joins)
         .unwrap()
         .collect()
         .unwrap()

@@ -291,7 +291,7 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
             let mut steps = s.recipe.steps.clone();
             steps.remove(s.at_step - 1);
             let at = s.at_step - 1;
-            apply_steps(s, steps, at, None)
+            adopt_steps(s, steps, at, None)
         }
         Action::MoveStepUp | Action::MoveStepDown => {
             let i = match s.at_step.checked_sub(1) {
@@ -310,7 +310,7 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
             };
             let mut steps = s.recipe.steps.clone();
             steps.swap(i, j);
-            apply_steps(s, steps, j + 1, None)
+            adopt_steps(s, steps, j + 1, None)
         }
         Action::EditStep => {
             let Some(i) = s.at_step.checked_sub(1) else {
@@ -443,7 +443,7 @@ fn with_column(s: &mut State, make: impl FnOnce(String) -> Step) -> Vec<Effect> 
             let mut steps = s.recipe.steps.clone();
             steps.insert(s.at_step, make(c));
             let at = s.at_step + 1;
-            apply_steps(s, steps, at, None)
+            adopt_steps(s, steps, at, None)
         }
         None => vec![],
     }
@@ -451,7 +451,7 @@ fn with_column(s: &mut State, make: impl FnOnce(String) -> Step) -> Vec<Effect> 
 
 /// Check a new pipeline; on success make it current (undoable) and preview
 /// it at `at`. An error goes to the prompt when one is open, else the status.
-fn apply_steps(
+fn adopt_steps(
     s: &mut State,
     steps: Vec<Step>,
     at: usize,
@@ -571,14 +571,14 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
             let mut steps = s.recipe.steps.clone();
             steps.insert(s.at_step, Step::Filter { expr: text });
             let at = s.at_step + 1;
-            apply_steps(s, steps, at, Some(p))
+            adopt_steps(s, steps, at, Some(p))
         }
         PromptKind::Derive => match parse_assignments(&text) {
             Ok(columns) => {
                 let mut steps = s.recipe.steps.clone();
                 steps.insert(s.at_step, Step::WithColumns { columns });
                 let at = s.at_step + 1;
-                apply_steps(s, steps, at, Some(p))
+                adopt_steps(s, steps, at, Some(p))
             }
             Err(e) => fail(s, p, e),
         },
@@ -593,7 +593,7 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                     },
                 );
                 let at = s.at_step + 1;
-                apply_steps(s, steps, at, Some(p))
+                adopt_steps(s, steps, at, Some(p))
             }
             Err(e) => fail(s, p, e),
         },
@@ -613,7 +613,7 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                 Ok(step) => {
                     let mut steps = s.recipe.steps.clone();
                     steps[index] = step;
-                    apply_steps(s, steps, index + 1, Some(p))
+                    adopt_steps(s, steps, index + 1, Some(p))
                 }
                 Err(e) => fail(s, p, e),
             }

@@ -319,21 +319,23 @@ pub fn schemas_after_steps(
     Ok(out)
 }
 
-/// Apply `steps` (numbered from `first`) to a frame.
+/// Apply `steps` (numbered from `first`, for error messages) to a frame.
 pub fn apply_steps(
     mut lf: LazyFrame,
-    mut schema: Schema,
     first: usize,
     steps: &[Step],
     joins: &JoinTables,
 ) -> Result<LazyFrame> {
+    let plan_err = |k: usize, e: PolarsError| {
+        step_err(
+            first + k,
+            &steps[k],
+            super::expr::clean_message(&e.to_string()),
+        )
+    };
     for (k, step) in steps.iter().enumerate() {
+        let schema = lf.collect_schema().map_err(|e| plan_err(k, e))?;
         lf = apply_step(lf, &schema, first + k, step, joins)?;
-        schema = lf
-            .collect_schema()
-            .map_err(|e| step_err(first + k, step, super::expr::clean_message(&e.to_string())))?
-            .as_ref()
-            .clone();
     }
     Ok(lf)
 }

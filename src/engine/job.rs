@@ -121,20 +121,12 @@ impl Job {
                     store.load(p)?
                 } else {
                     let df = self.source.read_partition(p)?;
-                    let schema = df.schema().as_ref().clone();
-                    let mut kept = collect(apply_steps(
-                        df.lazy(),
-                        schema,
-                        0,
-                        &steps[..=k],
-                        &self.joins,
-                    )?)?;
+                    let mut kept = collect(apply_steps(df.lazy(), 0, &steps[..=k], &self.joins)?)?;
                     store.save(p, &mut kept)?;
                     kept
                 };
                 let rows = kept.height();
-                let schema = kept.schema().as_ref().clone();
-                let rest = apply_steps(kept.lazy(), schema, k + 1, &steps[k + 1..], &self.joins)?;
+                let rest = apply_steps(kept.lazy(), k + 1, &steps[k + 1..], &self.joins)?;
                 (rest, rows)
             }
             _ => {
@@ -157,27 +149,8 @@ impl Job {
     }
 
     fn map_lazy(&self, lf: LazyFrame) -> Result<LazyFrame> {
-        if self.plan.map_steps.is_empty() {
-            return Ok(lf);
-        }
         let steps: Vec<Step> = self.plan.map_steps.iter().map(|(_, s)| s.clone()).collect();
-        let schema = lf
-            .clone()
-            .collect_schema()
-            .map_err(|e| QuarryError::Engine(e.to_string()))?
-            .as_ref()
-            .clone();
-        apply_steps(lf, schema, 0, &steps, &self.joins)
-    }
-
-    /// The fused row-local steps applied to one partition's frame.
-    pub fn map_frame(&self, df: DataFrame) -> Result<DataFrame> {
-        if self.plan.map_steps.is_empty() {
-            return Ok(df);
-        }
-        let steps: Vec<Step> = self.plan.map_steps.iter().map(|(_, s)| s.clone()).collect();
-        let schema = df.schema().as_ref().clone();
-        collect(apply_steps(df.lazy(), schema, 0, &steps, &self.joins)?)
+        apply_steps(lf, 0, &steps, &self.joins)
     }
 
     /// Run a non-map task on its inputs (in dependency order).
@@ -194,8 +167,7 @@ impl Job {
             }
             (StageKind::Gather, Some(Blocking::Gather { index, .. })) => {
                 let step = self.recipe.steps[*index].clone();
-                let schema = all.schema().as_ref().clone();
-                let lf = apply_steps(all.lazy(), schema, *index, &[step], &self.joins)?;
+                let lf = apply_steps(all.lazy(), *index, &[step], &self.joins)?;
                 self.post(lf)?
             }
             (kind, _) => {
@@ -208,23 +180,16 @@ impl Job {
     }
 
     fn post(&self, lf: LazyFrame) -> Result<DataFrame> {
-        if self.plan.post_steps.is_empty() {
+        let Some(first) = self.plan.post_steps.first().map(|(i, _)| *i) else {
             return collect(lf);
-        }
-        let first = self.plan.post_steps[0].0;
+        };
         let steps: Vec<Step> = self
             .plan
             .post_steps
             .iter()
             .map(|(_, s)| s.clone())
             .collect();
-        let schema = lf
-            .clone()
-            .collect_schema()
-            .map_err(|e| QuarryError::Engine(e.to_string()))?
-            .as_ref()
-            .clone();
-        collect(apply_steps(lf, schema, first, &steps, &self.joins)?)
+        collect(apply_steps(lf, first, &steps, &self.joins)?)
     }
 
     /// The result of the whole recipe computed by polars in one shot over
@@ -235,14 +200,7 @@ impl Job {
             all.push(self.source.read_partition(p.index)?);
         }
         let df = concat_frames(all)?;
-        let schema = df.schema().as_ref().clone();
-        collect(apply_steps(
-            df.lazy(),
-            schema,
-            0,
-            &self.recipe.steps,
-            &self.joins,
-        )?)
+        collect(apply_steps(df.lazy(), 0, &self.recipe.steps, &self.joins)?)
     }
 }
 

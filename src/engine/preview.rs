@@ -240,14 +240,7 @@ impl Previewer {
             None => (0..self.source.partitions.len()).collect(),
         };
         let run = |df: DataFrame| -> Result<DataFrame> {
-            let schema = df.schema().as_ref().clone();
-            super::job::collect(super::apply::apply_steps(
-                df.lazy(),
-                schema,
-                0,
-                steps,
-                joins,
-            )?)
+            super::job::collect(super::apply::apply_steps(df.lazy(), 0, steps, joins)?)
         };
         if plan.blocking.is_some() {
             let first = order.first().copied().unwrap_or(0);
