@@ -37,7 +37,8 @@ pub struct Cli {
 #[derive(Args, Debug)]
 pub struct TuiArgs {
     /// A file, directory or quoted glob to explore.
-    pub path: Option<String>,
+    #[arg(num_args = 0..)]
+    pub path: Vec<String>,
     /// Start from a recipe's source and steps.
     #[arg(long)]
     pub recipe: Option<PathBuf>,
@@ -376,32 +377,45 @@ fn auto_theme() -> String {
 
 fn run_tui(t: TuiArgs) -> Result<()> {
     use std::io::IsTerminal;
+    let opts = tui_options(&t);
+    let (spec, recipe) = match &t.recipe {
+        Some(r) => {
+            let (recipe, base) = Recipe::load(r)?;
+            (recipe.source.to_spec(&base)?, Some((recipe, base)))
+        }
+        None => {
+            let path = match t.path.as_slice() {
+                [] => {
+                    return Err(QuarryError::Usage(
+                        "name a file to explore (quarry data.csv), or try quarry demo; quarry --help lists the commands".into(),
+                    ))
+                }
+                [one] => one.clone(),
+                [first, ..] => {
+                    return Err(QuarryError::Usage(format!(
+                        "quarry opens one path, got {} (starting with {first}). Quote a glob so the shell does not expand it (quarry 'logs/*.csv'), or name their directory.",
+                        t.path.len()
+                    )))
+                }
+            };
+            let mut spec = SourceSpec::new(path);
+            spec.format = t.input_format;
+            if let Some(b) = t.blocksize {
+                spec.blocksize = b;
+            }
+            if let Some(r) = &t.record_sep {
+                spec.record_separator = RecordSeparator::parse(r)?;
+            }
+            spec.dtypes = t.dtypes.iter().cloned().collect();
+            (spec, None)
+        }
+    };
     if !std::io::stdout().is_terminal() {
         return Err(QuarryError::Usage(
             "the explorer needs a terminal; for scripts use quarry head, schema, run (see quarry --help)".into(),
         ));
     }
-    let opts = tui_options(&t);
-    if let Some(r) = &t.recipe {
-        let (recipe, base) = Recipe::load(r)?;
-        let spec = recipe.source.to_spec(&base)?;
-        return crate::tui::run(spec, Some((recipe, base)), opts);
-    }
-    let Some(path) = t.path.clone() else {
-        return Err(QuarryError::Usage(
-            "name a file to explore (quarry data.csv), or try quarry demo; quarry --help lists the commands".into(),
-        ));
-    };
-    let mut spec = SourceSpec::new(path);
-    spec.format = t.input_format;
-    if let Some(b) = t.blocksize {
-        spec.blocksize = b;
-    }
-    if let Some(r) = &t.record_sep {
-        spec.record_separator = RecordSeparator::parse(r)?;
-    }
-    spec.dtypes = t.dtypes.iter().cloned().collect();
-    crate::tui::run(spec, None, opts)
+    crate::tui::run(spec, recipe, opts)
 }
 
 pub fn run(cli: Cli) -> Result<()> {

@@ -772,3 +772,17 @@ fn graph_prints_text_dot_and_json() {
         &["step 1 (filter)", "unknown column `nope`"],
     );
 }
+
+#[test]
+fn explorer_usage_errors_are_clear() {
+    assert_user_error(
+        &quarry(&["a.csv", "b.csv"]),
+        &["opens one path", "Quote a glob"],
+    );
+    assert_user_error(&quarry(&[]), &["name a file to explore"]);
+    // Not a terminal: the explorer says so instead of garbling a pipe.
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.csv", b"a\n1\n");
+    assert_user_error(&quarry(&[s(&f)]), &["needs a terminal"]);
+    assert_user_error(&quarry(&["--theme", "sepia", s(&f)]), &["needs a terminal"]);
+}
