@@ -10,5 +10,6 @@ pub mod demo;
 pub mod engine;
 pub mod print;
 pub mod run;
+pub mod signals;
 pub mod tui;
 pub mod ui;

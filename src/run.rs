@@ -130,26 +130,8 @@ fn part_bytes(job: &Job) -> u64 {
     job.source.spec.blocksize
 }
 
-/// Ctrl-C cancels the job (the executor then stops at a partition boundary).
+/// Ctrl-C (or SIGTERM, SIGHUP) cancels the job; the executor then stops at
+/// a partition boundary and removes partial output.
 fn watch_ctrl_c(cancel: CancelToken) {
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            let mut hup =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = async { if let Some(t) = term.as_mut() { t.recv().await; } else { std::future::pending::<()>().await } } => {}
-                _ = async { if let Some(h) = hup.as_mut() { h.recv().await; } else { std::future::pending::<()>().await } } => {}
-            }
-        });
-        cancel.cancel();
-    });
+    crate::signals::on_termination(move || cancel.cancel());
 }

@@ -72,6 +72,9 @@ fn event_loop(
     previewer: Arc<Previewer>,
 ) -> Result<()> {
     let (tx, rx): (Sender<Msg>, Receiver<Msg>) = channel();
+    // SIGTERM/SIGHUP (an SSH session dropping): leave the loop so the
+    // terminal is restored.
+    let stop = crate::signals::termination_flag();
     let size = terminal
         .size()
         .map_err(|e| QuarryError::Engine(e.to_string()))?;
@@ -126,7 +129,7 @@ fn event_loop(
                 dirty = true;
             }
         }
-        if state.should_quit {
+        if state.should_quit || stop.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(());
         }
     }

@@ -333,6 +333,19 @@ fn every_default_binding_is_reachable_in_help() {
     }
 }
 
+/// Kills the test's tmux server (and the program in it) even when the test fails.
+struct TmuxServer(std::path::PathBuf);
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.0)
+            .arg("kill-server")
+            .output();
+    }
+}
+
 /// The release binary in a real terminal.
 #[test]
 fn tmux_open_filter_save_and_quit() {
@@ -343,6 +356,7 @@ fn tmux_open_filter_save_and_quit() {
     let data = csv(dir.path());
     let session = format!("quarry-test-{}", std::process::id());
     let sock = dir.path().join("tmux.sock");
+    let _server = TmuxServer(sock.clone());
     let tmux = |args: &[&str]| {
         Command::new("tmux")
             .arg("-S")
@@ -472,4 +486,69 @@ fn view_snapshots() {
         app.act(Action::ToggleHelp);
         insta::assert_snapshot!("help_120x40", app.screen(120, 40));
     });
+}
+
+/// An SSH session dropping (SIGHUP) or a SIGTERM: the explorer exits and
+/// restores the terminal.
+#[test]
+fn tmux_hangup_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = csv(dir.path());
+    let session = format!("quarry-hup-{}", std::process::id());
+    let sock = dir.path().join("tmux.sock");
+    let _server = TmuxServer(sock.clone());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&sock)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let cmd = format!(
+        "{} {} --no-mouse; echo EXITED $?; sleep 5",
+        env!("CARGO_BIN_EXE_quarry"),
+        data
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    let screen = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
+    };
+    let t0 = Instant::now();
+    while !screen().contains("Oslo") {
+        assert!(t0.elapsed() < Duration::from_secs(15), "{}", screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The quarry process itself, not the shell or tmux around it.
+    let pids = Command::new("pgrep").args(["-f", &data]).output().unwrap();
+    let pid = String::from_utf8_lossy(&pids.stdout)
+        .split_whitespace()
+        .find(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "quarry")
+        })
+        .map(str::to_string)
+        .expect("the quarry process");
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    let t0 = Instant::now();
+    loop {
+        let s = screen();
+        if s.contains("EXITED") {
+            assert!(s.contains("EXITED 0"), "{s}");
+            assert!(!s.contains("Oslo"), "the alternate screen is gone:\n{s}");
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "did not exit:\n{s}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux(&["kill-session", "-t", &session]);
 }
