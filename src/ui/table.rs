@@ -15,8 +15,29 @@ use crate::print::cell_text;
 
 const MAX_COL: usize = 32;
 
+/// Long float representations are rounded to 6 decimals in the grid (the
+/// line below the table shows the value whole).
+fn grid_float(f: f64) -> Option<String> {
+    let full = cell_text(&AnyValue::Float64(f));
+    if full.len() <= 12 || !full.contains('.') || full.contains('e') {
+        return None;
+    }
+    let short = format!("{f:.6}");
+    let short = short.trim_end_matches('0');
+    Some(if short.ends_with('.') {
+        format!("{short}0")
+    } else {
+        short.to_string()
+    })
+}
+
 fn text(v: &AnyValue) -> String {
-    let t = cell_text(v);
+    let rounded = match v {
+        AnyValue::Float64(f) => grid_float(*f),
+        AnyValue::Float32(f) => grid_float(f64::from(*f)),
+        _ => None,
+    };
+    let t = rounded.unwrap_or_else(|| cell_text(v));
     let t: String = t
         .chars()
         .map(|c| if c.is_control() { '·' } else { c })
@@ -253,6 +274,19 @@ pub fn draw_schema(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 #[cfg(test)]
 mod tests {
     use super::visible_columns;
+
+    #[test]
+    fn long_floats_are_rounded_in_the_grid() {
+        assert_eq!(
+            super::grid_float(362.78004250000004).as_deref(),
+            Some("362.780043")
+        );
+        assert_eq!(super::grid_float(2.98301), None);
+        assert_eq!(
+            super::grid_float(13.418700000000001).as_deref(),
+            Some("13.4187")
+        );
+    }
 
     #[test]
     fn cursor_column_is_always_visible() {
