@@ -190,14 +190,6 @@ impl PartSink {
         })
     }
 
-    /// Bytes held waiting for earlier partitions.
-    pub fn pending_bytes(&self) -> u64 {
-        self.pending
-            .values()
-            .map(|d| d.estimated_size() as u64)
-            .sum()
-    }
-
     /// Hand over partition `index`'s output. Partitions are written in order.
     pub fn push(&mut self, index: usize, df: DataFrame) -> Result<()> {
         self.pending.insert(index, df);
@@ -206,11 +198,6 @@ impl PartSink {
             self.next += 1;
         }
         Ok(())
-    }
-
-    /// Mark partition `index` as producing nothing (skipped).
-    pub fn skip(&mut self, index: usize) -> Result<()> {
-        self.push(index, DataFrame::empty())
     }
 
     fn write_in_order(&mut self, mut df: DataFrame) -> Result<()> {

@@ -41,10 +41,6 @@ impl Previewer {
         Ok(df)
     }
 
-    pub fn is_cached(&self, index: usize) -> bool {
-        self.cache.lock().unwrap().contains_key(&index)
-    }
-
     /// The first `n` rows, in order.
     pub fn head(&self, n: usize) -> Result<DataFrame> {
         let mut out: Option<DataFrame> = None;
