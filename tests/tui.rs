@@ -333,89 +333,107 @@ fn every_default_binding_is_reachable_in_help() {
     }
 }
 
-/// Kills the test's tmux server (and the program in it) even when the test fails.
-struct TmuxServer(std::path::PathBuf);
+/// The quarry binary running in its own tmux server; the server (and the
+/// program in it) is killed when this is dropped, even when a test fails.
+struct Tmux {
+    sock: std::path::PathBuf,
+    session: String,
+}
 
-impl Drop for TmuxServer {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
+impl Tmux {
+    /// Start `quarry ARGS` in a `width`×`height` terminal; the shell prints
+    /// `EXITED <code>` when quarry ends.
+    fn start(dir: &Path, args: &str, width: u16, height: u16) -> Tmux {
+        assert!(
+            Command::new("tmux").arg("-V").output().is_ok(),
+            "tmux is needed for this test (scripts/test.sh installs it)"
+        );
+        let t = Tmux {
+            sock: dir.join("tmux.sock"),
+            session: "quarry-test".into(),
+        };
+        let cmd = format!(
+            "{} {args}; echo EXITED $?; sleep 5",
+            env!("CARGO_BIN_EXE_quarry")
+        );
+        let (w, h) = (width.to_string(), height.to_string());
+        t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            &cmd,
+        ]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
             .arg("-S")
-            .arg(&self.0)
-            .arg("kill-server")
-            .output();
+            .arg(&self.sock)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session.as_str()];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .run(&["capture-pane", "-p", "-t", &self.session])
+                .stdout,
+        )
+        .into_owned()
+    }
+
+    /// The screen once it shows `needle`, failing after `secs` seconds.
+    fn wait_for(&self, needle: &str, secs: u64) -> String {
+        let t0 = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(secs),
+                "never saw {needle:?}:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
     }
 }
 
 /// The release binary in a real terminal.
 #[test]
 fn tmux_open_filter_save_and_quit() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        panic!("tmux is needed for this test (scripts/test.sh installs it)");
-    }
     let dir = tempfile::tempdir().unwrap();
     let data = csv(dir.path());
-    let session = format!("quarry-test-{}", std::process::id());
-    let sock = dir.path().join("tmux.sock");
-    let _server = TmuxServer(sock.clone());
-    let tmux = |args: &[&str]| {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(&sock)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let cmd = format!(
-        "{} {} --no-mouse; echo EXITED $?; sleep 5",
-        env!("CARGO_BIN_EXE_quarry"),
-        data
-    );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &cmd,
-    ]);
-    let screen = || {
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
-    };
-    let wait_for = |needle: &str| {
-        let t0 = Instant::now();
-        loop {
-            let s = screen();
-            if s.contains(needle) {
-                return s;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(15),
-                "never saw {needle:?}:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    wait_for("Oslo");
-    tmux(&["send-keys", "-t", &session, "l", "|"]);
-    wait_for("kind = 'TAB'");
-    tmux(&["send-keys", "-t", &session, "Enter"]);
-    wait_for("1. filter kind = 'TAB'");
+    let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 120, 40);
+    t.wait_for("Oslo", 15);
+    t.send(&["l", "|"]);
+    t.wait_for("kind = 'TAB'", 15);
+    t.send(&["Enter"]);
+    t.wait_for("1. filter kind = 'TAB'", 15);
     let recipe = dir.path().join("r.toml");
-    tmux(&[
-        "send-keys",
-        "-t",
-        &session,
-        ":",
-        &format!("w {}", recipe.display()),
-        "Enter",
-    ]);
-    wait_for(" saved /"); // the status line, not "(unsaved: ...)"
-    tmux(&["send-keys", "-t", &session, "q"]);
-    let s = wait_for("EXITED");
-    tmux(&["kill-session", "-t", &session]);
+    t.send(&[":", &format!("w {}", recipe.display()), "Enter"]);
+    t.wait_for(" saved /", 15); // the status line, not "(unsaved: ...)"
+    t.send(&["q"]);
+    let s = t.wait_for("EXITED", 15);
     assert!(s.contains("EXITED 0"), "{s}");
     let o = Command::new(env!("CARGO_BIN_EXE_quarry"))
         .args(["run", recipe.to_str().unwrap()])
@@ -494,41 +512,8 @@ fn view_snapshots() {
 fn tmux_hangup_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let data = csv(dir.path());
-    let session = format!("quarry-hup-{}", std::process::id());
-    let sock = dir.path().join("tmux.sock");
-    let _server = TmuxServer(sock.clone());
-    let tmux = |args: &[&str]| {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(&sock)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let cmd = format!(
-        "{} {} --no-mouse; echo EXITED $?; sleep 5",
-        env!("CARGO_BIN_EXE_quarry"),
-        data
-    );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &cmd,
-    ]);
-    let screen = || {
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
-    };
-    let t0 = Instant::now();
-    while !screen().contains("Oslo") {
-        assert!(t0.elapsed() < Duration::from_secs(15), "{}", screen());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 100, 30);
+    t.wait_for("Oslo", 15);
     // The quarry process itself, not the shell or tmux around it.
     let pids = Command::new("pgrep").args(["-f", &data]).output().unwrap();
     let pid = String::from_utf8_lossy(&pids.stdout)
@@ -539,16 +524,7 @@ fn tmux_hangup_restores_the_terminal() {
         .map(str::to_string)
         .expect("the quarry process");
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
-    let t0 = Instant::now();
-    loop {
-        let s = screen();
-        if s.contains("EXITED") {
-            assert!(s.contains("EXITED 0"), "{s}");
-            assert!(!s.contains("Oslo"), "the alternate screen is gone:\n{s}");
-            break;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(10), "did not exit:\n{s}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    tmux(&["kill-session", "-t", &session]);
+    let s = t.wait_for("EXITED", 10);
+    assert!(s.contains("EXITED 0"), "{s}");
+    assert!(!s.contains("Oslo"), "the alternate screen is gone:\n{s}");
 }
