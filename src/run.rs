@@ -13,8 +13,8 @@ use crate::engine::exec::local::LocalExecutor;
 use crate::engine::exec::{CancelToken, EventSink, Executor};
 use crate::engine::job::{Job, JobOptions};
 use crate::engine::output::{OutputTarget, PartSink};
-use crate::engine::recipe::{Recipe, Step};
-use crate::engine::spec::{format_bytes, parse_bytesize};
+use crate::engine::recipe::Recipe;
+use crate::engine::spec::format_bytes;
 use crate::engine::Result;
 
 pub fn run(a: RunArgs) -> Result<()> {
@@ -27,7 +27,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     };
     let job = Arc::new(Job::prepare(recipe, &base, &opts)?);
     let sink = match &target {
-        Some(t) => Some(PartSink::create(t, part_bytes(&job))?),
+        Some(t) => Some(PartSink::create(t, job.output_part_bytes())?),
         None => None,
     };
     let workers = a.workers.unwrap_or_else(|| {
@@ -112,22 +112,6 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Output part size for directory outputs: a `repartition` step's target,
-/// else the source blocksize.
-fn part_bytes(job: &Job) -> u64 {
-    for step in job.recipe.steps.iter().rev() {
-        if let Step::Repartition { n, blocksize } = step {
-            if let Some(b) = blocksize.as_deref().and_then(|b| parse_bytesize(b).ok()) {
-                return b;
-            }
-            if let Some(n) = n {
-                return (job.source.total_bytes() / (*n as u64).max(1)).max(1);
-            }
-        }
-    }
-    job.source.spec.blocksize
 }
 
 /// Ctrl-C (or SIGTERM, SIGHUP) cancels the job; the executor then stops at

@@ -14,13 +14,49 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 
-use crate::app::state::Focus;
-use crate::app::update::{request_preview, PreviewData};
+use crate::app::compute::JobKind;
+use crate::app::state::{Focus, PlannedGraph};
+use crate::app::update::{request_preview, JobOutcome, PreviewData, SourceInfo};
 use crate::app::{update, Action, Effect, Msg, State};
 use crate::config::{Config, Mode};
 use crate::engine::apply::load_joins;
+use crate::engine::exec::local::LocalExecutor;
+use crate::engine::exec::{CancelToken, EventSink, Executor};
+use crate::engine::job::{Job, JobOptions};
+use crate::engine::output::{write_result, OutputTarget, PartSink};
 use crate::engine::recipe::{Recipe, SourceConfig};
 use crate::engine::{Previewer, QuarryError, Result, Source, SourceSpec};
+
+/// What background work sends the loop: messages for the app, and a new
+/// previewer (the source reopened) delivered before the message about it.
+enum Inbox {
+    App(Msg),
+    Reopened(Arc<Previewer>, Msg),
+}
+
+/// The job thread and how to stop it.
+struct RunningJob {
+    cancel: CancelToken,
+    handle: std::thread::JoinHandle<()>,
+}
+
+/// Engine handles the effects run against.
+struct Runtime {
+    previewer: Arc<Previewer>,
+    tx: Sender<Inbox>,
+    job: Option<RunningJob>,
+}
+
+impl Runtime {
+    /// Cancel the running job and wait for it: a write's temporary files
+    /// are removed before the process exits.
+    fn stop_job(&mut self) {
+        if let Some(j) = self.job.take() {
+            j.cancel.cancel();
+            let _ = j.handle.join();
+        }
+    }
+}
 
 pub struct TuiOptions {
     pub keymap: String,
@@ -57,7 +93,14 @@ pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions
     if opts.mouse {
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
     }
-    let result = event_loop(&mut terminal, &mut state, &config, previewer);
+    let (tx, rx) = channel();
+    let mut rt = Runtime {
+        previewer,
+        tx,
+        job: None,
+    };
+    let result = event_loop(&mut terminal, &mut state, &config, &mut rt, rx);
+    rt.stop_job();
     if opts.mouse {
         let _ = execute!(std::io::stdout(), DisableMouseCapture);
     }
@@ -69,9 +112,9 @@ fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     state: &mut State,
     config: &Config,
-    previewer: Arc<Previewer>,
+    rt: &mut Runtime,
+    rx: Receiver<Inbox>,
 ) -> Result<()> {
-    let (tx, rx): (Sender<Msg>, Receiver<Msg>) = channel();
     // SIGTERM/SIGHUP (an SSH session dropping): leave the loop so the
     // terminal is restored.
     let stop = crate::signals::termination_flag();
@@ -82,6 +125,7 @@ fn event_loop(
         state,
         Msg::Resize {
             rows: table_rows(size.height),
+            width: size.width,
         },
     );
     effects.extend(request_preview(state));
@@ -98,7 +142,7 @@ fn event_loop(
     let mut key_at: Option<Instant> = None;
     loop {
         for e in effects.drain(..) {
-            if perform(e, state, &previewer, &tx) {
+            if perform(e, state, rt) {
                 return Ok(());
             }
         }
@@ -112,7 +156,19 @@ fn event_loop(
             }
         }
         // Engine answers first, then the terminal (short poll keeps both live).
-        while let Ok(msg) = rx.try_recv() {
+        while let Ok(inbox) = rx.try_recv() {
+            let msg = match inbox {
+                Inbox::App(m) => m,
+                Inbox::Reopened(p, m) => {
+                    rt.previewer = p;
+                    m
+                }
+            };
+            if matches!(msg, Msg::JobDone { .. }) {
+                if let Some(j) = rt.job.take() {
+                    let _ = j.handle.join();
+                }
+            }
             effects.extend(update(state, msg));
             dirty = true;
         }
@@ -149,6 +205,9 @@ fn translate(
 ) -> Option<Msg> {
     match ev {
         Event::Key(k) if k.kind == KeyEventKind::Press || k.kind == KeyEventKind::Repeat => {
+            if state.confirm.is_some() {
+                return Some(Msg::Key(k));
+            }
             let mode = if state.prompt.is_some() {
                 Mode::Prompt
             } else if state.focus == Focus::Pipeline {
@@ -172,21 +231,25 @@ fn translate(
             }
             _ => None,
         },
-        Event::Resize(_, h) => Some(Msg::Resize {
+        Event::Resize(w, h) => Some(Msg::Resize {
             rows: table_rows(h),
+            width: w,
         }),
         _ => None,
     }
 }
 
 /// Run one effect; returns true when the app should exit.
-fn perform(e: Effect, state: &State, previewer: &Arc<Previewer>, tx: &Sender<Msg>) -> bool {
+fn perform(e: Effect, state: &State, rt: &mut Runtime) -> bool {
+    let send = |tx: &Sender<Inbox>, m: Msg| {
+        let _ = tx.send(Inbox::App(m));
+    };
     match e {
         Effect::Quit => return true,
         Effect::Preview(req) => {
-            let pv = Arc::clone(previewer);
+            let pv = Arc::clone(&rt.previewer);
             let joins = Arc::clone(&state.joins);
-            let tx = tx.clone();
+            let tx = rt.tx.clone();
             std::thread::spawn(move || {
                 let t0 = Instant::now();
                 let result = pv
@@ -198,26 +261,29 @@ fn perform(e: Effect, state: &State, previewer: &Arc<Previewer>, tx: &Sender<Msg
                         elapsed_ms: t0.elapsed().as_millis() as u64,
                     })
                     .map_err(|e| e.to_string());
-                let _ = tx.send(Msg::PreviewDone {
-                    request: req.request,
-                    result,
-                });
+                send(
+                    &tx,
+                    Msg::PreviewDone {
+                        request: req.request,
+                        result,
+                    },
+                );
             });
         }
         Effect::Save { path, text } => {
-            let tx = tx.clone();
+            let tx = rt.tx.clone();
             std::thread::spawn(move || {
                 let r = save_atomic(&path, &text)
                     .map(|_| path.clone())
                     .map_err(|e| format!("cannot save {}: {e}", path.display()));
-                let _ = tx.send(Msg::Saved(r));
+                send(&tx, Msg::Saved(r));
             });
         }
         Effect::Load { path } => {
-            let tx = tx.clone();
-            let current = previewer.source().spec.path.clone();
+            let tx = rt.tx.clone();
+            let current = rt.previewer.source().spec.path.clone();
             std::thread::spawn(move || {
-                let _ = tx.send(Msg::Loaded(load_recipe(&path, &current)));
+                send(&tx, Msg::Loaded(load_recipe(&path, &current)));
             });
         }
         Effect::Copy(text) => {
@@ -226,8 +292,151 @@ fn perform(e: Effect, state: &State, previewer: &Arc<Previewer>, tx: &Sender<Msg
             let _ = write!(out, "\x1b]52;c;{}\x07", base64(text.as_bytes()));
             let _ = out.flush();
         }
+        Effect::StartJob { id, kind, recipe } => {
+            // A queued job starts from JobDone, after the previous one ended.
+            rt.stop_job();
+            let cancel = CancelToken::new();
+            let source = Arc::clone(rt.previewer.source());
+            let base = state.base.clone();
+            let tx = rt.tx.clone();
+            let token = cancel.clone();
+            let handle = std::thread::spawn(move || {
+                let events_tx = tx.clone();
+                let emit: Arc<dyn Fn(Msg) + Send + Sync> = Arc::new(move |m| {
+                    let _ = events_tx.send(Inbox::App(m));
+                });
+                let result = run_job(id, kind, recipe, &base, source, emit, token);
+                send(&tx, Msg::JobDone { id, result });
+            });
+            rt.job = Some(RunningJob { cancel, handle });
+        }
+        Effect::CancelJob => {
+            if let Some(j) = &rt.job {
+                j.cancel.cancel();
+            }
+        }
+        Effect::PlanGraph { request, recipe } => {
+            let source = Arc::clone(rt.previewer.source());
+            let base = state.base.clone();
+            let tx = rt.tx.clone();
+            std::thread::spawn(move || {
+                let result = plan_graph(recipe, &base, source);
+                send(&tx, Msg::GraphReady { request, result });
+            });
+        }
+        Effect::WriteResult { path } => {
+            let Some(r) = &state.result else {
+                return false;
+            };
+            let mut frame = r.frame.clone();
+            let tx = rt.tx.clone();
+            std::thread::spawn(move || {
+                let t0 = Instant::now();
+                let result = OutputTarget::parse(&path)
+                    .and_then(|t| write_result(&t, &mut frame).map(|_| t))
+                    .map(|t| (t.path, frame.height(), t0.elapsed().as_millis() as u64))
+                    .map_err(|e| e.to_string());
+                send(&tx, Msg::Written(result));
+            });
+        }
+        Effect::Reopen { source } => {
+            let base = state.base.clone();
+            let tx = rt.tx.clone();
+            std::thread::spawn(move || {
+                let opened = source
+                    .to_spec(&base)
+                    .and_then(Source::open)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
+                let _ = match opened {
+                    Ok(src) => {
+                        let info = SourceInfo {
+                            line: src.describe(),
+                            schema: Arc::clone(&src.schema),
+                            partitions: src.partitions.len(),
+                        };
+                        tx.send(Inbox::Reopened(
+                            Arc::new(Previewer::new(src)),
+                            Msg::Reopened(Ok(info)),
+                        ))
+                    }
+                    Err(e) => tx.send(Inbox::App(Msg::Reopened(Err(e)))),
+                };
+            });
+        }
     }
     false
+}
+
+/// Prepare the job on the open source, then run it on the local executor;
+/// every message about it (graph ready, events) goes to `emit`. Public so
+/// tests drive the same path the explorer does.
+pub fn run_job(
+    id: u64,
+    kind: JobKind,
+    recipe: Recipe,
+    base: &Path,
+    source: Arc<Source>,
+    emit: Arc<dyn Fn(Msg) + Send + Sync>,
+    cancel: CancelToken,
+) -> std::result::Result<JobOutcome, String> {
+    let opts = JobOptions {
+        writes_output: matches!(kind, JobKind::Write { .. }),
+        ..JobOptions::default()
+    };
+    let job = Job::prepare_on(recipe, base, source, &opts).map_err(|e| e.to_string())?;
+    let labels = (0..job.source.partitions.len())
+        .map(|p| job.source.describe_partition(p))
+        .collect();
+    emit(Msg::JobPrepared {
+        id,
+        graph: Arc::new(job.graph.clone()),
+        labels: Arc::new(labels),
+    });
+    let sink = match &kind {
+        JobKind::Write { path } => {
+            let target = OutputTarget::parse(path).map_err(|e| e.to_string())?;
+            Some(PartSink::create(&target, job.output_part_bytes()).map_err(|e| e.to_string())?)
+        }
+        JobKind::Compute => None,
+    };
+    let events: EventSink = Arc::new(move |event| emit(Msg::JobEvent { id, event }));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let executor = LocalExecutor::new(workers, LocalExecutor::default_memory_budget());
+    let r = executor
+        .execute(Arc::new(job), sink, events, cancel)
+        .map_err(|e| e.to_string())?;
+    Ok(JobOutcome {
+        frame: r.frame,
+        rows_out: r.rows_out,
+        elapsed_ms: r.elapsed_ms,
+    })
+}
+
+/// Plan (without running) the graph of `recipe`, with polars' plan of one
+/// map task and what each partition covers.
+pub fn plan_graph(
+    recipe: Recipe,
+    base: &Path,
+    source: Arc<Source>,
+) -> std::result::Result<PlannedGraph, String> {
+    let steps = recipe.steps.clone();
+    let job =
+        Job::prepare_on(recipe, base, source, &JobOptions::default()).map_err(|e| e.to_string())?;
+    let plan_text = job
+        .map_plan_text()
+        .unwrap_or_else(|e| format!("polars could not describe the plan: {e}"));
+    let labels = (0..job.source.partitions.len())
+        .map(|p| job.source.describe_partition(p))
+        .collect();
+    Ok(PlannedGraph {
+        steps,
+        graph: Arc::new(job.graph),
+        plan_text,
+        partition_labels: Arc::new(labels),
+    })
 }
 
 fn load_recipe(

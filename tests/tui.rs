@@ -5,13 +5,18 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use quarry::app::compute::{JobKind, JobView, Phase, TaskState};
+use quarry::app::state::View;
 use quarry::app::update::{PreviewData, PreviewRequest};
 use quarry::app::{update, Action, Effect, Msg, State};
 use quarry::config::{Config, Keymap, Mode};
 use quarry::engine::apply::JoinTables;
+use quarry::engine::events::{Event, Fix};
+use quarry::engine::exec::CancelToken;
+use quarry::engine::graph::{StageKind, TaskGraph};
 use quarry::engine::recipe::{Recipe, SourceConfig, Step};
 use quarry::engine::{Previewer, Source, SourceSpec};
 use ratatui::backend::TestBackend;
@@ -80,6 +85,37 @@ impl App {
                         })
                         .map_err(|e| e.to_string());
                     let more = update(&mut self.state, Msg::PreviewDone { request, result: p });
+                    rest.extend(self.run(more));
+                }
+                Effect::StartJob { id, kind, recipe } => {
+                    let got: Arc<Mutex<Vec<Msg>>> = Arc::default();
+                    let sink = Arc::clone(&got);
+                    let emit: Arc<dyn Fn(Msg) + Send + Sync> =
+                        Arc::new(move |m| sink.lock().unwrap().push(m));
+                    let result = quarry::tui::run_job(
+                        id,
+                        kind,
+                        recipe,
+                        &self.state.base.clone(),
+                        Arc::clone(self.previewer.source()),
+                        emit,
+                        CancelToken::new(),
+                    );
+                    let msgs: Vec<Msg> = std::mem::take(&mut *got.lock().unwrap());
+                    for m in msgs {
+                        let more = update(&mut self.state, m);
+                        rest.extend(self.run(more));
+                    }
+                    let more = update(&mut self.state, Msg::JobDone { id, result });
+                    rest.extend(self.run(more));
+                }
+                Effect::PlanGraph { request, recipe } => {
+                    let result = quarry::tui::plan_graph(
+                        recipe,
+                        &self.state.base.clone(),
+                        Arc::clone(self.previewer.source()),
+                    );
+                    let more = update(&mut self.state, Msg::GraphReady { request, result });
                     rest.extend(self.run(more));
                 }
                 other => rest.push(other),
@@ -527,4 +563,342 @@ fn tmux_hangup_restores_the_terminal() {
     let s = t.wait_for("EXITED", 10);
     assert!(s.contains("EXITED 0"), "{s}");
     assert!(!s.contains("Oslo"), "the alternate screen is gone:\n{s}");
+}
+
+#[test]
+fn compute_runs_the_selected_step_and_shows_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    app.act(Action::MoveRight); // kind
+    app.act(Action::FilterPrompt);
+    app.act(Action::Submit); // kind = 'TAB'
+    app.act(Action::FirstColumn);
+    app.act(Action::Frequency); // value_counts(city)
+    let fx = app.act(Action::Compute);
+    assert!(fx.is_empty(), "the job ran in the harness: {fx:?}");
+    let job = app.state.job.as_ref().unwrap();
+    assert_eq!(
+        job.phase,
+        Phase::Finished {
+            rows_out: 4,
+            elapsed_ms: match job.phase {
+                Phase::Finished { elapsed_ms, .. } => elapsed_ms,
+                _ => 0,
+            }
+        }
+    );
+    assert!(job.tasks.iter().all(|t| t.state == TaskState::Done));
+    assert_eq!(app.state.view, View::Result);
+    let r = app.state.result.as_ref().unwrap();
+    assert_eq!(r.frame.height(), 4);
+    use polars::prelude::ChunkAgg;
+    let counts: u64 = r
+        .frame
+        .column("count")
+        .unwrap()
+        .cast(&polars::prelude::DataType::UInt64)
+        .unwrap()
+        .u64()
+        .unwrap()
+        .sum()
+        .unwrap();
+    assert_eq!(counts, 167, "every third of 500 rows is TAB");
+    // The graph view shows the job's graph with its live counts.
+    app.act(Action::ViewGraph);
+    let screen = app.screen(120, 40);
+    assert!(
+        screen.contains("read-csv+filter+value-counts-chunk ×1"),
+        "{screen}"
+    );
+    assert!(screen.contains("last run"), "{screen}");
+    // Previewing an earlier step shows its own (planned) graph.
+    app.act(Action::ViewPipeline);
+    let fx = app.act(Action::MoveUp);
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(app.state.at_step, 1);
+    app.act(Action::ViewGraph);
+    let screen = app.screen(120, 40);
+    assert!(screen.contains("planned"), "{screen}");
+}
+
+#[test]
+fn write_streams_to_a_file_and_a_computed_result_is_written_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    let out = dir.path().join("out.csv");
+    app.act(Action::WriteResult);
+    let p = app.state.prompt.as_mut().unwrap();
+    p.input = ratatui_textarea::TextArea::new(vec![out.to_string_lossy().into_owned()]);
+    app.act(Action::Submit);
+    let job = app.state.job.as_ref().unwrap();
+    assert!(matches!(job.kind, JobKind::Write { .. }));
+    assert!(
+        matches!(job.phase, Phase::Finished { rows_out: 500, .. }),
+        "{:?}",
+        job.phase
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 501);
+    // With a computed result for the same steps, w writes that frame.
+    app.act(Action::Compute);
+    app.act(Action::WriteResult);
+    app.act(Action::Submit);
+    let fx = app.act(Action::WriteResult);
+    assert!(fx.is_empty());
+    let p = app.state.prompt.as_mut().unwrap();
+    p.input = ratatui_textarea::TextArea::new(vec!["again.parquet".into()]);
+    let fx = app.act(Action::Submit);
+    assert_eq!(
+        fx,
+        vec![Effect::WriteResult {
+            path: "again.parquet".into()
+        }]
+    );
+}
+
+#[test]
+fn cancel_cancels_a_running_job_and_quits_when_none_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    // A job as the runtime leaves it while it runs.
+    let fx = update(&mut app.state, Msg::Action(Action::Compute));
+    assert!(matches!(fx.as_slice(), [Effect::StartJob { id: 1, .. }]));
+    assert!(app.state.job_running());
+    assert_eq!(app.state.view, View::Progress);
+    // Compute again asks; `q` queues.
+    let fx = update(&mut app.state, Msg::Action(Action::Compute));
+    assert!(fx.is_empty() && app.state.confirm.is_some());
+    let key =
+        |c| ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(c));
+    update(&mut app.state, Msg::Key(key('q')));
+    assert!(app.state.confirm.is_none() && app.state.queued_job.is_some());
+    let fx = update(&mut app.state, Msg::Action(Action::Cancel));
+    assert_eq!(fx, vec![Effect::CancelJob]);
+    assert!(!app.state.should_quit);
+    update(
+        &mut app.state,
+        Msg::JobEvent {
+            id: 1,
+            event: Event::JobCancelled { elapsed_ms: 5 },
+        },
+    );
+    // The job ends; the queued one starts.
+    let fx = update(
+        &mut app.state,
+        Msg::JobDone {
+            id: 1,
+            result: Err("cancelled".into()),
+        },
+    );
+    assert!(
+        matches!(fx.as_slice(), [Effect::StartJob { id: 2, .. }]),
+        "{fx:?}"
+    );
+    update(
+        &mut app.state,
+        Msg::JobDone {
+            id: 2,
+            result: Err("cancelled".into()),
+        },
+    );
+    assert!(!app.state.job_running());
+    let fx = update(&mut app.state, Msg::Action(Action::Cancel));
+    assert_eq!(fx, vec![Effect::Quit]);
+}
+
+#[test]
+fn a_dtype_failure_offers_a_one_key_fix_that_reopens_and_reruns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    update(&mut app.state, Msg::Action(Action::Compute));
+    let mut g = TaskGraph::default();
+    let m = g.add_stage("read-csv", StageKind::Map);
+    g.add_task(m, Some(0), vec![], 10);
+    update(
+        &mut app.state,
+        Msg::JobPrepared {
+            id: 1,
+            graph: Arc::new(g),
+            labels: Arc::new(vec!["d.csv bytes 0–10".into()]),
+        },
+    );
+    let fix = Fix::SetDtype {
+        column: "amount".into(),
+        dtype: "str".into(),
+    };
+    for event in [
+        Event::TaskFailed {
+            task: 0,
+            stage: 0,
+            partition: Some(0),
+            worker: "local-0".into(),
+            error: "column `amount` has a value that does not fit".into(),
+            fix: Some(fix),
+        },
+        Event::JobFailed {
+            error: "column `amount` has a value that does not fit".into(),
+        },
+    ] {
+        update(&mut app.state, Msg::JobEvent { id: 1, event });
+    }
+    update(
+        &mut app.state,
+        Msg::JobDone {
+            id: 1,
+            result: Err("column `amount` has a value that does not fit".into()),
+        },
+    );
+    assert!(app.state.status.as_ref().unwrap().0.contains("press f"));
+    let screen = app.screen(120, 40);
+    assert!(
+        screen.contains("f: set [source.dtypes] amount = \"str\""),
+        "{screen}"
+    );
+    let fx = update(&mut app.state, Msg::Action(Action::ApplyFix));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Reopen { source }] if source.dtypes["amount"] == "str")
+    );
+    assert!(app.state.dirty(), "the recipe changed");
+    // The reopened source arrives; the job runs again.
+    let src = Source::open({
+        let mut s = SourceSpec::new(dir.path().join("d.csv").to_string_lossy().into_owned());
+        s.dtypes.insert("amount".into(), "str".into());
+        s
+    })
+    .unwrap();
+    let fx = update(
+        &mut app.state,
+        Msg::Reopened(Ok(quarry::app::update::SourceInfo {
+            line: src.describe(),
+            schema: Arc::clone(&src.schema),
+            partitions: 1,
+        })),
+    );
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::StartJob { id: 2, .. })),
+        "{fx:?}"
+    );
+    assert_eq!(
+        app.state.source_schema.get("amount"),
+        Some(&polars::prelude::DataType::String)
+    );
+}
+
+/// A job view folded from a recorded event sequence over `parts`
+/// partitions: a third done, some running, one failed, the rest queued.
+fn recorded_job(parts: usize) -> JobView {
+    let mut g = TaskGraph::default();
+    let m = g.add_stage("read-csv+filter+groupby-chunk", StageKind::Map);
+    let maps: Vec<usize> = (0..parts)
+        .map(|p| g.add_task(m, Some(p), vec![], 64 << 20))
+        .collect();
+    let c = g.add_stage("combine", StageKind::Combine);
+    let combines: Vec<usize> = maps
+        .chunks(8)
+        .map(|ch| g.add_task(c, None, ch.to_vec(), 0))
+        .collect();
+    let f = g.add_stage("groupby-agg", StageKind::Finalize);
+    g.add_task(f, None, combines, 0);
+    let mut j = JobView::new(1, JobKind::Compute, Arc::new(g));
+    j.labels = Arc::new(
+        (0..parts)
+            .map(|p| format!("a.csv bytes {p}–{}", p + 1))
+            .collect(),
+    );
+    j.apply(&Event::JobStarted {
+        tasks: j.tasks.len(),
+        stages: 3,
+        partitions: parts,
+        input_bytes: parts as u64 * (64 << 20),
+        workers: 2,
+        memory_budget: 6 << 30,
+    });
+    let done = parts / 3;
+    for p in 0..done {
+        let w = format!("local-{}", p % 2);
+        j.apply(&Event::TaskStarted {
+            task: p,
+            stage: 0,
+            partition: Some(p),
+            worker: w.clone(),
+            at_ms: p as u64 * 100,
+        });
+        j.apply(&Event::TaskFinished {
+            task: p,
+            stage: 0,
+            partition: Some(p),
+            worker: w,
+            rows_in: 1000,
+            rows_out: 10,
+            bytes_read: 64 << 20,
+            elapsed_ms: 180,
+            at_ms: p as u64 * 100 + 180,
+        });
+    }
+    for p in done..(done + 2).min(parts) {
+        j.apply(&Event::TaskStarted {
+            task: p,
+            stage: 0,
+            partition: Some(p),
+            worker: format!("local-{}", p % 2),
+            at_ms: done as u64 * 100 + 200,
+        });
+    }
+    if parts > 5 {
+        j.apply(&Event::TaskFailed {
+            task: parts - 1,
+            stage: 0,
+            partition: Some(parts - 1),
+            worker: "local-1".into(),
+            error: "partition 9: boom".into(),
+            fix: None,
+        });
+    }
+    j.apply(&Event::Progress(quarry::engine::events::Progress {
+        done,
+        total: j.tasks.len(),
+        partitions_done: done,
+        partitions: parts,
+        rows_in: done as u64 * 1000,
+        bytes_read: done as u64 * (64 << 20),
+        input_bytes: parts as u64 * (64 << 20),
+        rows_per_s: 5000.0,
+        bytes_per_s: 300e6,
+        eta_s: Some(12.0),
+        bytes_in_flight: 128 << 20,
+        elapsed_ms: done as u64 * 100 + 250,
+    }));
+    j
+}
+
+/// The progress and graph views rendered from recorded events, for 1, 7,
+/// 128 and 5,000 partitions (the last aggregates cells).
+#[test]
+fn progress_and_graph_snapshots_from_recorded_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"/[^ ]*/d\.csv", "[DATA]");
+    let _guard = settings.bind_to_scope();
+    for parts in [1usize, 7, 128, 5000] {
+        let j = recorded_job(parts);
+        let c = j.stage_counts(0);
+        assert_eq!(c.done, parts / 3);
+        app.state.job = Some(j);
+        app.state.view = View::Progress;
+        app.state.progress_cursor = parts / 3;
+        let screen = app.screen(120, 40);
+        if parts == 5000 {
+            assert!(screen.contains("a cell is"), "{screen}");
+        }
+        insta::assert_snapshot!(format!("progress_{parts}_120x40"), screen);
+        if parts == 128 {
+            insta::assert_snapshot!("progress_128_40x12", app.screen(40, 12));
+            app.state.view = View::Graph;
+            // The graph view draws the job's graph when it ran these steps.
+            insta::assert_snapshot!("graph_128_120x40", app.screen(120, 40));
+            insta::assert_snapshot!("graph_128_40x12", app.screen(40, 12));
+        }
+    }
 }

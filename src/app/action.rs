@@ -47,11 +47,20 @@ pub enum Action {
     CancelPrompt,
     Complete,
     Quit,
+    ViewGraph,
+    ViewProgress,
+    ViewResult,
+    Compute,
+    Cancel,
+    WriteResult,
+    Persist,
+    TogglePlan,
+    ApplyFix,
 }
 
 impl Action {
     /// Every action, for help screens and keymap validation.
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 51] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::MoveLeft,
@@ -94,6 +103,15 @@ impl Action {
         Action::CancelPrompt,
         Action::Complete,
         Action::Quit,
+        Action::ViewGraph,
+        Action::ViewProgress,
+        Action::ViewResult,
+        Action::Compute,
+        Action::Cancel,
+        Action::WriteResult,
+        Action::Persist,
+        Action::TogglePlan,
+        Action::ApplyFix,
     ];
 
     /// The name keymap files use.
@@ -149,6 +167,15 @@ impl Action {
             Action::CancelPrompt => "cancel",
             Action::Complete => "complete a column or function name",
             Action::Quit => "quit",
+            Action::ViewGraph => "task graph view",
+            Action::ViewProgress => "progress view",
+            Action::ViewResult => "result view",
+            Action::Compute => "compute the pipeline at the selected step",
+            Action::Cancel => "cancel the running job (quits when none runs)",
+            Action::WriteResult => "write the result to a file",
+            Action::Persist => "keep the selected step's partitions for later runs (toggle)",
+            Action::TogglePlan => "graph view: polars' plan of one partition task",
+            Action::ApplyFix => "apply the suggested fix of a failed job and re-run",
         }
     }
 }

@@ -7,14 +7,22 @@ use std::sync::Arc;
 use polars::prelude::{DataFrame, Schema};
 use ratatui_textarea::TextArea;
 
+use super::compute::{JobKind, JobView};
 use crate::engine::apply::JoinTables;
-use crate::engine::recipe::{Recipe, Step};
+use crate::engine::graph::TaskGraph;
+use crate::engine::recipe::{Recipe, SourceConfig, Step};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Table,
     Pipeline,
     Schema,
+    /// The task graph of the recipe up to the selected step.
+    Graph,
+    /// The running (or last) job: partition grid, task stream, totals.
+    Progress,
+    /// The computed result, in the table widget.
+    Result,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +55,8 @@ pub enum PromptKind {
     Edit {
         index: usize,
     },
+    /// Where to write the result.
+    Write,
 }
 
 impl PromptKind {
@@ -60,6 +70,10 @@ impl PromptKind {
             PromptKind::Search => "search".into(),
             PromptKind::Command => "command".into(),
             PromptKind::Edit { index } => format!("edit step {}", index + 1),
+            PromptKind::Write => {
+                "write the result to (.parquet .csv .ndjson .arrow; a trailing / writes parts)"
+                    .into()
+            }
         }
     }
 }
@@ -100,6 +114,34 @@ pub struct Preview {
     pub elapsed_ms: u64,
 }
 
+/// The task graph of the recipe at the selected step, planned without
+/// running it.
+#[derive(Debug, Clone)]
+pub struct PlannedGraph {
+    pub steps: Vec<Step>,
+    pub graph: Arc<TaskGraph>,
+    /// polars' optimised plan of one map task.
+    pub plan_text: String,
+    /// What each partition covers (file and byte range / row groups).
+    pub partition_labels: Arc<Vec<String>>,
+}
+
+/// A computed result shown in the Result view.
+#[derive(Debug, Clone)]
+pub struct ComputedResult {
+    pub frame: DataFrame,
+    pub steps: Vec<Step>,
+    pub elapsed_ms: u64,
+}
+
+/// A question the screen is waiting on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirm {
+    /// Compute (or write) asked while a job runs: queue it, or cancel the
+    /// running one and start it.
+    Busy { kind: JobKind },
+}
+
 pub struct State {
     pub source_line: String,
     pub source_schema: Arc<Schema>,
@@ -134,6 +176,28 @@ pub struct State {
     pub search: Option<String>,
     pub request: u64,
     pub should_quit: bool,
+    /// Terminal width, for layouts `update` must know (the progress grid).
+    pub width: u16,
+    /// The running or last job.
+    pub job: Option<JobView>,
+    pub job_seq: u64,
+    /// Started when the running job ends.
+    pub queued_job: Option<JobKind>,
+    pub confirm: Option<Confirm>,
+    pub planned: Option<PlannedGraph>,
+    pub graph_request: u64,
+    pub graph_error: Option<String>,
+    /// Selected stage in the Graph view, and the first task row shown.
+    pub graph_stage: usize,
+    pub graph_task_offset: usize,
+    /// The Graph view shows polars' plan instead of the stages.
+    pub show_plan: bool,
+    /// Selected partition in the Progress view.
+    pub progress_cursor: usize,
+    pub result: Option<ComputedResult>,
+    /// Re-run the job once the source has been reopened (after a fix).
+    pub rerun_after_reopen: bool,
+    pub saved_source: SourceConfig,
 }
 
 impl State {
@@ -146,6 +210,7 @@ impl State {
         joins: Arc<JoinTables>,
     ) -> State {
         let steps = recipe.steps.clone();
+        let saved_source = recipe.source.clone();
         let mut s = State {
             source_line,
             source_schema,
@@ -176,6 +241,21 @@ impl State {
             search: None,
             request: 0,
             should_quit: false,
+            width: 120,
+            job: None,
+            job_seq: 0,
+            queued_job: None,
+            confirm: None,
+            planned: None,
+            graph_request: 0,
+            graph_error: None,
+            graph_stage: 0,
+            graph_task_offset: 0,
+            show_plan: false,
+            progress_cursor: 0,
+            result: None,
+            rerun_after_reopen: false,
+            saved_source,
         };
         s.step_schemas =
             crate::engine::apply::schemas_after_steps(&s.source_schema, &s.recipe.steps, &s.joins)
@@ -194,8 +274,28 @@ impl State {
         }
     }
 
+    /// The frame the table widget shows: the result in the Result view,
+    /// else the preview.
+    pub fn table_frame(&self) -> Option<&DataFrame> {
+        if self.view == View::Result {
+            self.result.as_ref().map(|r| &r.frame)
+        } else {
+            self.preview.frame.as_ref()
+        }
+    }
+
+    /// The steps up to the selected one: what previews, graphs and computes
+    /// are of.
+    pub fn steps_at(&self) -> Vec<Step> {
+        self.recipe.steps[..self.at_step.min(self.recipe.steps.len())].to_vec()
+    }
+
+    pub fn job_running(&self) -> bool {
+        self.job.as_ref().is_some_and(|j| j.is_running())
+    }
+
     pub fn column_names(&self) -> Vec<String> {
-        match &self.preview.frame {
+        match self.table_frame() {
             Some(df) => df
                 .get_column_names()
                 .iter()
@@ -214,10 +314,10 @@ impl State {
     }
 
     pub fn dirty(&self) -> bool {
-        self.recipe.steps != self.saved
+        self.recipe.steps != self.saved || self.recipe.source != self.saved_source
     }
 
     pub fn frame_height(&self) -> usize {
-        self.preview.frame.as_ref().map_or(0, |f| f.height())
+        self.table_frame().map_or(0, |f| f.height())
     }
 }

@@ -11,9 +11,12 @@ use polars::prelude::{AnyValue, DataFrame};
 use ratatui::crossterm::event::KeyEvent;
 
 use super::action::Action;
-use super::state::{Focus, Prompt, PromptKind, State, View};
+use super::compute::{JobKind, JobView, Phase};
+use super::state::{ComputedResult, Confirm, Focus, PlannedGraph, Prompt, PromptKind, State, View};
 use crate::engine::apply::{schemas_after_steps, JoinTables};
-use crate::engine::recipe::{BoolOrMany, OneOrMany, Recipe, Step};
+use crate::engine::events::{Event, Fix};
+use crate::engine::graph::TaskGraph;
+use crate::engine::recipe::{BoolOrMany, OneOrMany, Recipe, SourceConfig, Step};
 use crate::print::cell_text;
 
 /// What the runtime tells the app.
@@ -27,12 +30,48 @@ pub enum Msg {
     },
     Loaded(Result<(Recipe, PathBuf, Arc<JoinTables>), String>),
     Saved(Result<PathBuf, String>),
-    /// Rows of table that fit on screen.
+    /// Rows of table that fit on screen, and the terminal width.
     Resize {
         rows: usize,
+        width: u16,
     },
+    /// A job's graph is ready and it starts.
+    JobPrepared {
+        id: u64,
+        graph: Arc<TaskGraph>,
+        labels: Arc<Vec<String>>,
+    },
+    JobEvent {
+        id: u64,
+        event: Event,
+    },
+    JobDone {
+        id: u64,
+        result: Result<JobOutcome, String>,
+    },
+    GraphReady {
+        request: u64,
+        result: Result<PlannedGraph, String>,
+    },
+    /// The source was reopened with new `[source]` settings.
+    Reopened(Result<SourceInfo, String>),
+    /// The result frame was written.
+    Written(Result<(PathBuf, usize, u64), String>),
     /// A mouse click on something.
     Click(super::state::Hit),
+}
+
+pub struct JobOutcome {
+    /// The result (`None` when it was written to a file instead).
+    pub frame: Option<DataFrame>,
+    pub rows_out: u64,
+    pub elapsed_ms: u64,
+}
+
+pub struct SourceInfo {
+    pub line: String,
+    pub schema: Arc<polars::prelude::Schema>,
+    pub partitions: usize,
 }
 
 pub struct PreviewData {
@@ -46,9 +85,34 @@ pub struct PreviewData {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Preview(PreviewRequest),
-    Save { path: PathBuf, text: String },
-    Load { path: PathBuf },
+    Save {
+        path: PathBuf,
+        text: String,
+    },
+    Load {
+        path: PathBuf,
+    },
     Copy(String),
+    /// Prepare and run `recipe` as job `id` in the background.
+    StartJob {
+        id: u64,
+        kind: JobKind,
+        recipe: Recipe,
+    },
+    CancelJob,
+    /// Plan (not run) the task graph of `recipe`.
+    PlanGraph {
+        request: u64,
+        recipe: Recipe,
+    },
+    /// Write the computed result frame to `path`.
+    WriteResult {
+        path: String,
+    },
+    /// Reopen the source with these settings.
+    Reopen {
+        source: SourceConfig,
+    },
     Quit,
 }
 
@@ -64,6 +128,7 @@ pub struct PreviewRequest {
 pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Action(a) => on_action(s, a),
+        Msg::Key(k) if s.confirm.is_some() => answer_confirm(s, k),
         Msg::Key(k) => {
             if let Some(p) = &mut s.prompt {
                 p.input.input(k);
@@ -129,9 +194,200 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
-        Msg::Resize { rows } => {
+        Msg::Resize { rows, width } => {
             s.page = rows.max(1);
+            s.width = width;
             clamp_cursor(s);
+            vec![]
+        }
+        Msg::JobPrepared { id, graph, labels } => {
+            if let Some(j) = s.job.as_mut().filter(|j| j.id == id) {
+                let mut fresh = JobView::new(id, j.kind.clone(), graph);
+                fresh.steps = std::mem::take(&mut j.steps);
+                fresh.labels = labels;
+                *j = fresh;
+                s.progress_cursor = 0;
+            }
+            vec![]
+        }
+        Msg::JobEvent { id, event } => {
+            if let Some(j) = s.job.as_mut().filter(|j| j.id == id) {
+                j.apply(&event);
+            }
+            vec![]
+        }
+        Msg::JobDone { id, result } => job_done(s, id, result),
+        Msg::GraphReady { request, result } => {
+            if request == s.graph_request {
+                match result {
+                    Ok(g) => {
+                        s.graph_stage = s.graph_stage.min(g.graph.stages.len().saturating_sub(1));
+                        s.planned = Some(g);
+                        s.graph_error = None;
+                    }
+                    Err(e) => {
+                        s.planned = None;
+                        s.graph_error = Some(e);
+                    }
+                }
+            }
+            vec![]
+        }
+        Msg::Reopened(Ok(info)) => {
+            s.source_line = info.line;
+            s.source_schema = info.schema;
+            s.partitions = info.partitions;
+            s.preview.frame = None;
+            refresh_schemas(s);
+            let mut fx = request_preview(s);
+            if std::mem::take(&mut s.rerun_after_reopen) {
+                let kind = s.job.as_ref().map_or(JobKind::Compute, |j| j.kind.clone());
+                fx.extend(start_job(s, kind));
+            }
+            fx
+        }
+        Msg::Reopened(Err(e)) => {
+            s.rerun_after_reopen = false;
+            s.status = Some((e, true));
+            vec![]
+        }
+        Msg::Written(Ok((path, rows, ms))) => {
+            s.status = Some((
+                format!("wrote {rows} rows to {} in {ms} ms", path.display()),
+                false,
+            ));
+            vec![]
+        }
+        Msg::Written(Err(e)) => {
+            s.status = Some((e, true));
+            vec![]
+        }
+    }
+}
+
+/// Start a job of `kind` on the steps up to the selected one.
+fn start_job(s: &mut State, kind: JobKind) -> Vec<Effect> {
+    s.job_seq += 1;
+    let steps = s.steps_at();
+    let mut view = JobView::new(s.job_seq, kind.clone(), Arc::new(TaskGraph::default()));
+    view.phase = Phase::Preparing;
+    view.steps = steps.clone();
+    s.job = Some(view);
+    s.view = View::Progress;
+    s.focus = Focus::Table;
+    s.status = Some((
+        match &kind {
+            JobKind::Compute => "computing… (ctrl-c cancels)".to_string(),
+            JobKind::Write { path } => format!("writing {path}… (ctrl-c cancels)"),
+        },
+        false,
+    ));
+    let recipe = Recipe {
+        source: s.recipe.source.clone(),
+        steps,
+    };
+    vec![Effect::StartJob {
+        id: s.job_seq,
+        kind,
+        recipe,
+    }]
+}
+
+fn job_done(s: &mut State, id: u64, result: Result<JobOutcome, String>) -> Vec<Effect> {
+    let Some(j) = s.job.as_mut().filter(|j| j.id == id) else {
+        return vec![];
+    };
+    let kind = j.kind.clone();
+    match result {
+        Ok(out) => {
+            if j.is_running() {
+                j.phase = Phase::Finished {
+                    rows_out: out.rows_out,
+                    elapsed_ms: out.elapsed_ms,
+                };
+            }
+            let secs = out.elapsed_ms as f64 / 1000.0;
+            match (&kind, out.frame) {
+                (JobKind::Compute, Some(frame)) => {
+                    s.status = Some((
+                        format!("computed {} rows in {secs:.2} s", frame.height()),
+                        false,
+                    ));
+                    s.result = Some(ComputedResult {
+                        frame,
+                        steps: j.steps.clone(),
+                        elapsed_ms: out.elapsed_ms,
+                    });
+                    if s.view == View::Progress {
+                        s.view = View::Result;
+                        s.cursor_row = 0;
+                        s.cursor_col = 0;
+                        s.row_offset = 0;
+                        s.col_offset = 0;
+                    }
+                }
+                (JobKind::Write { path }, _) => {
+                    s.status = Some((
+                        format!("wrote {} rows to {path} in {secs:.2} s", out.rows_out),
+                        false,
+                    ));
+                }
+                (JobKind::Compute, None) => {}
+            }
+        }
+        Err(e) => {
+            let cancelled = matches!(j.phase, Phase::Cancelled { .. });
+            if j.is_running() {
+                j.phase = Phase::Failed(e.clone());
+                j.mark_unfinished_cancelled();
+            }
+            let msg = if cancelled {
+                "cancelled; nothing was written".to_string()
+            } else if j.fix().is_some() {
+                let k = "f";
+                format!(
+                    "{} — press {k} in the progress view to apply the fix and re-run",
+                    first_line(&e)
+                )
+            } else {
+                e
+            };
+            s.status = Some((msg, !cancelled));
+        }
+    }
+    match s.queued_job.take() {
+        Some(next) => start_job(s, next),
+        None => vec![],
+    }
+}
+
+fn first_line(e: &str) -> &str {
+    e.lines().next().unwrap_or(e)
+}
+
+/// The confirm popup takes single keys.
+fn answer_confirm(s: &mut State, k: KeyEvent) -> Vec<Effect> {
+    use ratatui::crossterm::event::KeyCode;
+    let Some(Confirm::Busy { kind }) = s.confirm.take() else {
+        return vec![];
+    };
+    match k.code {
+        KeyCode::Char('q') => {
+            s.queued_job = Some(kind);
+            s.status = Some(("queued: it starts when the running job ends".into(), false));
+            vec![]
+        }
+        KeyCode::Char('x') => {
+            s.queued_job = Some(kind);
+            s.status = Some((
+                "cancelling the running job; the new one follows".into(),
+                false,
+            ));
+            vec![Effect::CancelJob]
+        }
+        KeyCode::Esc | KeyCode::Char('n') => vec![],
+        _ => {
+            s.confirm = Some(Confirm::Busy { kind });
             vec![]
         }
     }
@@ -154,6 +410,9 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
     }
     if a != Action::Quit {
         s.quit_armed = false;
+    }
+    if let Some(fx) = view_navigation(s, a) {
+        return fx;
     }
     match a {
         Action::MoveDown | Action::MoveUp | Action::Top | Action::Bottom
@@ -268,7 +527,7 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
             }
             None => vec![],
         },
-        Action::CopyRow => match &s.preview.frame {
+        Action::CopyRow => match s.table_frame() {
             Some(df) if s.cursor_row < df.height() => {
                 let row: Vec<String> = df
                     .columns()
@@ -370,6 +629,165 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
             }
         }
         Action::Submit | Action::CancelPrompt | Action::Complete => vec![],
+        Action::ViewGraph => {
+            set_view(s, View::Graph);
+            request_graph(s)
+        }
+        Action::ViewProgress => set_view(s, View::Progress),
+        Action::ViewResult => {
+            if s.result.is_none() {
+                s.status = Some((
+                    "no result yet: c computes the pipeline at the selected step".into(),
+                    false,
+                ));
+                return vec![];
+            }
+            set_view(s, View::Result);
+            clamp_cursor(s);
+            vec![]
+        }
+        Action::Compute => ask_or_start(s, JobKind::Compute),
+        Action::Cancel => {
+            if s.job_running() {
+                s.status = Some(("cancelling… (ctrl-c again or q quits)".into(), false));
+                vec![Effect::CancelJob]
+            } else {
+                on_action(s, Action::Quit)
+            }
+        }
+        Action::WriteResult => {
+            let stem = std::path::Path::new(&s.recipe.source.path)
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .unwrap_or("result")
+                .trim_end_matches(".csv")
+                .to_string();
+            open_prompt(s, PromptKind::Write, &format!("{stem}-result.parquet"))
+        }
+        Action::Persist => {
+            let mut steps = s.recipe.steps.clone();
+            if s.at_step > 0 && matches!(steps[s.at_step - 1], Step::Persist {}) {
+                steps.remove(s.at_step - 1);
+                let at = s.at_step - 1;
+                adopt_steps(s, steps, at, None)
+            } else {
+                steps.insert(s.at_step, Step::Persist {});
+                let at = s.at_step + 1;
+                let fx = adopt_steps(s, steps, at, None);
+                s.status = Some((
+                    "persist: the next compute keeps these partitions (in the cache dir); later runs start from them".into(),
+                    false,
+                ));
+                fx
+            }
+        }
+        Action::TogglePlan => {
+            s.show_plan = !s.show_plan;
+            if s.view != View::Graph {
+                set_view(s, View::Graph);
+                return request_graph(s);
+            }
+            vec![]
+        }
+        Action::ApplyFix => {
+            let fix = s.job.as_ref().and_then(|j| j.fix().cloned());
+            match fix {
+                Some(Fix::SetDtype { column, dtype }) => {
+                    s.recipe.source.dtypes.insert(column.clone(), dtype.clone());
+                    s.rerun_after_reopen = true;
+                    s.status = Some((
+                        format!(
+                            "[source.dtypes] {column} = \"{dtype}\"; reopening and re-running…"
+                        ),
+                        false,
+                    ));
+                    vec![Effect::Reopen {
+                        source: s.recipe.source.clone(),
+                    }]
+                }
+                None => {
+                    s.status = Some(("no fix to apply".into(), false));
+                    vec![]
+                }
+            }
+        }
+    }
+}
+
+fn ask_or_start(s: &mut State, kind: JobKind) -> Vec<Effect> {
+    if s.job_running() {
+        s.confirm = Some(Confirm::Busy { kind });
+        vec![]
+    } else {
+        start_job(s, kind)
+    }
+}
+
+/// Plan the graph of the selected step when the Graph view shows it.
+fn request_graph(s: &mut State) -> Vec<Effect> {
+    if s.view != View::Graph {
+        return vec![];
+    }
+    s.graph_request += 1;
+    vec![Effect::PlanGraph {
+        request: s.graph_request,
+        recipe: Recipe {
+            source: s.recipe.source.clone(),
+            steps: s.steps_at(),
+        },
+    }]
+}
+
+/// Movement keys in the Graph view pick a stage (and scroll its tasks); in
+/// the Progress view they move over the partition grid.
+fn view_navigation(s: &mut State, a: Action) -> Option<Vec<Effect>> {
+    match s.view {
+        View::Graph => {
+            let stages = s
+                .planned
+                .as_ref()
+                .map_or(0, |g| g.graph.stages.len())
+                .max(1);
+            match a {
+                Action::MoveDown => s.graph_stage = (s.graph_stage + 1).min(stages - 1),
+                Action::MoveUp => s.graph_stage = s.graph_stage.saturating_sub(1),
+                Action::Top => s.graph_stage = 0,
+                Action::Bottom => s.graph_stage = stages - 1,
+                Action::HalfPageDown | Action::PageDown => s.graph_task_offset += s.page.max(2) / 2,
+                Action::HalfPageUp | Action::PageUp => {
+                    s.graph_task_offset = s.graph_task_offset.saturating_sub(s.page.max(2) / 2)
+                }
+                _ => return None,
+            }
+            if matches!(
+                a,
+                Action::MoveDown | Action::MoveUp | Action::Top | Action::Bottom
+            ) {
+                s.graph_task_offset = 0;
+            }
+            Some(vec![])
+        }
+        View::Progress => {
+            let n = s.job.as_ref().map_or(0, |j| j.partitions());
+            if n == 0 {
+                return None;
+            }
+            let cols = super::compute::grid_columns(s.width, n) as i64;
+            let delta: i64 = match a {
+                Action::MoveRight => 1,
+                Action::MoveLeft => -1,
+                Action::MoveDown => cols,
+                Action::MoveUp => -cols,
+                Action::Top | Action::FirstColumn => i64::MIN / 2,
+                Action::Bottom | Action::LastColumn => i64::MAX / 2,
+                _ => return None,
+            };
+            s.progress_cursor = (s.progress_cursor as i64)
+                .saturating_add(delta)
+                .clamp(0, n as i64 - 1) as usize;
+            Some(vec![])
+        }
+        _ => None,
     }
 }
 
@@ -414,7 +832,7 @@ fn clamp_cursor(s: &mut State) {
 }
 
 fn current_value(s: &State) -> Option<AnyValue<'static>> {
-    let df = s.preview.frame.as_ref()?;
+    let df = s.table_frame()?;
     let col = df.columns().get(s.cursor_col)?;
     col.get(s.cursor_row).ok().map(|v| v.into_static())
 }
@@ -495,12 +913,14 @@ fn refresh_schemas(s: &mut State) {
 pub fn request_preview(s: &mut State) -> Vec<Effect> {
     s.request += 1;
     s.preview.loading = true;
-    vec![Effect::Preview(PreviewRequest {
+    let mut fx = vec![Effect::Preview(PreviewRequest {
         request: s.request,
-        steps: s.recipe.steps[..s.at_step.min(s.recipe.steps.len())].to_vec(),
+        steps: s.steps_at(),
         rows: s.rows,
         take: s.take.then_some(s.seed),
-    })]
+    })];
+    fx.extend(request_graph(s));
+    fx
 }
 
 /// `name = expr` pairs separated by commas at the top level.
@@ -618,6 +1038,21 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                 Err(e) => fail(s, p, e),
             }
         }
+        PromptKind::Write => {
+            if text.is_empty() {
+                return fail(s, p, "name the file to write".into());
+            }
+            if let Err(e) = crate::engine::output::OutputTarget::parse(&text) {
+                return fail(s, p, e.to_string());
+            }
+            let current = s.steps_at();
+            if s.result.as_ref().is_some_and(|r| r.steps == current) {
+                s.status = Some((format!("writing {text}…"), false));
+                vec![Effect::WriteResult { path: text }]
+            } else {
+                ask_or_start(s, JobKind::Write { path: text })
+            }
+        }
         PromptKind::Search => {
             s.search = (!text.is_empty()).then_some(text);
             search(s, true)
@@ -728,7 +1163,7 @@ fn search(s: &mut State, forward: bool) -> Vec<Effect> {
     let Some(needle) = s.search.clone().map(|n| n.to_lowercase()) else {
         return vec![];
     };
-    let Some(df) = &s.preview.frame else {
+    let Some(df) = s.table_frame() else {
         return vec![];
     };
     let (h, w) = (df.height(), df.width());

@@ -27,6 +27,18 @@ struct RawTheme {
     error: String,
     status_bg: String,
     status_fg: String,
+    /// Task states in the graph and progress views (optional so older user
+    /// files keep working).
+    #[serde(default)]
+    task_queued: Option<String>,
+    #[serde(default)]
+    task_running: Option<String>,
+    #[serde(default)]
+    task_done: Option<String>,
+    #[serde(default)]
+    task_failed: Option<String>,
+    #[serde(default)]
+    task_cancelled: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +54,11 @@ pub struct Theme {
     pub accent: Style,
     pub error: Style,
     pub status: Style,
+    pub task_queued: Style,
+    pub task_running: Style,
+    pub task_done: Style,
+    pub task_failed: Style,
+    pub task_cancelled: Style,
 }
 
 fn color(s: &str) -> Result<Color, String> {
@@ -58,6 +75,12 @@ impl Theme {
         let r: RawTheme = toml::from_str(text).map_err(|e| e.message().to_string())?;
         let fg = color(&r.fg)?;
         let bg = color(&r.bg)?;
+        let task = |v: &Option<String>, default: &str| -> Result<Style, String> {
+            if r.ascii {
+                return Ok(Style::default());
+            }
+            Ok(Style::default().fg(color(v.as_deref().unwrap_or(default))?))
+        };
         Ok(Theme {
             ascii: r.ascii,
             base: Style::default().fg(fg).bg(bg),
@@ -85,6 +108,11 @@ impl Theme {
             status: Style::default()
                 .fg(color(&r.status_fg)?)
                 .bg(color(&r.status_bg)?),
+            task_queued: task(&r.task_queued, "darkgray")?,
+            task_running: task(&r.task_running, "yellow")?,
+            task_done: task(&r.task_done, "green")?,
+            task_failed: task(&r.task_failed, "red")?,
+            task_cancelled: task(&r.task_cancelled, "magenta")?,
         })
     }
 

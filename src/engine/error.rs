@@ -129,6 +129,17 @@ impl std::fmt::Display for DtypeMismatch {
 }
 
 impl QuarryError {
+    /// The recipe change that repairs this error, when there is one.
+    pub fn fix(&self) -> Option<super::events::Fix> {
+        match self {
+            QuarryError::DtypeMismatch(m) => Some(super::events::Fix::SetDtype {
+                column: m.column.clone(),
+                dtype: widen_dtype_for(&m.value).to_string(),
+            }),
+            _ => None,
+        }
+    }
+
     /// Map an I/O error on `path` to the most specific user-facing variant.
     pub fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Self {
         let path = path.into();
@@ -143,5 +154,15 @@ impl QuarryError {
 impl From<polars::prelude::PolarsError> for QuarryError {
     fn from(e: polars::prelude::PolarsError) -> Self {
         QuarryError::Engine(e.to_string())
+    }
+}
+
+/// The narrowest dtype that holds `value` and what the inferred dtype held:
+/// a number that is not an integer widens to f64; anything else to str.
+pub fn widen_dtype_for(value: &str) -> &'static str {
+    if value.trim().parse::<f64>().is_ok() {
+        "f64"
+    } else {
+        "str"
     }
 }

@@ -49,6 +49,9 @@ pub enum Event {
         partition: Option<usize>,
         worker: String,
         error: String,
+        /// A change to the recipe that fixes this failure, when one is known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fix: Option<Fix>,
     },
     /// Not run: the job was cancelled or failed, or a head had enough rows.
     TaskCancelled {
@@ -74,6 +77,14 @@ pub enum Event {
     JobCancelled {
         elapsed_ms: u64,
     },
+}
+
+/// A one-key repair the UI can offer for a failed task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "fix", rename_all = "snake_case")]
+pub enum Fix {
+    /// Read `column` as `dtype` (a `[source.dtypes]` override).
+    SetDtype { column: String, dtype: String },
 }
 
 /// Job totals, recomputed after every task.

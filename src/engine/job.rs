@@ -56,6 +56,17 @@ impl Job {
             spec.blocksize = b;
         }
         let source = Arc::new(Source::open(spec)?);
+        Job::prepare_on(recipe, base, source, opts)
+    }
+
+    /// Like `prepare`, on a source that is already open (the explorer's):
+    /// no second sniff, and the boundary index it built is reused.
+    pub fn prepare_on(
+        recipe: Recipe,
+        base: &Path,
+        source: Arc<Source>,
+        opts: &JobOptions,
+    ) -> Result<Job> {
         let joins = load_joins(&recipe, base)?;
         // Validate all steps up front: errors name the step and the key.
         super::apply::schemas_after_steps(&source.schema, &recipe.steps, &joins)?;
@@ -103,6 +114,25 @@ impl Job {
         })
     }
 
+    /// Output part size for directory outputs: a `repartition` step's
+    /// target, else the source blocksize.
+    pub fn output_part_bytes(&self) -> u64 {
+        for step in self.recipe.steps.iter().rev() {
+            if let Step::Repartition { n, blocksize } = step {
+                if let Some(b) = blocksize
+                    .as_deref()
+                    .and_then(|b| super::spec::parse_bytesize(b).ok())
+                {
+                    return b;
+                }
+                if let Some(n) = n {
+                    return (self.source.total_bytes() / (*n as u64).max(1)).max(1);
+                }
+            }
+        }
+        self.source.spec.blocksize
+    }
+
     /// Whether map outputs are the result (no blocking step).
     pub fn is_map_only(&self) -> bool {
         self.plan.blocking.is_none()
@@ -146,6 +176,43 @@ impl Job {
             ))
         })?;
         Ok(TaskOutput { rows_in, frame })
+    }
+
+    /// What one map task asks polars to run, after polars' optimiser, on a
+    /// frame with the columns quarry's reader hands it (projection happens in
+    /// the reader; predicate and projection pushdown show in the plan).
+    pub fn map_plan_text(&self) -> Result<String> {
+        let schema: Schema = match &self.needed {
+            Some(cols) => self
+                .source
+                .schema
+                .iter()
+                .filter(|(n, _)| cols.iter().any(|c| c.as_str() == n.as_str()))
+                .map(|(n, d)| Field::new(n.clone(), d.clone()))
+                .collect(),
+            None => (*self.source.schema).clone(),
+        };
+        let lf = self.map_lazy(DataFrame::empty_with_schema(&schema).lazy())?;
+        let lf = match &self.plan.blocking {
+            None | Some(Blocking::Gather { .. }) => lf,
+            Some(b) => chunk(b, lf),
+        };
+        let plan = lf
+            .describe_optimized_plan()
+            .map_err(|e| QuarryError::Engine(e.to_string()))?;
+        let read = match &self.needed {
+            Some(cols) => format!(
+                "quarry's reader parses {} of {} columns: {}",
+                cols.len(),
+                self.source.schema.len(),
+                cols.join(", ")
+            ),
+            None => format!(
+                "quarry's reader parses all {} columns",
+                self.source.schema.len()
+            ),
+        };
+        Ok(format!("{read}\n\n{plan}"))
     }
 
     fn map_lazy(&self, lf: LazyFrame) -> Result<LazyFrame> {

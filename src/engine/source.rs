@@ -181,6 +181,38 @@ impl Source {
         }
     }
 
+    /// What partition `index` covers: its file and byte range (before the
+    /// cut snaps to a record start) or row groups.
+    pub fn describe_partition(&self, index: usize) -> String {
+        let Some(p) = self.partitions.get(index) else {
+            return format!("partition {index}");
+        };
+        let f = &self.files[p.file];
+        let name = f
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| f.path.display().to_string());
+        match &p.kind {
+            PartitionKind::Block { block, .. } => {
+                let start = *block as u64 * self.spec.blocksize;
+                let end = (start + self.spec.blocksize).min(f.size);
+                format!("{name} bytes {}–{}", format_bytes(start), format_bytes(end))
+            }
+            PartitionKind::RowGroups {
+                start,
+                end,
+                row_offset,
+                rows,
+            } => format!(
+                "{name} row groups {start}–{} (rows {row_offset}–{})",
+                end.saturating_sub(1),
+                row_offset + rows
+            ),
+            PartitionKind::Whole => format!("{name} (whole file)"),
+        }
+    }
+
     /// One line describing the source, as the UI and `schema` show it.
     pub fn describe(&self) -> String {
         let files = if self.files.len() == 1 {

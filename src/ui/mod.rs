@@ -1,7 +1,9 @@
 //! `draw(&State, ...)`: the whole screen from a snapshot of state. Nothing
 //! here changes state or touches the engine.
 
+mod graph;
 mod pipeline;
+mod progress;
 mod table;
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -71,9 +73,9 @@ pub fn areas(s: &State, area: Rect) -> Areas {
                 .split(rows[1]);
             (Some(cols[0]), Some(cols[1]))
         }
-        View::Table => (Some(rows[1]), None),
+        View::Table | View::Result => (Some(rows[1]), None),
         View::Pipeline => (None, Some(rows[1])),
-        View::Schema => (None, None),
+        View::Schema | View::Graph | View::Progress => (None, None),
     };
     Areas {
         title: rows[0],
@@ -120,8 +122,11 @@ pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
     if let Some(p) = a.panel {
         pipeline::draw_panel(s, theme, f, p, s.view == View::Pipeline);
     }
-    if s.view == View::Schema {
-        table::draw_schema(s, theme, f, a.main);
+    match s.view {
+        View::Schema => table::draw_schema(s, theme, f, a.main),
+        View::Graph => graph::draw_graph(s, theme, f, a.main),
+        View::Progress => progress::draw_progress(s, theme, f, a.main),
+        _ => {}
     }
     draw_cell_line(s, theme, f, a.cell_line);
     if s.prompt.is_some() {
@@ -131,6 +136,38 @@ pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
     if s.show_help {
         draw_help(s, theme, keymap, f, area);
     }
+    if s.confirm.is_some() {
+        draw_confirm(theme, f, area);
+    }
+}
+
+fn draw_confirm(theme: &Theme, f: &mut Frame, area: Rect) {
+    let w = area.width.min(60);
+    let h = 6.min(area.height);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    f.render_widget(Clear, r);
+    let lines = vec![
+        Line::raw("A job is running."),
+        Line::from(vec![
+            Span::styled("q", theme.accent),
+            Span::raw(" queue this one after it   "),
+            Span::styled("x", theme.accent),
+            Span::raw(" cancel it and start this one   "),
+            Span::styled("esc", theme.accent),
+            Span::raw(" never mind"),
+        ]),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(block(" compute ", theme, true)),
+        r,
+    );
 }
 
 fn draw_title(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -146,17 +183,28 @@ fn draw_title(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     } else {
         String::new()
     };
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled(" quarry ", theme.header),
         Span::raw(s.source_line.clone()),
         Span::styled(format!("  [{mode} · {step}{load}]"), theme.accent),
-    ]);
+    ];
+    if let Some(j) = s.job.as_ref().filter(|j| j.is_running()) {
+        let n = j.partitions();
+        let done = (0..n)
+            .filter(|&p| j.partition_state(p) == crate::app::compute::TaskState::Done)
+            .count();
+        spans.push(Span::styled(
+            format!("  ⟳ job {done}/{n} partitions"),
+            theme.task_running,
+        ));
+    }
+    let line = Line::from(spans);
     f.render_widget(Paragraph::new(line), area);
 }
 
 /// The current cell, shown whole.
 fn draw_cell_line(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let text = match &s.preview.frame {
+    let text = match s.table_frame() {
         Some(df) => match (df.columns().get(s.cursor_col), s.cursor_row < df.height()) {
             (Some(c), true) => {
                 let v = c
@@ -216,9 +264,7 @@ fn draw_status(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: R
                     matches!(
                         a,
                         FilterPrompt
-                            | DerivePrompt
                             | Frequency
-                            | SortAscending
                             | Undo
                             | ToggleHelp
                             | Quit
@@ -226,6 +272,10 @@ fn draw_status(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: R
                             | ViewTable
                             | ViewPipeline
                             | ViewSchema
+                            | ViewGraph
+                            | ViewProgress
+                            | Compute
+                            | WriteResult
                     )
                 })
                 .map(|(a, keys)| format!("{} {}", keys[0], short(a)))
@@ -251,6 +301,10 @@ fn short(a: crate::app::Action) -> &'static str {
         ViewTable => "table",
         ViewPipeline => "pipeline",
         ViewSchema => "schema",
+        ViewGraph => "graph",
+        ViewProgress => "progress",
+        Compute => "compute",
+        WriteResult => "write",
         _ => "",
     }
 }

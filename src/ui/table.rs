@@ -111,7 +111,7 @@ fn geometry(s: &State, df: &DataFrame, inner: Rect) -> Geometry {
 
 /// The cell under (x, y) inside the table block `area`.
 pub fn hit(s: &State, area: Rect, x: u16, y: u16) -> Option<super::Hit> {
-    let df = s.preview.frame.as_ref()?;
+    let df = s.table_frame()?;
     let inner = Rect::new(
         area.x + 1,
         area.y + 1,
@@ -136,19 +136,26 @@ pub fn hit(s: &State, area: Rect, x: u16, y: u16) -> Option<super::Hit> {
 }
 
 pub fn draw_table(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let title = format!(
-        " table · {} rows{} ",
-        s.frame_height(),
-        if s.preview.elapsed_ms > 0 {
-            format!(" · {} ms", s.preview.elapsed_ms)
-        } else {
-            String::new()
-        }
-    );
+    let title = match (&s.result, s.view) {
+        (Some(r), crate::app::state::View::Result) => format!(
+            " result · {} rows · computed in {:.2} s · w writes it ",
+            r.frame.height(),
+            r.elapsed_ms as f64 / 1000.0
+        ),
+        _ => format!(
+            " table · {} rows{} ",
+            s.frame_height(),
+            if s.preview.elapsed_ms > 0 {
+                format!(" · {} ms", s.preview.elapsed_ms)
+            } else {
+                String::new()
+            }
+        ),
+    };
     let outer = block(&title, theme, s.focus == Focus::Table);
     let inner = outer.inner(area);
     f.render_widget(outer, area);
-    let Some(df) = &s.preview.frame else {
+    let Some(df) = s.table_frame() else {
         let msg = match (&s.preview.error, s.preview.loading) {
             (Some(e), _) => Span::styled(e.clone(), theme.error),
             (None, true) => Span::styled("loading…", theme.dtype),

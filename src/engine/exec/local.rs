@@ -209,6 +209,7 @@ impl Executor for LocalExecutor {
                             partition: task.partition,
                             worker,
                             error: e.to_string(),
+                            fix: e.fix(),
                         });
                         state[t] = State::Done;
                         if failure.is_none() {
