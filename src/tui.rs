@@ -32,6 +32,11 @@ use crate::engine::{Previewer, QuarryError, Result, Source, SourceSpec};
 enum Inbox {
     App(Msg),
     Reopened(Arc<Previewer>, Msg),
+    /// A terminal event and when it was read.
+    Term(Event, Instant),
+    TermError(String),
+    /// A termination signal.
+    Stop,
 }
 
 /// The job thread and how to stop it.
@@ -116,8 +121,12 @@ fn event_loop(
     rx: Receiver<Inbox>,
 ) -> Result<()> {
     // SIGTERM/SIGHUP (an SSH session dropping): leave the loop so the
-    // terminal is restored.
-    let stop = crate::signals::termination_flag();
+    // terminal is restored and a running job cleans up.
+    let stop_tx = rt.tx.clone();
+    crate::signals::on_termination(move || {
+        let _ = stop_tx.send(Inbox::Stop);
+    });
+    spawn_input_reader(rt.tx.clone());
     let size = terminal
         .size()
         .map_err(|e| QuarryError::Engine(e.to_string()))?;
@@ -140,29 +149,60 @@ fn event_loop(
             .ok()
     });
     let mut key_at: Option<Instant> = None;
+    let mut last_draw = Instant::now() - FRAME;
     loop {
         for e in effects.drain(..) {
             if perform(e, state, rt) {
                 return Ok(());
             }
         }
-        if dirty {
+        if state.should_quit {
+            return Ok(());
+        }
+        // A key is answered at once; engine events (thousands a second
+        // during a job) are coalesced into at most one frame per FRAME.
+        if dirty && (key_at.is_some() || last_draw.elapsed() >= FRAME) {
             terminal
                 .draw(|f| crate::ui::draw(state, &config.theme, &config.keymap, f))
                 .map_err(|e| QuarryError::Engine(format!("cannot draw: {e}")))?;
             dirty = false;
+            last_draw = Instant::now();
             if let (Some(t), Some(log)) = (key_at.take(), latency_log.as_mut()) {
                 let _ = writeln!(log, "{}", t.elapsed().as_micros());
             }
         }
-        // Engine answers first, then the terminal (short poll keeps both live).
-        while let Ok(inbox) = rx.try_recv() {
+        let wait = if dirty {
+            FRAME.saturating_sub(last_draw.elapsed())
+        } else {
+            Duration::from_secs(1)
+        };
+        let first = match rx.recv_timeout(wait) {
+            Ok(m) => m,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        for inbox in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
             let msg = match inbox {
                 Inbox::App(m) => m,
                 Inbox::Reopened(p, m) => {
                     rt.previewer = p;
                     m
                 }
+                Inbox::Stop => return Ok(()),
+                Inbox::Term(ev, read_at) => {
+                    let is_key = matches!(ev, Event::Key(_));
+                    let size = terminal.size().unwrap_or_default();
+                    match translate(ev, state, config, size) {
+                        Some(msg) => {
+                            if is_key && key_at.is_none() {
+                                key_at = Some(read_at);
+                            }
+                            msg
+                        }
+                        None => continue,
+                    }
+                }
+                Inbox::TermError(e) => return Err(QuarryError::Engine(e)),
             };
             if matches!(msg, Msg::JobDone { .. }) {
                 if let Some(j) = rt.job.take() {
@@ -172,23 +212,29 @@ fn event_loop(
             effects.extend(update(state, msg));
             dirty = true;
         }
-        if event::poll(Duration::from_millis(25)).map_err(|e| QuarryError::Engine(e.to_string()))? {
-            let ev = event::read().map_err(|e| QuarryError::Engine(e.to_string()))?;
-            let read_at = Instant::now();
-            let is_key = matches!(ev, Event::Key(_));
-            let size = terminal.size().unwrap_or_default();
-            if let Some(msg) = translate(ev, state, config, size) {
-                if is_key && key_at.is_none() {
-                    key_at = Some(read_at);
+    }
+}
+
+/// Longest time between frames while engine events stream in.
+const FRAME: Duration = Duration::from_millis(16);
+
+/// Terminal input on its own thread, so the loop waits on one channel for
+/// keys and engine answers alike and never sits inside a terminal read
+/// (which, once the terminal is gone, may not return).
+fn spawn_input_reader(tx: Sender<Inbox>) {
+    std::thread::spawn(move || loop {
+        match event::read() {
+            Ok(ev) => {
+                if tx.send(Inbox::Term(ev, Instant::now())).is_err() {
+                    return;
                 }
-                effects.extend(update(state, msg));
-                dirty = true;
+            }
+            Err(e) => {
+                let _ = tx.send(Inbox::TermError(format!("cannot read the terminal: {e}")));
+                return;
             }
         }
-        if state.should_quit || stop.load(std::sync::atomic::Ordering::SeqCst) {
-            return Ok(());
-        }
-    }
+    });
 }
 
 /// Rows of table body for a terminal height (title, borders, header, dtype

@@ -396,6 +396,8 @@ impl Tmux {
         t.run(&[
             "new-session",
             "-d",
+            "-c",
+            dir.to_str().unwrap(),
             "-s",
             &t.session,
             "-x",
@@ -900,5 +902,177 @@ fn progress_and_graph_snapshots_from_recorded_events() {
             insta::assert_snapshot!("graph_128_120x40", app.screen(120, 40));
             insta::assert_snapshot!("graph_128_40x12", app.screen(40, 12));
         }
+    }
+}
+
+/// `key -> (value, count)` of the ARCOS result CSV (year, state, county,
+/// morphine_equivalent_g, shipments).
+fn arcos_rows(path: &Path) -> std::collections::BTreeMap<String, (f64, u64)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "year,BUYER_STATE,BUYER_COUNTY,morphine_equivalent_g,shipments"
+    );
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[..3].join(","),
+                (f[3].parse().unwrap(), f[4].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// The demo data under tmux: load the ARCOS recipe with `:e`, compute, watch
+/// the progress view fill, see the result, write it; it equals `quarry run`
+/// of the same recipe. Then a long write cancelled with ctrl-c leaves no file.
+#[test]
+fn tmux_compute_progress_result_write_and_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = env!("CARGO_BIN_EXE_quarry");
+    let o = Command::new(bin)
+        .args([
+            "demo",
+            "--dir",
+            d.to_str().unwrap(),
+            "--rows",
+            "1000000",
+            "--no-tui",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Small partitions so the grid has many cells.
+    let recipe = std::fs::read_to_string(d.join("arcos.toml"))
+        .unwrap()
+        .replace("16MiB", "512KiB");
+    std::fs::write(d.join("r.toml"), recipe).unwrap();
+    let t = Tmux::start(
+        d,
+        "arcos.csv --blocksize 512KiB --dtype BUYER_ZIP=str --no-mouse",
+        130,
+        40,
+    );
+    t.wait_for("REPORTER_DEA_NO", 20);
+    t.send(&[":", "e r.toml", "Enter"]);
+    t.wait_for("recipe loaded", 20);
+    t.send(&["c"]);
+    // Poll the progress view while it runs.
+    let t0 = Instant::now();
+    let mut saw_running = false;
+    let mut done_counts = std::collections::BTreeSet::new();
+    let screen = loop {
+        let s = t.screen();
+        if s.contains("progress · compute · running") {
+            saw_running = true;
+            if let Some(line) = s
+                .lines()
+                .find(|l| l.contains("read-csv+with_columns+filter+groupby-chunk "))
+            {
+                done_counts.insert(line.to_string());
+            }
+        }
+        if s.contains("result · ") {
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "no result:\n{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(saw_running, "the progress view showed the running job");
+    assert!(
+        !done_counts.is_empty(),
+        "stage counters were shown while running"
+    );
+    let rows: usize = screen
+        .split("result · ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    t.send(&["5"]);
+    let s = t.wait_for("progress · compute · done", 10);
+    assert!(s.contains("190/190 partitions"), "{s}");
+    // Write the computed result.
+    t.send(&["6", "w"]);
+    t.wait_for("arcos-result.parquet", 10);
+    for _ in 0.."parquet".len() {
+        t.send(&["BSpace"]);
+    }
+    t.send(&["csv", "Enter"]);
+    t.wait_for("wrote ", 20);
+    let o = Command::new(bin)
+        .args(["run", "r.toml", "-o", "run.csv"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (ui, run) = (
+        arcos_rows(&d.join("arcos-result.csv")),
+        arcos_rows(&d.join("run.csv")),
+    );
+    assert_eq!(ui.len(), rows);
+    assert_eq!(ui.len(), run.len());
+    for (k, (v, n)) in &run {
+        let (uv, un) = ui[k];
+        assert_eq!(un, *n, "{k}");
+        assert!(
+            (uv - v).abs() <= 1e-9 * v.abs().max(1.0),
+            "{k}: {uv} vs {v}"
+        );
+    }
+    // A long write of the whole map-only pipeline, cancelled.
+    t.send(&["2", "k", "k", "w"]);
+    t.wait_for("write the result to", 10);
+    t.send(&["C-a", "C-k", "big.parquet", "Enter"]);
+    t.wait_for("progress · write big.parquet", 10);
+    t.send(&["C-c"]);
+    let s = t.wait_for("nothing was written", 30);
+    assert!(
+        s.contains("progress · write big.parquet · cancelled"),
+        "{s}"
+    );
+    assert!(!d.join("big.parquet").exists());
+    let names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("quarry-tmp")), "{names:?}");
+    t.send(&["q"]);
+    t.wait_for("unsaved", 10);
+    t.send(&["q"]);
+    let s = t.wait_for("EXITED", 15);
+    assert!(s.contains("EXITED 0"), "{s}");
+}
+
+/// The terminal going away (tmux killed: the pty closes and SIGHUP
+/// arrives) ends the explorer; it must not hang or spin on a dead terminal.
+#[test]
+fn tmux_closed_terminal_ends_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = csv(dir.path());
+    let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 100, 30);
+    t.wait_for("Oslo", 15);
+    let alive = || {
+        let o = Command::new("pgrep").args(["-f", &data]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/stat"))
+                    .is_ok_and(|s| s.contains("(quarry)") && !s.contains(") Z "))
+            })
+            .count()
+    };
+    assert_eq!(alive(), 1);
+    drop(t); // kill-server
+    let t0 = Instant::now();
+    while alive() > 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "quarry still runs after its terminal closed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
