@@ -514,6 +514,20 @@ fn persist_keeps_partitions_and_later_runs_reuse_them() {
         r2.column("n").unwrap().u64().unwrap().get(0),
         Some(1 + 10_000 - first_partition_evens(&first))
     );
+    // Previews after the persist step start from the kept rows too.
+    let previewer = quarry::engine::Previewer::new(Arc::clone(&first.source));
+    let steps = &first.recipe.steps;
+    let p = previewer
+        .preview_steps(&steps[..2], &first.joins, 1, None)
+        .unwrap();
+    assert_eq!(
+        p.frame.column("x").unwrap().i64().unwrap().get(0),
+        Some(1_000_000)
+    );
+    let p = previewer
+        .preview_steps(&steps[..1], &first.joins, 1, None)
+        .unwrap();
+    assert_eq!(p.frame.column("x").unwrap().i64().unwrap().get(0), Some(0));
 
     // Changing the source invalidates the kept rows.
     let mut t2 = t.clone();

@@ -235,12 +235,34 @@ impl Previewer {
             }
             None => (0..self.source.partitions.len()).collect(),
         };
-        let run = |df: DataFrame| -> Result<DataFrame> {
+        // A `persist` step among the row-local steps: partitions a compute
+        // kept are read from the cache and only the steps after it run.
+        let persisted = plan
+            .map_steps
+            .iter()
+            .rposition(|(_, s)| matches!(s, super::recipe::Step::Persist {}))
+            .map(|k| {
+                let i = plan.map_steps[k].0;
+                (
+                    i,
+                    super::persist::PersistStore::for_prefix(&self.source, &steps[..=i]),
+                )
+            });
+        let run_partition = |p: usize| -> Result<DataFrame> {
+            if let Some((i, store)) = &persisted {
+                if store.has(p) {
+                    let kept = store.load(p)?;
+                    let rest =
+                        super::apply::apply_steps(kept.lazy(), i + 1, &steps[i + 1..], joins)?;
+                    return super::job::collect(rest);
+                }
+            }
+            let df = self.partition(p)?;
             super::job::collect(super::apply::apply_steps(df.lazy(), 0, steps, joins)?)
         };
         if plan.blocking.is_some() {
             let first = order.first().copied().unwrap_or(0);
-            let frame = run(self.partition(first)?)?;
+            let frame = run_partition(first)?;
             return Ok(StepPreview {
                 frame: frame.head(Some(rows)),
                 partial: self.source.partitions.len() > 1,
@@ -250,7 +272,7 @@ impl Previewer {
         let mut out: Option<DataFrame> = None;
         let mut read = 0;
         for p in order {
-            let df = run(self.partition(p)?)?;
+            let df = run_partition(p)?;
             read += 1;
             match &mut out {
                 None => out = Some(df),
