@@ -163,6 +163,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.base = base;
             s.joins = joins;
             s.saved = s.recipe.steps.clone();
+            s.saved_source = s.recipe.source.clone();
             s.undo.push(old);
             s.redo.clear();
             s.at_step = s.recipe.steps.len();
@@ -176,6 +177,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Saved(Ok(path)) => {
             s.saved = s.recipe.steps.clone();
+            s.saved_source = s.recipe.source.clone();
             s.status = Some((format!("saved {}", path.display()), false));
             vec![]
         }

@@ -83,12 +83,17 @@ pub fn draw_progress(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let stream_h = if small { 0 } else { (lanes + 1).min(9) };
     let detail_h = if small { 1 } else { 3 };
     // The grid takes the rows it needs (one per row of cells, plus its
-    // legend) and leaves the rest blank at the bottom.
+    // legend); half of what is left goes to a taller sparkline.
     let fixed = 3 + spark_h + stream_h + detail_h;
     let room = inner.height.saturating_sub(fixed).max(1);
     let n = j.partitions().max(1);
     let cols = grid_columns(inner.width + 4, n);
     let grid_h = ((n.div_ceil(cols) + 1) as u16).min(room);
+    let spark_h = if spark_h > 0 {
+        (spark_h + (room - grid_h).saturating_sub(2)).min(8)
+    } else {
+        0
+    };
     let parts = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
@@ -229,10 +234,20 @@ fn draw_stages(theme: &Theme, f: &mut Frame, area: Rect, j: &JobView) {
 
 fn draw_sparkline(theme: &Theme, f: &mut Frame, area: Rect, j: &JobView) {
     let data = j.throughput_per_s();
-    let w = area.width.saturating_sub(0) as usize;
-    let tail: Vec<u64> = data[data.len().saturating_sub(w)..].to_vec();
+    let w = (area.width as usize).max(1);
+    // Few samples (a short job) are widened so the shape stays readable.
+    let repeat = (w / data.len().max(1)).clamp(1, 8);
+    let wide: Vec<u64> = data
+        .iter()
+        .flat_map(|&v| std::iter::repeat_n(v, repeat))
+        .collect();
+    let tail: Vec<u64> = wide[wide.len().saturating_sub(w)..].to_vec();
     let peak = tail.iter().copied().max().unwrap_or(0);
-    let label = format!("throughput (peak {}/s)", format_bytes(peak));
+    let label = format!(
+        "throughput, {} ms samples (peak {}/s)",
+        crate::app::compute::SAMPLE_MS,
+        format_bytes(peak)
+    );
     let parts = Layout::default()
         .direction(Direction::Vertical)
         .constraints([Constraint::Length(1), Constraint::Min(1)])
