@@ -1075,3 +1075,25 @@ fn tmux_closed_terminal_ends_the_process() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn tab_completes_paths_in_the_write_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    std::fs::create_dir(dir.path().join("outputs")).unwrap();
+    std::fs::write(dir.path().join("outputs").join("arcos-2019.parquet"), b"").unwrap();
+    app.act(Action::WriteResult);
+    let base = dir.path().to_string_lossy().into_owned();
+    app.state.prompt.as_mut().unwrap().input =
+        ratatui_textarea::TextArea::new(vec![format!("{base}/out")]);
+    app.act(Action::Complete);
+    assert_eq!(
+        app.state.prompt.as_ref().unwrap().text(),
+        format!("{base}/outputs/")
+    );
+    app.act(Action::Complete);
+    assert_eq!(
+        app.state.prompt.as_ref().unwrap().text(),
+        format!("{base}/outputs/arcos-2019.parquet")
+    );
+}

@@ -1099,6 +1099,13 @@ fn recipe_text(s: &State) -> String {
 
 /// Tab: complete the identifier before the cursor with a column name.
 fn complete(s: &mut State) {
+    if s.prompt
+        .as_ref()
+        .is_some_and(|p| p.kind == PromptKind::Write)
+    {
+        complete_path(s);
+        return;
+    }
     let names = s.column_names();
     let Some(p) = &mut s.prompt else { return };
     let ratatui_textarea::DataCursor(row, col) = p.input.cursor();
@@ -1194,4 +1201,47 @@ fn search(s: &mut State, forward: bool) -> Vec<Effect> {
     }
     s.status = Some((format!("no match for `{needle}` in the preview"), true));
     vec![]
+}
+
+/// Tab in the write prompt: extend the path to the longest prefix shared by
+/// the directory entries that start with it (a directory gets its `/`).
+/// The one place the reducer reads the filesystem: a directory listing.
+fn complete_path(s: &mut State) {
+    let Some(p) = &mut s.prompt else { return };
+    let text = p.text();
+    let (dir, stem) = match text.rfind('/') {
+        Some(i) => (&text[..=i], &text[i + 1..]),
+        None => ("", text.as_str()),
+    };
+    let listing = if dir.is_empty() { "." } else { dir };
+    let Ok(entries) = std::fs::read_dir(listing) else {
+        return;
+    };
+    let matches: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            name.starts_with(stem)
+                .then(|| if is_dir { format!("{name}/") } else { name })
+        })
+        .collect();
+    let Some(first) = matches.first() else {
+        return;
+    };
+    let mut common = first.clone();
+    for m in &matches[1..] {
+        let n = common
+            .chars()
+            .zip(m.chars())
+            .take_while(|(a, b)| a == b)
+            .count();
+        common = common.chars().take(n).collect();
+    }
+    if common.len() > stem.len() {
+        let full = format!("{dir}{common}");
+        let mut input = ratatui_textarea::TextArea::new(vec![full]);
+        input.move_cursor(ratatui_textarea::CursorMove::End);
+        p.input = input;
+    }
 }
