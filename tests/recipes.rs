@@ -33,10 +33,6 @@ fn run(job: Arc<Job>, workers: usize) -> DataFrame {
 }
 
 /// polars on its own: read the whole file in one go, apply the steps, collect.
-fn oracle(job: &Job, path: &Path) -> DataFrame {
-    try_oracle(job, path).unwrap()
-}
-
 /// polars' single-shot answer, or its error (e.g. a comparison with a
 /// column that is all empty, so read as str).
 fn try_oracle(job: &Job, path: &Path) -> Result<DataFrame, String> {
