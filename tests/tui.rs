@@ -1097,3 +1097,35 @@ fn tab_completes_paths_in_the_write_prompt() {
         format!("{base}/outputs/arcos-2019.parquet")
     );
 }
+
+#[test]
+fn a_disabled_step_is_kept_in_the_recipe_but_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    app.act(Action::MoveRight);
+    app.act(Action::FilterPrompt);
+    app.act(Action::Submit); // kind = 'TAB'
+    assert_eq!(app.state.frame_height(), 167);
+    app.act(Action::FocusPipeline);
+    app.act(Action::ToggleStep);
+    assert!(matches!(app.state.recipe.steps[0], Step::Disabled { .. }));
+    assert_eq!(
+        app.state.frame_height(),
+        200,
+        "all rows again (the first 200)"
+    );
+    // It survives a save and load, and a run skips it.
+    let text = app.state.recipe.to_toml();
+    assert!(text.contains("op = \"disabled\""), "{text}");
+    assert_eq!(Recipe::parse(&text).unwrap().steps, app.state.recipe.steps);
+    app.act(Action::ToggleStep);
+    assert_eq!(
+        app.state.recipe.steps,
+        vec![Step::Filter {
+            expr: "kind = 'TAB'".into()
+        }]
+    );
+    assert_eq!(app.state.frame_height(), 167);
+    app.act(Action::Undo);
+    assert!(matches!(app.state.recipe.steps[0], Step::Disabled { .. }));
+}

@@ -56,11 +56,12 @@ pub enum Action {
     Persist,
     TogglePlan,
     ApplyFix,
+    ToggleStep,
 }
 
 impl Action {
     /// Every action, for help screens and keymap validation.
-    pub const ALL: [Action; 51] = [
+    pub const ALL: [Action; 52] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::MoveLeft,
@@ -112,6 +113,7 @@ impl Action {
         Action::Persist,
         Action::TogglePlan,
         Action::ApplyFix,
+        Action::ToggleStep,
     ];
 
     /// The name keymap files use.
@@ -176,6 +178,9 @@ impl Action {
             Action::Persist => "keep the selected step's partitions for later runs (toggle)",
             Action::TogglePlan => "graph view: polars' plan of one partition task",
             Action::ApplyFix => "apply the suggested fix of a failed job and re-run",
+            Action::ToggleStep => {
+                "disable / enable the selected step (kept in the recipe, not run)"
+            }
         }
     }
 }

@@ -683,6 +683,20 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
                 fx
             }
         }
+        Action::ToggleStep => {
+            let Some(i) = s.at_step.checked_sub(1) else {
+                return vec![];
+            };
+            let mut steps = s.recipe.steps.clone();
+            steps[i] = match steps[i].clone() {
+                Step::Disabled { step } => *step,
+                other => Step::Disabled {
+                    step: Box::new(other),
+                },
+            };
+            let at = s.at_step;
+            adopt_steps(s, steps, at, None)
+        }
         Action::TogglePlan => {
             s.show_plan = !s.show_plan;
             if s.view != View::Graph {

@@ -220,7 +220,7 @@ pub fn apply_step(
             ctx.execute(query)
                 .map_err(|e| step_err(i, step, super::expr::clean_message(&e.to_string())))?
         }
-        Step::Repartition { .. } | Step::Persist {} => lf,
+        Step::Repartition { .. } | Step::Persist {} | Step::Disabled { .. } => lf,
     })
 }
 

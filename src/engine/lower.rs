@@ -107,7 +107,8 @@ fn is_row_local(step: &Step, join_small: bool) -> bool {
         | Step::Parse { .. }
         | Step::Explode { .. }
         | Step::Repartition { .. }
-        | Step::Persist {} => true,
+        | Step::Persist {}
+        | Step::Disabled { .. } => true,
         Step::Join { .. } => join_small,
         _ => false,
     }
@@ -229,7 +230,7 @@ pub fn lower(source: &Source, plan: &Plan, split_every: usize, writes_output: bo
     let mut g = TaskGraph::default();
     let mut name = format!("read-{}", source.format);
     for (_, s) in &plan.map_steps {
-        if !matches!(s, Step::Repartition { .. }) {
+        if !matches!(s, Step::Repartition { .. } | Step::Disabled { .. }) {
             name.push('+');
             name.push_str(s.op());
         }

@@ -61,7 +61,7 @@ pub fn needed_columns(plan: &Plan, schema: &Schema) -> Option<Vec<String>> {
             Step::Select { columns } => need = columns.iter().cloned().collect(),
             Step::Drop { columns } => need.extend(columns.iter().cloned()),
             Step::Cast { columns } => need.extend(columns.keys().cloned()),
-            Step::Repartition { .. } => {}
+            Step::Repartition { .. } | Step::Disabled { .. } => {}
             // Persisted rows keep every column, for later runs that need others.
             Step::Persist {} => return None,
             Step::Rename { columns } => {

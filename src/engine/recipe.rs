@@ -174,6 +174,10 @@ pub enum Step {
     /// Keep every partition's rows as of this step (Arrow IPC in the cache
     /// directory); later runs of the same source and steps start from them.
     Persist {},
+    /// A step switched off in the explorer: kept in the recipe, not run.
+    Disabled {
+        step: Box<Step>,
+    },
     /// Rebalance the output: `n` parts, or parts of about `blocksize`.
     Repartition {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -239,6 +243,7 @@ impl Step {
             Step::Sql { .. } => "sql",
             Step::Repartition { .. } => "repartition",
             Step::Persist {} => "persist",
+            Step::Disabled { .. } => "disabled",
         }
     }
 
@@ -286,6 +291,7 @@ impl Step {
             }
             Step::Sql { query } => format!("sql {query}"),
             Step::Persist {} => "persist".into(),
+            Step::Disabled { step } => format!("(disabled) {}", step.summary()),
             Step::Repartition { n, blocksize } => match (n, blocksize) {
                 (Some(n), _) => format!("repartition n={n}"),
                 (_, Some(b)) => format!("repartition blocksize={b}"),
