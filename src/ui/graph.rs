@@ -153,10 +153,17 @@ pub fn draw_graph(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 
 fn counts_line(theme: &Theme, c: StageCounts) -> Line<'static> {
     let mut spans = vec![Span::styled(format!("✓{}", c.done), theme.task_done)];
+    spans.extend(count_spans(theme, c, true));
+    Line::from(spans)
+}
+
+/// The non-zero running (queued), failed and cancelled counts of a stage.
+pub fn count_spans(theme: &Theme, c: StageCounts, with_queued: bool) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
     if c.running > 0 {
         spans.push(Span::styled(format!(" ▶{}", c.running), theme.task_running));
     }
-    if c.queued > 0 {
+    if with_queued && c.queued > 0 {
         spans.push(Span::styled(format!(" ·{}", c.queued), theme.task_queued));
     }
     if c.failed > 0 {
@@ -168,7 +175,7 @@ fn counts_line(theme: &Theme, c: StageCounts) -> Line<'static> {
             theme.task_cancelled,
         ));
     }
-    Line::from(spans)
+    spans
 }
 
 fn draw_boxes(

@@ -216,18 +216,7 @@ fn draw_stages(theme: &Theme, f: &mut Frame, area: Rect, j: &JobView) {
             format!("{}/{}", c.done, st.tasks.len()),
             theme.task_done,
         ));
-        if c.running > 0 {
-            spans.push(Span::styled(format!(" ▶{}", c.running), theme.task_running));
-        }
-        if c.failed > 0 {
-            spans.push(Span::styled(format!(" ✗{}", c.failed), theme.task_failed));
-        }
-        if c.cancelled > 0 {
-            spans.push(Span::styled(
-                format!(" -{}", c.cancelled),
-                theme.task_cancelled,
-            ));
-        }
+        spans.extend(super::graph::count_spans(theme, c, false));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
