@@ -24,7 +24,7 @@ use crate::engine::exec::local::LocalExecutor;
 use crate::engine::exec::{CancelToken, EventSink, Executor};
 use crate::engine::job::{Job, JobOptions};
 use crate::engine::output::{write_result, OutputTarget, PartSink};
-use crate::engine::recipe::{Recipe, SourceConfig};
+use crate::engine::recipe::{Recipe, SourceConfig, Step};
 use crate::engine::{Previewer, QuarryError, Result, Source, SourceSpec};
 
 /// What background work sends the loop: messages for the app, and a new
@@ -332,6 +332,13 @@ fn perform(e: Effect, state: &State, rt: &mut Runtime) -> bool {
                 send(&tx, Msg::Loaded(load_recipe(&path, &current)));
             });
         }
+        Effect::LoadJoin { step, at } => {
+            let tx = rt.tx.clone();
+            let base = state.base.clone();
+            std::thread::spawn(move || {
+                send(&tx, load_join(step, at, &base));
+            });
+        }
         Effect::Copy(text) => {
             // OSC 52: the terminal (even over SSH) puts it on the clipboard.
             let mut out = std::io::stdout();
@@ -463,6 +470,17 @@ pub fn run_job(
 
 /// Plan (without running) the graph of `recipe`, with polars' plan of one
 /// map task and what each partition covers.
+/// Read the right side of a `:join` step (on a worker thread).
+pub fn load_join(step: Step, at: usize, base: &Path) -> Msg {
+    let result = match &step {
+        Step::Join { source, .. } => crate::engine::apply::load_join_table(source, base)
+            .map(|t| (crate::engine::apply::join_key(source), t))
+            .map_err(|e| format!("join {}: {e}", source.path)),
+        other => Err(format!("not a join step: {}", other.op())),
+    };
+    Msg::JoinLoaded { step, at, result }
+}
+
 pub fn plan_graph(
     recipe: Recipe,
     base: &Path,

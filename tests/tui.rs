@@ -76,7 +76,7 @@ impl App {
                 }) => {
                     let p = self
                         .previewer
-                        .preview_steps(&steps, &JoinTables::new(), rows, take)
+                        .preview_steps(&steps, &self.state.joins.clone(), rows, take)
                         .map(|p| PreviewData {
                             frame: p.frame,
                             partial: p.partial,
@@ -510,6 +510,47 @@ fn readme_keys_table_matches_the_default_keymap() {
         assert!(
             documented,
             "{action:?} ({keys:?}) is not in the README keys table"
+        );
+    }
+}
+
+#[test]
+fn help_scrolls_to_the_palette_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    app.act(Action::ToggleHelp);
+    assert!(!app.screen(100, 30).contains("sql QUERY"));
+    for _ in 0..200 {
+        app.act(Action::MoveDown);
+    }
+    let screen = app.screen(100, 30);
+    assert!(
+        screen.contains("sql QUERY") && screen.contains("q / q!"),
+        "{screen}"
+    );
+    assert_eq!(
+        app.state.cursor_row, 0,
+        "movement scrolled the help, not the table"
+    );
+    app.act(Action::ToggleHelp);
+    app.act(Action::ToggleHelp);
+    assert!(
+        app.screen(100, 30).contains("table keys"),
+        "reopened at the top"
+    );
+}
+
+#[test]
+fn readme_lists_every_palette_step_command() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("<!-- commands:begin -->").unwrap();
+    let end = readme.find("<!-- commands:end -->").unwrap();
+    let table = readme[start..end].replace("\\|", "|");
+    for (cmd, what) in quarry::app::commands::STEP_COMMANDS {
+        assert!(
+            table.contains(&format!("| `:{cmd}` | {what} |")),
+            ":{cmd} is not in the README commands table"
         );
     }
 }
@@ -1128,4 +1169,185 @@ fn a_disabled_step_is_kept_in_the_recipe_but_not_run() {
     assert_eq!(app.state.frame_height(), 167);
     app.act(Action::Undo);
     assert!(matches!(app.state.recipe.steps[0], Step::Disabled { .. }));
+}
+
+fn replace_prompt_text(app: &mut App, text: &str) {
+    let p = app.state.prompt.as_mut().expect("a prompt is open");
+    p.input = ratatui_textarea::TextArea::new(vec![text.to_string()]);
+}
+
+#[test]
+fn every_step_kind_is_edited_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    app.act(Action::MoveRight);
+    app.act(Action::MoveRight); // amount
+    app.act(Action::SortAscending);
+    assert_eq!(app.state.recipe.steps.len(), 1);
+    app.act(Action::FocusPipeline);
+    app.act(Action::EditStep);
+    let p = app.state.prompt.as_ref().expect("sort opens an editor");
+    assert_eq!(p.kind.label(), "edit step 1 (sort)");
+    assert!(p.text().contains("by = "), "{}", p.text());
+
+    // A field that names a missing column stays in the prompt with the error.
+    replace_prompt_text(&mut app, r#"by = "nope""#);
+    app.act(Action::Submit);
+    let p = app.state.prompt.as_ref().expect("still editing");
+    assert!(
+        p.error.as_deref().unwrap_or("").contains("nope"),
+        "{:?}",
+        p.error
+    );
+    // Not TOML at all: named as such.
+    replace_prompt_text(&mut app, "by amount");
+    app.act(Action::Submit);
+    let err = app.state.prompt.as_ref().unwrap().error.clone().unwrap();
+    assert!(err.contains("key = value"), "{err}");
+
+    replace_prompt_text(&mut app, r#"by = ["amount"], descending = true"#);
+    app.act(Action::Submit);
+    assert!(app.state.prompt.is_none());
+    assert_eq!(
+        app.state.recipe.steps,
+        vec![Step::Sort {
+            by: quarry::engine::recipe::OneOrMany::Many(vec!["amount".into()]),
+            descending: Some(quarry::engine::recipe::BoolOrMany::One(true)),
+        }]
+    );
+    let top = app
+        .state
+        .preview
+        .frame
+        .as_ref()
+        .unwrap()
+        .column("amount")
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_string();
+    assert_eq!(top, "4990", "sorted descending after the edit");
+    app.act(Action::Undo);
+    assert!(matches!(
+        app.state.recipe.steps[0],
+        Step::Sort {
+            descending: None,
+            ..
+        }
+    ));
+
+    app.act(Action::Redo);
+
+    // A disabled step edits its inner step and stays disabled.
+    app.act(Action::ToggleStep);
+    app.act(Action::EditStep);
+    replace_prompt_text(&mut app, r#"by = "city""#);
+    app.act(Action::Submit);
+    let Step::Disabled { step } = &app.state.recipe.steps[0] else {
+        panic!("{:?}", app.state.recipe.steps)
+    };
+    assert!(matches!(**step, Step::Sort { .. }));
+    assert_eq!(app.state.prompt.as_ref().map(|p| p.text()), None);
+}
+
+fn command(app: &mut App, text: &str) {
+    app.act(Action::CommandPalette);
+    replace_prompt_text(app, text);
+    app.act(Action::Submit);
+}
+
+#[test]
+fn command_palette_adds_every_step_kind_and_joins_load_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    command(
+        &mut app,
+        "sql SELECT city, sum(amount) AS total FROM self GROUP BY city",
+    );
+    assert!(
+        app.state.prompt.is_none(),
+        "{:?}",
+        app.state.prompt.as_ref().map(|p| p.error.clone())
+    );
+    assert!(matches!(app.state.recipe.steps[0], Step::Sql { .. }));
+    assert_eq!(app.state.frame_height(), 4);
+    // The sql step is edited as its query.
+    app.act(Action::FocusPipeline);
+    app.act(Action::EditStep);
+    assert!(app
+        .state
+        .prompt
+        .as_ref()
+        .unwrap()
+        .text()
+        .starts_with("SELECT city"));
+    app.act(Action::CancelPrompt);
+
+    // A step that does not check against the schema stays in the prompt.
+    command(&mut app, "explode amount");
+    let err = app
+        .state
+        .prompt
+        .as_ref()
+        .map(|p| p.error.clone().unwrap_or_default());
+    assert!(err.as_deref().unwrap_or("").contains("amount"), "{err:?}");
+    app.act(Action::CancelPrompt);
+    command(&mut app, "frobnicate");
+    let err = app.state.prompt.as_ref().unwrap().error.clone().unwrap();
+    assert!(err.contains("sql select drop"), "{err}");
+    app.act(Action::CancelPrompt);
+
+    // A join: the right side loads (an effect the runtime runs on a thread),
+    // then the step is inserted and checked.
+    std::fs::write(
+        dir.path().join("cities.csv"),
+        "city,country\nOslo,NO\nLima,PE\nPune,IN\n",
+    )
+    .unwrap();
+    app.act(Action::Top);
+    app.act(Action::CommandPalette);
+    replace_prompt_text(&mut app, "join cities.csv on city left");
+    let fx = update(&mut app.state, Msg::Action(Action::Submit));
+    let [Effect::LoadJoin { step, at }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let msg = quarry::tui::load_join(step.clone(), *at, &app.state.base.clone());
+    let fx = update(&mut app.state, msg);
+    app.run(fx);
+    assert!(
+        matches!(app.state.recipe.steps[0], Step::Join { .. }),
+        "{:?}",
+        app.state.status
+    );
+    assert_eq!(app.state.at_step, 1);
+    let f = app.state.preview.frame.clone().unwrap();
+    assert_eq!(f.width(), 4, "city, kind, amount, country");
+    assert_eq!(
+        f.column("country").unwrap().null_count(),
+        50,
+        "Kyiv has no match (left join)"
+    );
+    // Moving the join below the sql step's output and back keeps its table.
+    app.act(Action::MoveStepDown);
+    app.act(Action::MoveStepUp);
+    assert!(matches!(app.state.recipe.steps[0], Step::Join { .. }));
+    assert!(app.state.step_schemas.len() == 2, "{:?}", app.state.status);
+
+    // A missing file is a status message, not a step.
+    let msg = quarry::tui::load_join(
+        quarry::engine::recipe::Step::Join {
+            source: SourceConfig {
+                path: "nope.csv".into(),
+                ..SourceConfig::default()
+            },
+            on: quarry::engine::recipe::OneOrMany::One("city".into()),
+            how: "inner".into(),
+        },
+        0,
+        &app.state.base.clone(),
+    );
+    update(&mut app.state, msg);
+    let (text, is_err) = app.state.status.clone().unwrap();
+    assert!(is_err && text.contains("nope.csv"), "{text}");
+    assert_eq!(app.state.recipe.steps.len(), 2);
 }

@@ -151,7 +151,9 @@ impl Action {
             Action::SearchPrompt => "search the preview",
             Action::SearchNext => "next match",
             Action::SearchPrev => "previous match",
-            Action::CommandPalette => "command palette (:w FILE.toml, :e FILE.toml, :q)",
+            Action::CommandPalette => {
+                "command palette (:w FILE.toml, :e FILE.toml, :q, :sql …, :join …: ? lists them)"
+            }
             Action::Frequency => "frequency of the current column",
             Action::SortAscending => "sort ascending by the current column",
             Action::SortDescending => "sort descending by the current column",

@@ -2,6 +2,7 @@
 //! `update` that returns effects for the runtime to perform.
 
 pub mod action;
+pub mod commands;
 pub mod compute;
 pub mod state;
 pub mod update;

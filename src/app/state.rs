@@ -54,6 +54,7 @@ pub enum PromptKind {
     /// Re-edit the text of step `index`.
     Edit {
         index: usize,
+        op: &'static str,
     },
     /// Where to write the result.
     Write,
@@ -69,7 +70,7 @@ impl PromptKind {
             }
             PromptKind::Search => "search".into(),
             PromptKind::Command => "command".into(),
-            PromptKind::Edit { index } => format!("edit step {}", index + 1),
+            PromptKind::Edit { index, op } => format!("edit step {} ({op})", index + 1),
             PromptKind::Write => {
                 "write the result to (.parquet .csv .ndjson .arrow; a trailing / writes parts)"
                     .into()
@@ -173,6 +174,8 @@ pub struct State {
     pub saved: Vec<Step>,
     pub quit_armed: bool,
     pub show_help: bool,
+    /// First line of the help overlay on screen.
+    pub help_scroll: usize,
     pub search: Option<String>,
     pub request: u64,
     pub should_quit: bool,
@@ -238,6 +241,7 @@ impl State {
             saved: steps,
             quit_armed: false,
             show_help: false,
+            help_scroll: 0,
             search: None,
             request: 0,
             should_quit: false,

@@ -11,6 +11,7 @@ use polars::prelude::{AnyValue, DataFrame};
 use ratatui::crossterm::event::KeyEvent;
 
 use super::action::Action;
+use super::commands::StepCommand;
 use super::compute::{JobKind, JobView, Phase};
 use super::state::{ComputedResult, Confirm, Focus, PlannedGraph, Prompt, PromptKind, State, View};
 use crate::engine::apply::{schemas_after_steps, JoinTables};
@@ -30,6 +31,12 @@ pub enum Msg {
     },
     Loaded(Result<(Recipe, PathBuf, Arc<JoinTables>), String>),
     Saved(Result<PathBuf, String>),
+    /// The right side of a `:join` is loaded (keyed for [`JoinTables`]).
+    JoinLoaded {
+        step: Step,
+        at: usize,
+        result: Result<(String, Arc<DataFrame>), String>,
+    },
     /// Rows of table that fit on screen, and the terminal width.
     Resize {
         rows: usize,
@@ -113,6 +120,11 @@ pub enum Effect {
     Reopen {
         source: SourceConfig,
     },
+    /// Load the right side of a join step, then insert the step at `at`.
+    LoadJoin {
+        step: Step,
+        at: usize,
+    },
     Quit,
 }
 
@@ -171,6 +183,21 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             s.status = Some(("recipe loaded".into(), false));
             request_preview(s)
         }
+        Msg::JoinLoaded { step, at, result } => match result {
+            Ok((key, table)) => {
+                let mut joins = (*s.joins).clone();
+                joins.insert(key, table);
+                s.joins = Arc::new(joins);
+                let mut steps = s.recipe.steps.clone();
+                let at = at.min(steps.len());
+                steps.insert(at, step);
+                adopt_steps(s, steps, at + 1, None)
+            }
+            Err(e) => {
+                s.status = Some((e, true));
+                vec![]
+            }
+        },
         Msg::Loaded(Err(e)) | Msg::Saved(Err(e)) => {
             s.status = Some((e, true));
             vec![]
@@ -413,6 +440,21 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
     if a != Action::Quit {
         s.quit_armed = false;
     }
+    if s.show_help {
+        // The help overlay is longer than most screens: movement scrolls it.
+        let step = match a {
+            Action::MoveDown => Some(1),
+            Action::MoveUp => Some(-1),
+            Action::PageDown | Action::HalfPageDown => Some(s.page as i64 / 2 + 1),
+            Action::PageUp | Action::HalfPageUp => Some(-(s.page as i64 / 2 + 1)),
+            Action::Top => Some(-(1 << 20)),
+            _ => None,
+        };
+        if let Some(d) = step {
+            s.help_scroll = (s.help_scroll as i64 + d).max(0) as usize;
+            return vec![];
+        }
+    }
     if let Some(fx) = view_navigation(s, a) {
         return fx;
     }
@@ -465,6 +507,7 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
         Action::ViewSchema => set_view(s, View::Schema),
         Action::ToggleHelp => {
             s.show_help = !s.show_help;
+            s.help_scroll = 0;
             vec![]
         }
         Action::FocusPipeline => {
@@ -577,19 +620,19 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
             let Some(i) = s.at_step.checked_sub(1) else {
                 return vec![];
             };
-            match edit_text(&s.recipe.steps[i]) {
-                Some(t) => open_prompt(s, PromptKind::Edit { index: i }, &t),
-                None => {
-                    s.status = Some((
-                        format!(
-                            "a {} step is edited in the recipe file (:w FILE.toml)",
-                            s.recipe.steps[i].op()
-                        ),
-                        true,
-                    ));
-                    vec![]
-                }
+            if matches!(s.recipe.steps[i], Step::Persist {}) {
+                s.status = Some((
+                    "a persist step has nothing to edit (p removes it)".into(),
+                    false,
+                ));
+                return vec![];
             }
+            let text = edit_text(&s.recipe.steps[i]);
+            let op = match &s.recipe.steps[i] {
+                Step::Disabled { step } => step.op(),
+                other => other.op(),
+            };
+            open_prompt(s, PromptKind::Edit { index: i, op }, &text)
         }
         Action::Undo => match s.undo.pop() {
             Some(prev) => {
@@ -940,7 +983,7 @@ pub fn request_preview(s: &mut State) -> Vec<Effect> {
 }
 
 /// `name = expr` pairs separated by commas at the top level.
-fn parse_assignments(text: &str) -> Result<IndexMap<String, String>, String> {
+pub(super) fn parse_assignments(text: &str) -> Result<IndexMap<String, String>, String> {
     let mut out = IndexMap::new();
     let mut depth = 0i32;
     let mut quote = false;
@@ -972,24 +1015,66 @@ fn parse_assignments(text: &str) -> Result<IndexMap<String, String>, String> {
     Ok(out)
 }
 
-fn edit_text(step: &Step) -> Option<String> {
+/// The text a step is edited as: its expression(s) for the expression steps,
+/// the query for `sql`, and for every other kind its recipe fields as the
+/// body of a TOML inline table (`by = ["x"], descending = true`).
+fn edit_text(step: &Step) -> String {
     match step {
-        Step::Filter { expr } => Some(expr.clone()),
-        Step::WithColumns { columns } => Some(
-            columns
-                .iter()
-                .map(|(k, v)| format!("{k} = {v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        Step::GroupBy { aggs, .. } => Some(
-            aggs.iter()
-                .map(|(k, v)| format!("{k} = {v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        _ => None,
+        Step::Filter { expr } => expr.clone(),
+        Step::WithColumns { columns: m } | Step::GroupBy { aggs: m, .. } => m
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Step::Sql { query } => query.clone(),
+        Step::Disabled { step } => edit_text(step),
+        other => step_fields_text(other),
     }
+}
+
+fn step_fields_text(step: &Step) -> String {
+    let Ok(toml::Value::Table(mut t)) = toml::Value::try_from(step) else {
+        return String::new();
+    };
+    t.remove("op");
+    t.iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The step `old` becomes after its edit text was changed to `text`.
+fn edited_step(old: &Step, text: &str) -> Result<Step, String> {
+    Ok(match old {
+        Step::Filter { .. } => Step::Filter { expr: text.into() },
+        Step::WithColumns { .. } => Step::WithColumns {
+            columns: parse_assignments(text)?,
+        },
+        Step::GroupBy { keys, .. } => Step::GroupBy {
+            keys: keys.clone(),
+            aggs: parse_assignments(text)?,
+        },
+        Step::Sql { .. } => Step::Sql { query: text.into() },
+        Step::Disabled { step } => Step::Disabled {
+            step: Box::new(edited_step(step, text)?),
+        },
+        other => {
+            let doc = format!("step = {{ {} }}", text.replace('\n', " "));
+            let mut table: toml::Table = toml::from_str(&doc).map_err(|e| {
+                format!(
+                    "not a list of `key = value` fields: {}",
+                    e.message().trim_end_matches('\n')
+                )
+            })?;
+            let Some(toml::Value::Table(mut fields)) = table.remove("step") else {
+                return Err("not a list of `key = value` fields".into());
+            };
+            fields.insert("op".into(), toml::Value::String(other.op().into()));
+            toml::Value::Table(fields)
+                .try_into::<Step>()
+                .map_err(|e| format!("{} step: {}", other.op(), e.message()))?
+        }
+    })
 }
 
 fn submit_prompt(s: &mut State) -> Vec<Effect> {
@@ -1033,27 +1118,14 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
             }
             Err(e) => fail(s, p, e),
         },
-        PromptKind::Edit { index } => {
-            let new = match &s.recipe.steps[index] {
-                Step::Filter { .. } => Ok(Step::Filter { expr: text }),
-                Step::WithColumns { .. } => {
-                    parse_assignments(&text).map(|columns| Step::WithColumns { columns })
-                }
-                Step::GroupBy { keys, .. } => parse_assignments(&text).map(|aggs| Step::GroupBy {
-                    keys: keys.clone(),
-                    aggs,
-                }),
-                other => Ok(other.clone()),
-            };
-            match new {
-                Ok(step) => {
-                    let mut steps = s.recipe.steps.clone();
-                    steps[index] = step;
-                    adopt_steps(s, steps, index + 1, Some(p))
-                }
-                Err(e) => fail(s, p, e),
+        PromptKind::Edit { index, .. } => match edited_step(&s.recipe.steps[index], &text) {
+            Ok(step) => {
+                let mut steps = s.recipe.steps.clone();
+                steps[index] = step;
+                adopt_steps(s, steps, index + 1, Some(p))
             }
-        }
+            Err(e) => fail(s, p, e),
+        },
         PromptKind::Write => {
             if text.is_empty() {
                 return fail(s, p, "name the file to write".into());
@@ -1090,11 +1162,27 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                     s.should_quit = true;
                     vec![Effect::Quit]
                 }
-                _ => fail(
-                    s,
-                    p,
-                    "commands: w FILE.toml (save the recipe), e FILE.toml (load one), q, q!".into(),
-                ),
+                _ => match super::commands::parse_step_command(cmd, arg) {
+                    Some(Ok(StepCommand::Step(step))) => {
+                        let mut steps = s.recipe.steps.clone();
+                        steps.insert(s.at_step, step);
+                        let at = s.at_step + 1;
+                        adopt_steps(s, steps, at, Some(p))
+                    }
+                    Some(Ok(StepCommand::Join(step))) => {
+                        s.status = Some(("loading the join's right side…".into(), false));
+                        vec![Effect::LoadJoin {
+                            step,
+                            at: s.at_step,
+                        }]
+                    }
+                    Some(Err(e)) => fail(s, p, e),
+                    None => fail(
+                        s,
+                        p,
+                        "commands: w FILE.toml, e FILE.toml, q, q!, and steps: sql select drop rename cast derive filter sort unique head explode parse count group join repartition (? lists them)".into(),
+                    ),
+                },
             }
         }
     }

@@ -16,7 +16,14 @@ use super::spec::parse_dtype;
 use super::Source;
 
 /// Loaded right-hand sides of joins, by step index.
-pub type JoinTables = std::collections::HashMap<usize, Arc<DataFrame>>;
+/// Right sides of joins, keyed by their source (see [`join_key`]) rather than
+/// by step position, so moving, deleting or disabling steps keeps them.
+pub type JoinTables = std::collections::HashMap<String, Arc<DataFrame>>;
+
+/// The key a join's right side is stored under.
+pub fn join_key(source: &super::recipe::SourceConfig) -> String {
+    serde_json::to_string(source).unwrap_or_default()
+}
 
 fn step_err(i: usize, step: &Step, e: impl std::fmt::Display) -> QuarryError {
     QuarryError::Usage(format!("step {} ({}): {e}", i + 1, step.op()))
@@ -199,12 +206,19 @@ pub fn apply_step(
             )
         }
         Step::Head { n } => lf.limit(*n as IdxSize),
-        Step::Join { on, how, .. } => {
+        Step::Join { on, how, source } => {
             let on = on.to_vec();
             require_columns(i, step, &on, schema)?;
-            let right = joins
-                .get(&i)
-                .ok_or_else(|| step_err(i, step, "the join's right side was not loaded"))?;
+            let right = joins.get(&join_key(source)).ok_or_else(|| {
+                step_err(
+                    i,
+                    step,
+                    format!(
+                        "the join's right side ({}) is not loaded: save the recipe (:w FILE.toml) and reopen it",
+                        source.path
+                    ),
+                )
+            })?;
             let keys: Vec<Expr> = on.iter().map(|c| col(c.as_str())).collect();
             lf.join(right.as_ref().clone().lazy(), keys.clone(), keys, {
                 // Keep the left side's row order, as users expect and as
@@ -281,18 +295,33 @@ pub fn value_counts_sorted(lf: LazyFrame, column: &str) -> LazyFrame {
     )
 }
 
+/// Read a join's right side whole (they are small: see lower.rs for how a
+/// big one is planned).
+pub fn load_join_table(
+    source: &super::recipe::SourceConfig,
+    base: &Path,
+) -> Result<Arc<DataFrame>> {
+    let src = Source::open(source.to_spec(base)?)?;
+    let mut df = DataFrame::empty_with_schema(&src.schema);
+    for p in &src.partitions {
+        df.vstack_mut(&src.read_partition(p.index)?)?;
+    }
+    Ok(Arc::new(df))
+}
+
 /// Load the right-hand sides of all join steps (fully, they are small).
 pub fn load_joins(recipe: &Recipe, base: &Path) -> Result<JoinTables> {
     let mut out = JoinTables::new();
-    for (i, step) in recipe.steps.iter().enumerate() {
+    for step in &recipe.steps {
+        let step = match step {
+            Step::Disabled { step } => step.as_ref(),
+            other => other,
+        };
         if let Step::Join { source, .. } = step {
-            let spec = source.to_spec(base)?;
-            let src = Source::open(spec)?;
-            let mut df = DataFrame::empty_with_schema(&src.schema);
-            for p in &src.partitions {
-                df.vstack_mut(&src.read_partition(p.index)?)?;
+            if out.contains_key(&join_key(source)) {
+                continue;
             }
-            out.insert(i, Arc::new(df));
+            out.insert(join_key(source), load_join_table(source, base)?);
         }
     }
     Ok(out)

@@ -328,10 +328,33 @@ fn draw_help(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: Rec
         }
         lines.push(Line::raw(""));
     }
-    let _ = s;
+    lines.push(Line::from(Span::styled(
+        "commands (: then one of these; Enter adds the step after the selected one)",
+        theme.header,
+    )));
+    for (cmd, what) in crate::app::commands::STEP_COMMANDS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {cmd:<34}"), theme.accent),
+            Span::raw(*what),
+        ]));
+    }
+    for (cmd, what) in [
+        ("w FILE.toml", "save the recipe"),
+        ("e FILE.toml", "load a recipe"),
+        ("q / q!", "quit / quit without asking"),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {cmd:<34}"), theme.accent),
+            Span::raw(what),
+        ]));
+    }
+    // Scrolled with the movement keys; clamped so the last line stays reachable.
+    let inner = r.height.saturating_sub(2) as usize;
+    let top = s.help_scroll.min(lines.len().saturating_sub(inner));
     f.render_widget(
         Paragraph::new(lines)
-            .block(block(" help (? closes) ", theme, true))
+            .scroll((top as u16, 0))
+            .block(block(" help (? closes, j/k scroll) ", theme, true))
             .style(theme.base.add_modifier(Modifier::empty())),
         r,
     );
