@@ -80,6 +80,68 @@ pub enum Command {
     Run(RunArgs),
     /// Print the task graph a recipe lowers to (text, --dot or --json).
     Graph(GraphArgs),
+    /// Per-column statistics over the whole dataset, in one partitioned pass.
+    Describe(DescribeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DescribeArgs {
+    /// A file, directory or quoted glob (optional with --recipe: its source).
+    pub path: Option<String>,
+    /// Describe the data a recipe produces.
+    #[arg(long)]
+    pub recipe: Option<PathBuf>,
+    /// With --recipe: the data as of step K (0 = the source; default: all steps).
+    #[arg(long, value_name = "K", requires = "recipe")]
+    pub step: Option<usize>,
+    /// Only these columns (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub columns: Vec<String>,
+    /// Output: table (default) or json (every statistic, one object per column).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Input format, overriding the file extension.
+    #[arg(long = "input-format", value_name = "FORMAT")]
+    pub input_format: Option<Format>,
+    /// Partition size for splittable formats (e.g. 64MiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub blocksize: Option<u64>,
+    /// Override a column's dtype: COLUMN=TYPE.
+    #[arg(long = "dtype", value_name = "COL=TYPE", value_parser = parse_dtype_arg)]
+    pub dtypes: Vec<(String, String)>,
+    /// Text records: line, blank or a literal separator.
+    #[arg(long = "record-sep", value_name = "SEP")]
+    pub record_sep: Option<String>,
+    /// Worker threads (default: the number of cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Memory budget for partitions in flight (default: a quarter of RAM).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub memory: Option<u64>,
+    /// Fan-in of combine tasks in tree reductions.
+    #[arg(long, default_value_t = crate::engine::lower::DEFAULT_SPLIT_EVERY)]
+    pub split_every: usize,
+    /// Stream every event as a JSON line on stderr.
+    #[arg(long)]
+    pub json_events: bool,
+}
+
+impl DescribeArgs {
+    pub fn source_args(&self, path: String) -> SourceArgs {
+        SourceArgs {
+            path,
+            input_format: self.input_format,
+            blocksize: self.blocksize,
+            dtypes: self.dtypes.clone(),
+            delimiter: None,
+            no_header: false,
+            quote: None,
+            no_quote: false,
+            null_values: Vec::new(),
+            record_sep: self.record_sep.clone(),
+            encoding: None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -225,7 +287,7 @@ pub enum OutputFormat {
 
 /// `--format` names either an output format or, for values that can only be
 /// an input format, the input format (`--format text --record-sep blank`).
-fn split_format(
+pub fn split_format(
     format: Option<&str>,
     allowed: &[OutputFormat],
 ) -> Result<(OutputFormat, Option<Format>)> {
@@ -444,6 +506,7 @@ pub fn run(cli: Cli) -> Result<()> {
             print_schema(&source, out)
         }
         Command::Run(a) => crate::run::run(a),
+        Command::Describe(a) => crate::run::describe(a),
         Command::Graph(a) => {
             let (recipe, base) = Recipe::load(&a.recipe)?;
             let opts = JobOptions {

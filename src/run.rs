@@ -7,15 +7,15 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{emit, print_frame, OutputFormat, RunArgs};
+use crate::cli::{emit, print_frame, split_format, DescribeArgs, OutputFormat, RunArgs};
 use crate::engine::events::Event;
 use crate::engine::exec::local::LocalExecutor;
-use crate::engine::exec::{CancelToken, EventSink, Executor};
+use crate::engine::exec::{CancelToken, EventSink, Executor, JobResult};
 use crate::engine::job::{Job, JobOptions};
 use crate::engine::output::{OutputTarget, PartSink};
-use crate::engine::recipe::Recipe;
+use crate::engine::recipe::{Recipe, SourceConfig, Step};
 use crate::engine::spec::format_bytes;
-use crate::engine::Result;
+use crate::engine::{QuarryError, Result};
 
 pub fn run(a: RunArgs) -> Result<()> {
     let (recipe, base) = Recipe::load(&a.recipe)?;
@@ -30,59 +30,8 @@ pub fn run(a: RunArgs) -> Result<()> {
         Some(t) => Some(PartSink::create(t, job.output_part_bytes())?),
         None => None,
     };
-    let workers = a.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    let memory = a
-        .memory
-        .unwrap_or_else(LocalExecutor::default_memory_budget);
-    let executor = LocalExecutor::new(workers, memory);
-
-    let cancel = CancelToken::new();
-    watch_ctrl_c(cancel.clone());
-
-    let partitions = job.source.partitions.len() as u64;
-    let bar = if std::io::stderr().is_terminal() && !a.json_events {
-        let b = ProgressBar::with_draw_target(Some(partitions), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} partitions  {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Some(b)
-    } else {
-        None
-    };
-    let json = a.json_events;
-    let bar_for_events = bar.clone();
-    let stderr_lock = Arc::new(Mutex::new(()));
-    let events: EventSink = Arc::new(move |e: Event| {
-        if json {
-            let _g = stderr_lock.lock();
-            if let Ok(line) = serde_json::to_string(&e) {
-                let _ = writeln!(std::io::stderr(), "{line}");
-            }
-        }
-        if let (Some(b), Event::Progress(p)) = (&bar_for_events, &e) {
-            b.set_position(p.partitions_done as u64);
-            let eta = p
-                .eta_s
-                .map(|s| format!("  ETA {s:.0}s"))
-                .unwrap_or_default();
-            b.set_message(format!(
-                "{:.0} rows/s  {}/s{eta}",
-                p.rows_per_s,
-                format_bytes(p.bytes_per_s as u64)
-            ));
-        }
-    });
-
-    let result = executor.execute(Arc::clone(&job), sink, events, cancel);
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    let result = result?;
+    let result = execute(&job, sink, a.workers, a.memory, a.json_events)?;
+    let partitions = job.source.partitions.len();
     let secs = result.elapsed_ms as f64 / 1000.0;
     let input = job.source.total_bytes();
     eprintln!(
@@ -112,6 +61,153 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Run `job` on the local executor with a progress bar on a terminal (or
+/// JSON events on stderr); Ctrl-C cancels it.
+pub fn execute(
+    job: &Arc<Job>,
+    sink: Option<PartSink>,
+    workers: Option<usize>,
+    memory: Option<u64>,
+    json: bool,
+) -> Result<JobResult> {
+    let workers = workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let memory = memory.unwrap_or_else(LocalExecutor::default_memory_budget);
+    let executor = LocalExecutor::new(workers, memory);
+
+    let cancel = CancelToken::new();
+    watch_ctrl_c(cancel.clone());
+
+    let partitions = job.source.partitions.len() as u64;
+    let bar = if std::io::stderr().is_terminal() && !json {
+        let b = ProgressBar::with_draw_target(Some(partitions), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} partitions  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let bar_for_events = bar.clone();
+    let stderr_lock = Arc::new(Mutex::new(()));
+    let events: EventSink = Arc::new(move |e: Event| {
+        if json {
+            let _g = stderr_lock.lock();
+            if let Ok(line) = serde_json::to_string(&e) {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
+        }
+        if let (Some(b), Event::Progress(p)) = (&bar_for_events, &e) {
+            b.set_position(p.partitions_done as u64);
+            let eta = p
+                .eta_s
+                .map(|s| format!("  ETA {s:.0}s"))
+                .unwrap_or_default();
+            b.set_message(format!(
+                "{:.0} rows/s  {}/s{eta}",
+                p.rows_per_s,
+                format_bytes(p.bytes_per_s as u64)
+            ));
+        }
+    });
+
+    let result = executor.execute(Arc::clone(job), sink, events, cancel);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    result
+}
+
+/// `quarry describe`: the recipe (or just the source) plus a describe step,
+/// run like any other job.
+pub fn describe(a: DescribeArgs) -> Result<()> {
+    let (out, format_flag) = split_format(
+        a.format.as_deref(),
+        &[OutputFormat::Table, OutputFormat::Json],
+    )?;
+    let (mut recipe, base) = match (&a.recipe, &a.path) {
+        (Some(r), path) => {
+            let (mut recipe, base) = Recipe::load(r)?;
+            if let Some(k) = a.step {
+                if k > recipe.steps.len() {
+                    return Err(QuarryError::Usage(format!(
+                        "--step {k}: the recipe has {} steps (0 describes its source)",
+                        recipe.steps.len()
+                    )));
+                }
+                recipe.steps.truncate(k);
+            }
+            match path {
+                Some(p) => {
+                    let spec = a.source_args(p.clone()).to_spec(format_flag)?;
+                    recipe.source = SourceConfig::from_spec(&spec);
+                    (recipe, std::env::current_dir().unwrap_or_default())
+                }
+                None => (recipe, base),
+            }
+        }
+        (None, Some(p)) => {
+            let spec = a.source_args(p.clone()).to_spec(format_flag)?;
+            (
+                Recipe::new(SourceConfig::from_spec(&spec)),
+                std::env::current_dir().unwrap_or_default(),
+            )
+        }
+        (None, None) => {
+            return Err(QuarryError::Usage(
+                "name a file to describe (quarry describe data.csv), or give --recipe R".into(),
+            ))
+        }
+    };
+    recipe.steps.push(Step::Describe {
+        columns: (!a.columns.is_empty()).then(|| a.columns.clone()),
+    });
+    let opts = JobOptions {
+        split_every: a.split_every,
+        blocksize: a.blocksize,
+        writes_output: false,
+    };
+    let job = Arc::new(Job::prepare(recipe, &base, &opts)?);
+    let result = execute(&job, None, a.workers, a.memory, a.json_events)?;
+    let table = result
+        .frame
+        .ok_or_else(|| QuarryError::Engine("describe produced no table".into()))?;
+    match out {
+        OutputFormat::Json => print_frame(table, OutputFormat::Json),
+        _ => {
+            let rows = table
+                .column("count")
+                .ok()
+                .and_then(|c| c.u64().ok().and_then(|c| c.get(0)))
+                .map(|n| {
+                    let nulls = table
+                        .column("nulls")
+                        .ok()
+                        .and_then(|c| c.u64().ok().and_then(|c| c.get(0)))
+                        .unwrap_or(0);
+                    n + nulls
+                })
+                .unwrap_or(0);
+            eprintln!(
+                "{rows} rows · {} columns · {} partitions · {:.2} s",
+                table.height(),
+                job.source.partitions.len(),
+                result.elapsed_ms as f64 / 1000.0
+            );
+            print_frame(
+                crate::engine::describe::display_frame(&table)?,
+                OutputFormat::Table,
+            )?;
+            eprintln!("{}", crate::engine::describe::accuracy_note());
+            Ok(())
+        }
+    }
 }
 
 /// Ctrl-C (or SIGTERM, SIGHUP) cancels the job; the executor then stops at

@@ -228,6 +228,15 @@ pub fn apply_step(
                 args
             })
         }
+        Step::Describe { columns } => {
+            if let Some(c) = columns {
+                require_columns(i, step, c, schema)?;
+            }
+            // Runs on the rows at hand (previews, the one-shot oracle); a
+            // compute splits it into per-partition partials instead.
+            let df = super::job::collect(lf)?;
+            super::describe::describe_frame(&df, columns.as_deref())?.lazy()
+        }
         Step::Sql { query } => {
             let mut ctx = SQLContext::new();
             ctx.register("self", lf);

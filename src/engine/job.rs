@@ -26,6 +26,8 @@ pub struct Job {
     pub needed: Option<Vec<String>>,
     /// Where partitions are kept when the map steps include `persist`.
     pub persist: Option<super::persist::PersistStore>,
+    /// The schema the blocking step sees (dtypes for `describe`'s output).
+    pub blocking_input: Schema,
 }
 
 /// Options that shape the graph.
@@ -69,7 +71,7 @@ impl Job {
     ) -> Result<Job> {
         let joins = load_joins(&recipe, base)?;
         // Validate all steps up front: errors name the step and the key.
-        super::apply::schemas_after_steps(&source.schema, &recipe.steps, &joins)?;
+        let schemas = super::apply::schemas_after_steps(&source.schema, &recipe.steps, &joins)?;
         let join_size = |i: usize| -> u64 {
             match &recipe.steps[i] {
                 Step::Join { source, .. } => source
@@ -88,6 +90,10 @@ impl Job {
             }
         };
         let plan = plan(&recipe.steps, join_size)?;
+        let blocking_input = match plan.blocking.as_ref().map(|b| b.first_index()) {
+            Some(i) if i > 0 => schemas[i - 1].clone(),
+            _ => (*source.schema).clone(),
+        };
         let writes_output = opts.writes_output && plan.blocking.is_none();
         let graph = lower(&source, &plan, opts.split_every, writes_output);
         let needed = super::projection::needed_columns(&plan, &source.schema);
@@ -103,6 +109,7 @@ impl Job {
                 super::persist::PersistStore::for_prefix(&source, &prefix)
             });
         Ok(Job {
+            blocking_input,
             needed,
             persist,
             recipe,
@@ -166,7 +173,7 @@ impl Job {
             }
         };
         let lf = match &self.plan.blocking {
-            None | Some(Blocking::Gather { .. }) => lf,
+            None | Some(Blocking::Gather { .. }) | Some(Blocking::Describe { .. }) => lf,
             Some(b) => chunk(b, lf),
         };
         let frame = collect_partition(lf).map_err(|e| {
@@ -175,6 +182,12 @@ impl Job {
                 super::expr::clean_message(&e.to_string())
             ))
         })?;
+        let frame = match &self.plan.blocking {
+            Some(Blocking::Describe { columns, .. }) => {
+                super::describe::partial(&frame, columns.as_deref())?
+            }
+            _ => frame,
+        };
         Ok(TaskOutput { rows_in, frame })
     }
 
@@ -227,6 +240,11 @@ impl Job {
         let all = concat_frames(inputs)?;
         let frame = match (stage.kind, &self.plan.blocking) {
             (StageKind::Concat, _) => all,
+            (StageKind::Combine, Some(Blocking::Describe { .. })) => super::describe::merge(&all)?,
+            (StageKind::Finalize, Some(Blocking::Describe { .. })) => {
+                let table = super::describe::finish(&all, &self.blocking_input)?;
+                self.post(table.lazy())?
+            }
             (StageKind::Combine, Some(b)) => collect(combine(b, all.lazy()))?,
             (StageKind::Finalize, Some(b)) => {
                 let merged = finalize(b, combine(b, all.lazy()));
@@ -326,7 +344,7 @@ fn chunk(b: &Blocking, lf: LazyFrame) -> LazyFrame {
             by, descending, n, ..
         } => top_k(lf, by, descending, *n),
         Blocking::Head { n, .. } => lf.limit(*n as IdxSize),
-        Blocking::Gather { .. } => lf,
+        Blocking::Gather { .. } | Blocking::Describe { .. } => lf,
     }
 }
 

@@ -43,6 +43,11 @@ pub enum Blocking {
         index: usize,
         n: usize,
     },
+    /// Per-column statistics: partial states per partition, merged in a tree.
+    Describe {
+        index: usize,
+        columns: Option<Vec<String>>,
+    },
     /// The step at `index` runs once on all rows.
     Gather {
         index: usize,
@@ -59,6 +64,20 @@ impl Blocking {
             | Blocking::ValueCounts { index, .. }
             | Blocking::Unique { index, .. }
             | Blocking::Head { index, .. }
+            | Blocking::Describe { index, .. }
+            | Blocking::Gather { index, .. } => *index,
+        }
+    }
+
+    /// Index of the blocking step itself.
+    pub fn first_index(&self) -> usize {
+        match self {
+            Blocking::TopK { index, .. }
+            | Blocking::GroupBy { index, .. }
+            | Blocking::ValueCounts { index, .. }
+            | Blocking::Unique { index, .. }
+            | Blocking::Head { index, .. }
+            | Blocking::Describe { index, .. }
             | Blocking::Gather { index, .. } => *index,
         }
     }
@@ -70,6 +89,7 @@ impl Blocking {
             Blocking::Unique { .. } => "unique-chunk",
             Blocking::TopK { .. } => "topk",
             Blocking::Head { .. } => "head",
+            Blocking::Describe { .. } => "describe-chunk",
             Blocking::Gather { .. } => "",
         }
     }
@@ -81,6 +101,7 @@ impl Blocking {
             Blocking::Unique { .. } => "unique-agg",
             Blocking::TopK { .. } => "topk-merge",
             Blocking::Head { .. } => "head-concat",
+            Blocking::Describe { .. } => "describe-agg",
             Blocking::Gather { .. } => "gather",
         }
     }
@@ -178,6 +199,10 @@ pub fn plan(steps: &[Step], join_size: impl Fn(usize) -> u64) -> Result<Plan> {
             },
         },
         Step::Head { n } => Blocking::Head { index: i, n: *n },
+        Step::Describe { columns } => Blocking::Describe {
+            index: i,
+            columns: columns.clone(),
+        },
         Step::Sql { .. } => Blocking::Gather {
             index: i,
             reason: "free SQL runs on the whole table".into(),

@@ -3,6 +3,7 @@
 
 pub mod agg;
 pub mod apply;
+pub mod describe;
 pub mod discover;
 pub mod error;
 pub mod events;
@@ -20,6 +21,7 @@ pub mod projection;
 pub mod recipe;
 pub mod records;
 pub mod schema;
+pub mod sketch;
 pub mod source;
 pub mod spec;
 

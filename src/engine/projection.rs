@@ -45,6 +45,10 @@ pub fn needed_columns(plan: &Plan, schema: &Schema) -> Option<Vec<String>> {
             n
         }
         Some(Blocking::ValueCounts { column, .. }) => [column.clone()].into(),
+        Some(Blocking::Describe {
+            columns: Some(c), ..
+        }) => c.iter().cloned().collect(),
+        Some(Blocking::Describe { columns: None, .. }) => return None,
         Some(Blocking::Unique {
             columns: Some(_), ..
         })

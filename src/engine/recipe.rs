@@ -167,6 +167,13 @@ pub enum Step {
         #[serde(default = "default_how")]
         how: String,
     },
+    /// Per-column statistics over all rows (one pass, partials merged in a
+    /// tree): count, nulls, distinct, min, max, mean, std, quantiles, top
+    /// values, string lengths. One output row per column.
+    Describe {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        columns: Option<Vec<String>>,
+    },
     /// Free SQL over the table `self`.
     Sql {
         query: String,
@@ -241,6 +248,7 @@ impl Step {
             Step::Head { .. } => "head",
             Step::Join { .. } => "join",
             Step::Sql { .. } => "sql",
+            Step::Describe { .. } => "describe",
             Step::Repartition { .. } => "repartition",
             Step::Persist {} => "persist",
             Step::Disabled { .. } => "disabled",
@@ -290,6 +298,10 @@ impl Step {
                 format!("join {how} {} on {}", source.path, on.to_vec().join(", "))
             }
             Step::Sql { query } => format!("sql {query}"),
+            Step::Describe { columns } => match columns {
+                Some(c) => format!("describe {}", c.join(", ")),
+                None => "describe".into(),
+            },
             Step::Persist {} => "persist".into(),
             Step::Disabled { step } => format!("(disabled) {}", step.summary()),
             Step::Repartition { n, blocksize } => match (n, blocksize) {
