@@ -293,23 +293,26 @@ fn value_counts(s: &Series) -> Result<DataFrame> {
         .map_err(engine)
 }
 
-/// The `k` heaviest rows of a value-count frame, heaviest first, and the
-/// count of the heaviest row left out (0 when none was).
-fn heaviest(vc: &DataFrame, k: usize) -> Result<(DataFrame, u64)> {
-    let sorted = vc
-        .sort(
-            ["n"],
-            SortMultipleOptions::default().with_order_descending(true),
-        )
-        .map_err(engine)?;
-    let n = sorted.column("n").map_err(engine)?.u64().map_err(engine)?;
-    // `get` panics past the end.
-    let cut = if k < n.len() {
-        n.get(k).unwrap_or(0)
+/// Row indices of the `k` heaviest values of a value-count frame (heaviest
+/// first), and the count of the heaviest one left out (0 when none was).
+/// A selection, not a sort of all distinct values.
+fn heaviest(counts: &UInt64Chunked, k: usize) -> (Vec<IdxSize>, u64) {
+    let mut all: Vec<(u64, IdxSize)> = counts
+        .into_no_null_iter()
+        .enumerate()
+        .map(|(i, c)| (c, i as IdxSize))
+        .collect();
+    let by_weight = |a: &(u64, IdxSize), b: &(u64, IdxSize)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+    let cut = if all.len() > k {
+        all.select_nth_unstable_by(k, by_weight);
+        let cut = all[k].0;
+        all.truncate(k);
+        cut
     } else {
         0
     };
-    Ok((sorted.head(Some(k)), cut))
+    all.sort_unstable_by(by_weight);
+    (all.into_iter().map(|(_, i)| i).collect(), cut)
 }
 
 fn column_state(s: &Series) -> Result<ColumnState> {
@@ -345,10 +348,12 @@ fn column_state(s: &Series) -> Result<ColumnState> {
         .map_err(engine)?
         .as_materialized_series()
         .clone();
-    let (top, cut) = heaviest(&vc, super::sketch::TOP_KEEP)?;
-    let top_values = top.column("v").map_err(engine)?.as_materialized_series();
-    let top_counts = top.column("n").map_err(engine)?.u64().map_err(engine)?;
-    let rendered = render_values(top_values, s.dtype(), kind)?;
+    st.distinct.reserve(values.len());
+    let (top_rows, cut) = heaviest(&counts, super::sketch::TOP_KEEP);
+    let top_rows = IdxCa::from_vec("i".into(), top_rows);
+    let top_values = values.take(&top_rows).map_err(engine)?;
+    let top_counts = counts.take(&top_rows).map_err(engine)?;
+    let rendered = render_values(&top_values, s.dtype(), kind)?;
     st.top = TopValues {
         values: rendered
             .into_iter()
@@ -428,7 +433,7 @@ fn digest_of(values: impl Iterator<Item = f64>, counts: &UInt64Chunked) -> TDige
         .zip(counts.into_no_null_iter())
         .map(|(v, c)| (v, c as f64))
         .collect();
-    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pts.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     TDigest::from_sorted(&pts)
 }
 

@@ -72,10 +72,31 @@ pub fn hash_f64(v: f64) -> u64 {
     mix64(bits ^ 0x1405_7b7e_f767_814f)
 }
 
+/// The set's keys are already well-mixed hashes: hashing them again (std's
+/// SipHash) would only cost time.
+#[derive(Default, Clone, Copy)]
+pub struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+pub type HashSet64 = std::collections::HashSet<u64, std::hash::BuildHasherDefault<PassThrough>>;
+
 /// Distinct values: exact while small, HyperLogLog after.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Distinct {
-    Exact(std::collections::HashSet<u64>),
+    Exact(HashSet64),
     Hll(Vec<u8>),
 }
 
@@ -86,6 +107,13 @@ impl Default for Distinct {
 }
 
 impl Distinct {
+    /// Room for `n` more values without rehashing (while exact).
+    pub fn reserve(&mut self, n: usize) {
+        if let Distinct::Exact(set) = self {
+            set.reserve(n.min(EXACT_DISTINCT + 1 - set.len().min(EXACT_DISTINCT)));
+        }
+    }
+
     pub fn insert(&mut self, h: u64) {
         match self {
             Distinct::Exact(set) => {
@@ -472,7 +500,7 @@ impl Reader<'_> {
         match self.u8()? {
             0 => {
                 let n = self.u64()? as usize;
-                let mut set = std::collections::HashSet::with_capacity(n.min(EXACT_DISTINCT + 1));
+                let mut set = HashSet64::with_capacity_and_hasher(n.min(EXACT_DISTINCT + 1), Default::default());
                 for _ in 0..n {
                     set.insert(self.u64()?);
                 }
