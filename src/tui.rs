@@ -451,7 +451,7 @@ pub fn run_job(
             let target = OutputTarget::parse(path).map_err(|e| e.to_string())?;
             Some(PartSink::create(&target, job.output_part_bytes()).map_err(|e| e.to_string())?)
         }
-        JobKind::Compute => None,
+        JobKind::Compute | JobKind::Insight(_) => None,
     };
     let events: EventSink = Arc::new(move |event| emit(Msg::JobEvent { id, event }));
     let workers = std::thread::available_parallelism()

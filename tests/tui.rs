@@ -1351,3 +1351,100 @@ fn command_palette_adds_every_step_kind_and_joins_load_in_the_background() {
     assert!(is_err && text.contains("nope.csv"), "{text}");
     assert_eq!(app.state.recipe.steps.len(), 2);
 }
+
+#[test]
+fn describe_frequency_and_histogram_views_over_all_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    // The preview holds 200 of the 500 rows; the views compute on all 500.
+    app.act(Action::Describe);
+    assert_eq!(app.state.view, View::Describe);
+    let full = app.state.insights.last().expect("the describe job ran");
+    assert_eq!(full.frame.height(), 3, "one row per column");
+    let count = full.frame.column("count").unwrap().get(0).unwrap();
+    assert_eq!(count, polars::prelude::AnyValue::UInt64(500));
+    let screen = app.screen(140, 30);
+    assert!(screen.contains("describe · all rows"), "{screen}");
+    assert!(screen.contains("Kyiv (125)"), "{screen}");
+
+    // F on the `kind` row: frequencies over all rows, with shares.
+    app.act(Action::MoveDown);
+    app.act(Action::Frequency);
+    assert_eq!(app.state.view, View::Frequency);
+    let screen = app.screen(100, 30);
+    assert!(
+        screen.contains("frequencies of kind · all rows"),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("ML") && l.contains("333") && l.contains("66.6%")),
+        "{screen}"
+    );
+
+    // Back to describe (kept: no second job), then h on `amount`.
+    let job_before = app.state.job_seq;
+    app.act(Action::Describe);
+    assert_eq!(
+        app.state.job_seq, job_before,
+        "the describe result was reused"
+    );
+    app.act(Action::MoveDown);
+    app.act(Action::MoveDown);
+    app.act(Action::MoveLeft);
+    assert_eq!(app.state.view, View::Histogram);
+    let r = app.state.insights.last().unwrap();
+    let counts = quarry::app::insight::histogram_counts(&r.frame);
+    assert_eq!(counts.iter().sum::<u64>(), 500, "every value in a bin");
+    assert!(
+        counts.iter().all(|c| (12..=13).contains(c)),
+        "uniform 0..4990: {counts:?}"
+    );
+    let screen = app.screen(120, 30);
+    assert!(
+        screen.contains("histogram of amount · all rows"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("4990"),
+        "the last edge is the max: {screen}"
+    );
+    // L: a log scale; amount has a 0, which is left out.
+    app.act(Action::ToggleLogScale);
+    let r = app.state.insights.last().unwrap();
+    assert!(matches!(
+        r.insight,
+        quarry::app::insight::Insight::Histogram { log: true, .. }
+    ));
+    let counts = quarry::app::insight::histogram_counts(&r.frame);
+    assert_eq!(counts.iter().sum::<u64>(), 499);
+    assert!(
+        counts[counts.len() - 1] > counts[0],
+        "log bins widen: {counts:?}"
+    );
+    // h on a string column explains itself instead.
+    app.act(Action::Describe);
+    app.act(Action::Top);
+    app.act(Action::MoveLeft);
+    assert_eq!(app.state.view, View::Describe);
+    assert!(app.state.status.as_ref().unwrap().0.contains("not numeric"));
+}
+
+#[test]
+fn describe_shows_provisional_preview_figures_until_the_job_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    // Do not run the job: only the reducer's immediate answer.
+    let fx = update(&mut app.state, Msg::Action(Action::Describe));
+    assert!(matches!(fx.as_slice(), [Effect::StartJob { .. }]), "{fx:?}");
+    let screen = app.screen(140, 30);
+    assert!(
+        screen.contains("provisional: the 200 preview rows"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Kyiv (50)"),
+        "counts of the preview rows: {screen}"
+    );
+}

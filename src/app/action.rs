@@ -57,11 +57,13 @@ pub enum Action {
     TogglePlan,
     ApplyFix,
     ToggleStep,
+    Describe,
+    ToggleLogScale,
 }
 
 impl Action {
     /// Every action, for help screens and keymap validation.
-    pub const ALL: [Action; 52] = [
+    pub const ALL: [Action; 54] = [
         Action::MoveDown,
         Action::MoveUp,
         Action::MoveLeft,
@@ -114,6 +116,8 @@ impl Action {
         Action::TogglePlan,
         Action::ApplyFix,
         Action::ToggleStep,
+        Action::Describe,
+        Action::ToggleLogScale,
     ];
 
     /// The name keymap files use.
@@ -183,6 +187,10 @@ impl Action {
             Action::ToggleStep => {
                 "disable / enable the selected step (kept in the recipe, not run)"
             }
+            Action::Describe => {
+                "describe every column over all rows (F / h on a row: frequencies / histogram)"
+            }
+            Action::ToggleLogScale => "histogram: toggle a log scale",
         }
     }
 }

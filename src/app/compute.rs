@@ -72,6 +72,8 @@ pub enum JobKind {
     Compute,
     /// Stream the result into a file.
     Write { path: String },
+    /// Describe, frequencies or a histogram of the pipeline's output.
+    Insight(super::insight::Insight),
 }
 
 /// Per-stage counters for the graph view.
@@ -314,6 +316,13 @@ impl JobView {
 
     pub fn partitions(&self) -> usize {
         self.partition_task.len()
+    }
+
+    /// Partitions whose map task has finished.
+    pub fn partitions_done(&self) -> usize {
+        (0..self.partitions())
+            .filter(|&p| self.partition_state(p) == TaskState::Done)
+            .count()
     }
 
     /// Throughput per sample in bytes/s.

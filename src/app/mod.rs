@@ -4,6 +4,7 @@
 pub mod action;
 pub mod commands;
 pub mod compute;
+pub mod insight;
 pub mod state;
 pub mod update;
 

@@ -23,6 +23,12 @@ pub enum View {
     Progress,
     /// The computed result, in the table widget.
     Result,
+    /// Per-column statistics (one row per column).
+    Describe,
+    /// Value counts of one column with bars and shares.
+    Frequency,
+    /// A numeric or date column's distribution.
+    Histogram,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +180,15 @@ pub struct State {
     pub saved: Vec<Step>,
     pub quit_armed: bool,
     pub show_help: bool,
+    /// Describes, frequencies and histograms computed in full, newest last
+    /// (a few are kept so moving between the views reuses them).
+    pub insights: Vec<super::insight::InsightResult>,
+    /// What the insight views show until the full pass is done: the same
+    /// figures on the preview rows.
+    pub insight_preview: Option<(super::insight::Insight, DataFrame)>,
+    /// The insight wanted now (what the view shows), and its selected row.
+    pub insight_wanted: Option<super::insight::Insight>,
+    pub insight_cursor: usize,
     /// First line of the help overlay on screen.
     pub help_scroll: usize,
     pub search: Option<String>,
@@ -241,6 +256,10 @@ impl State {
             saved: steps,
             quit_armed: false,
             show_help: false,
+            insights: Vec::new(),
+            insight_preview: None,
+            insight_wanted: None,
+            insight_cursor: 0,
             help_scroll: 0,
             search: None,
             request: 0,
@@ -290,6 +309,18 @@ impl State {
 
     /// The steps up to the selected one: what previews, graphs and computes
     /// are of.
+    /// The full result of `i` for the pipeline at the selected step.
+    pub fn insight_result(
+        &self,
+        i: &super::insight::Insight,
+    ) -> Option<&super::insight::InsightResult> {
+        let steps = self.steps_at();
+        self.insights
+            .iter()
+            .rev()
+            .find(|r| &r.insight == i && r.steps == steps)
+    }
+
     pub fn steps_at(&self) -> Vec<Step> {
         self.recipe.steps[..self.at_step.min(self.recipe.steps.len())].to_vec()
     }

@@ -13,6 +13,7 @@ use ratatui::crossterm::event::KeyEvent;
 use super::action::Action;
 use super::commands::StepCommand;
 use super::compute::{JobKind, JobView, Phase};
+use super::insight::{Insight, InsightResult};
 use super::state::{ComputedResult, Confirm, Focus, PlannedGraph, Prompt, PromptKind, State, View};
 use crate::engine::apply::{schemas_after_steps, JoinTables};
 use crate::engine::events::{Event, Fix};
@@ -302,18 +303,27 @@ fn start_job(s: &mut State, kind: JobKind) -> Vec<Effect> {
     view.phase = Phase::Preparing;
     view.steps = steps.clone();
     s.job = Some(view);
-    s.view = View::Progress;
     s.focus = Focus::Table;
+    let mut run_steps = steps;
+    match &kind {
+        JobKind::Insight(i) => {
+            // The insight view shows the job's progress itself.
+            s.view = insight_view(i);
+            run_steps.extend(i.steps());
+        }
+        _ => s.view = View::Progress,
+    }
     s.status = Some((
         match &kind {
             JobKind::Compute => "computing… (ctrl-c cancels)".to_string(),
             JobKind::Write { path } => format!("writing {path}… (ctrl-c cancels)"),
+            JobKind::Insight(i) => format!("{} over all rows… (ctrl-c cancels)", i.label()),
         },
         false,
     ));
     let recipe = Recipe {
         source: s.recipe.source.clone(),
-        steps,
+        steps: run_steps,
     };
     vec![Effect::StartJob {
         id: s.job_seq,
@@ -361,7 +371,22 @@ fn job_done(s: &mut State, id: u64, result: Result<JobOutcome, String>) -> Vec<E
                         false,
                     ));
                 }
-                (JobKind::Compute, None) => {}
+                (JobKind::Insight(i), Some(frame)) => {
+                    s.status = Some((format!("{} done in {secs:.2} s", i.label()), false));
+                    let steps = j.steps.clone();
+                    s.insights
+                        .retain(|r| !(r.insight == *i && r.steps == steps));
+                    s.insights.push(InsightResult {
+                        insight: i.clone(),
+                        steps,
+                        frame,
+                        elapsed_ms: out.elapsed_ms,
+                    });
+                    if s.insights.len() > 8 {
+                        s.insights.remove(0);
+                    }
+                }
+                (JobKind::Compute, None) | (JobKind::Insight(_), None) => {}
             }
         }
         Err(e) => {
@@ -388,6 +413,99 @@ fn job_done(s: &mut State, id: u64, result: Result<JobOutcome, String>) -> Vec<E
         Some(next) => start_job(s, next),
         None => vec![],
     }
+}
+
+fn insight_view(i: &Insight) -> View {
+    match i {
+        Insight::Describe => View::Describe,
+        Insight::Frequency { .. } => View::Frequency,
+        Insight::Histogram { .. } => View::Histogram,
+    }
+}
+
+/// Show `i`: the full result when it was computed for these steps, else
+/// the preview's figures at once and a job for all rows.
+fn start_insight(s: &mut State, i: Insight) -> Vec<Effect> {
+    s.insight_wanted = Some(i.clone());
+    s.insight_cursor = 0;
+    s.insight_preview = s.preview.frame.as_ref().and_then(|f| match &i {
+        Insight::Describe => crate::engine::describe::describe_frame(f, None)
+            .ok()
+            .map(|d| (i.clone(), d)),
+        Insight::Frequency { column } => {
+            super::insight::preview_frequencies(f, column).map(|d| (i.clone(), d))
+        }
+        Insight::Histogram { .. } => None,
+    });
+    if s.insight_result(&i).is_some() {
+        s.view = insight_view(&i);
+        return vec![];
+    }
+    ask_or_start(s, JobKind::Insight(i))
+}
+
+/// A histogram of `column`, binned between the min and max the describe
+/// pass found.
+fn histogram(s: &mut State, column: &str, log: bool) -> Vec<Effect> {
+    let dtype = s.current_schema().get(column).cloned();
+    let Some(temporal) = dtype.as_ref().and_then(super::insight::histogram_kind) else {
+        s.status = Some((
+            format!("{column} is not numeric or a date: F shows its frequencies"),
+            true,
+        ));
+        return vec![];
+    };
+    let table = s.insight_result(&Insight::Describe).map(|r| &r.frame).or(s
+        .insight_preview
+        .as_ref()
+        .filter(|(i, _)| *i == Insight::Describe)
+        .map(|(_, f)| f));
+    let bounds = table.and_then(|t| {
+        let names = t.column("column").ok()?.str().ok()?.clone();
+        let row = names.iter().position(|n| n == Some(column))?;
+        let lo = t.column("min_num").ok()?.f64().ok()?.get(row)?;
+        let hi = t.column("max_num").ok()?.f64().ok()?.get(row)?;
+        Some((lo, hi))
+    });
+    let Some((lo, hi)) = bounds else {
+        s.status = Some((
+            "describe (I) first: the histogram's bins come from its min and max".into(),
+            true,
+        ));
+        return vec![];
+    };
+    if log && hi <= 0.0 {
+        s.status = Some((
+            format!("{column} has no positive values: no log scale"),
+            true,
+        ));
+        return vec![];
+    }
+    let lo = if log && lo <= 0.0 {
+        (hi * 1e-6).min(1.0)
+    } else {
+        lo
+    };
+    start_insight(
+        s,
+        Insight::Histogram {
+            column: column.to_string(),
+            log,
+            lo,
+            hi,
+            temporal,
+        },
+    )
+}
+
+/// The column named on the selected describe row.
+fn describe_row_column(s: &State) -> Option<String> {
+    let table = s
+        .insight_result(&Insight::Describe)
+        .map(|r| &r.frame)
+        .or(s.insight_preview.as_ref().map(|(_, f)| f))?;
+    let c = table.column("column").ok()?;
+    c.str().ok()?.get(s.insight_cursor).map(str::to_string)
 }
 
 fn first_line(e: &str) -> &str {
@@ -726,6 +844,17 @@ fn on_action(s: &mut State, a: Action) -> Vec<Effect> {
                 fx
             }
         }
+        Action::Describe => start_insight(s, Insight::Describe),
+        Action::ToggleLogScale => match s.insight_wanted.clone() {
+            Some(Insight::Histogram { column, log, .. }) => histogram(s, &column, !log),
+            _ => {
+                s.status = Some((
+                    "L toggles a histogram's log scale (h on a describe row)".into(),
+                    false,
+                ));
+                vec![]
+            }
+        },
         Action::ToggleStep => {
             let Some(i) = s.at_step.checked_sub(1) else {
                 return vec![];
@@ -797,10 +926,53 @@ fn request_graph(s: &mut State) -> Vec<Effect> {
     }]
 }
 
+/// Rows of the insight view on screen (for cursor clamping).
+fn insight_rows(s: &State) -> usize {
+    let full = s
+        .insight_wanted
+        .as_ref()
+        .and_then(|i| s.insight_result(i))
+        .map(|r| r.frame.height());
+    full.or(s.insight_preview.as_ref().map(|(_, f)| f.height()))
+        .unwrap_or(0)
+}
+
 /// Movement keys in the Graph view pick a stage (and scroll its tasks); in
 /// the Progress view they move over the partition grid.
 fn view_navigation(s: &mut State, a: Action) -> Option<Vec<Effect>> {
     match s.view {
+        View::Describe | View::Frequency => {
+            let rows = insight_rows(s);
+            match a {
+                Action::MoveDown => {
+                    s.insight_cursor = (s.insight_cursor + 1).min(rows.saturating_sub(1))
+                }
+                Action::MoveUp => s.insight_cursor = s.insight_cursor.saturating_sub(1),
+                Action::PageDown | Action::HalfPageDown => {
+                    s.insight_cursor =
+                        (s.insight_cursor + s.page.max(2) / 2).min(rows.saturating_sub(1))
+                }
+                Action::PageUp | Action::HalfPageUp => {
+                    s.insight_cursor = s.insight_cursor.saturating_sub(s.page.max(2) / 2)
+                }
+                Action::Top => s.insight_cursor = 0,
+                Action::Bottom => s.insight_cursor = rows.saturating_sub(1),
+                Action::Frequency if s.view == View::Describe => {
+                    return Some(match describe_row_column(s) {
+                        Some(column) => start_insight(s, Insight::Frequency { column }),
+                        None => vec![],
+                    })
+                }
+                Action::MoveLeft if s.view == View::Describe => {
+                    return Some(match describe_row_column(s) {
+                        Some(column) => histogram(s, &column, false),
+                        None => vec![],
+                    })
+                }
+                _ => return None,
+            }
+            Some(vec![])
+        }
         View::Graph => {
             let stages = s
                 .planned

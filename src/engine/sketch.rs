@@ -500,7 +500,10 @@ impl Reader<'_> {
         match self.u8()? {
             0 => {
                 let n = self.u64()? as usize;
-                let mut set = HashSet64::with_capacity_and_hasher(n.min(EXACT_DISTINCT + 1), Default::default());
+                let mut set = HashSet64::with_capacity_and_hasher(
+                    n.min(EXACT_DISTINCT + 1),
+                    Default::default(),
+                );
                 for _ in 0..n {
                     set.insert(self.u64()?);
                 }

@@ -2,6 +2,7 @@
 //! here changes state or touches the engine.
 
 mod graph;
+mod insight;
 mod pipeline;
 mod progress;
 mod table;
@@ -75,7 +76,12 @@ pub fn areas(s: &State, area: Rect) -> Areas {
         }
         View::Table | View::Result => (Some(rows[1]), None),
         View::Pipeline => (None, Some(rows[1])),
-        View::Schema | View::Graph | View::Progress => (None, None),
+        View::Schema
+        | View::Graph
+        | View::Progress
+        | View::Describe
+        | View::Frequency
+        | View::Histogram => (None, None),
     };
     Areas {
         title: rows[0],
@@ -126,6 +132,9 @@ pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
         View::Schema => table::draw_schema(s, theme, f, a.main),
         View::Graph => graph::draw_graph(s, theme, f, a.main),
         View::Progress => progress::draw_progress(s, theme, f, a.main),
+        View::Describe => insight::draw_describe(s, theme, f, a.main),
+        View::Frequency => insight::draw_frequency(s, theme, f, a.main),
+        View::Histogram => insight::draw_histogram(s, theme, f, a.main),
         _ => {}
     }
     draw_cell_line(s, theme, f, a.cell_line);

@@ -52,6 +52,7 @@ pub fn draw_progress(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let what = match &j.kind {
         JobKind::Compute => "compute".to_string(),
         JobKind::Write { path } => format!("write {path}"),
+        JobKind::Insight(i) => i.label(),
     };
     let phase = match &j.phase {
         Phase::Preparing => "preparing".to_string(),
