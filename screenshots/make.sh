@@ -100,3 +100,15 @@ capture progress
 
 wait_for "result · "
 capture result
+
+# Describe the source rows (step 0), then the DOSAGE_UNIT histogram on a log scale.
+keys Tab g Tab
+sleep 0.5
+keys I
+wait_for "describe · all rows"
+capture describe
+keys j j j j j j j j h
+wait_for "histogram of DOSAGE_UNIT · all rows"
+keys L
+wait_for "(log scale) · all rows"
+capture histogram
