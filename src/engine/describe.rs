@@ -336,18 +336,50 @@ fn column_state(s: &Series) -> Result<ColumnState> {
         Kind::Float => s.cast(&DataType::Float64).map_err(engine)?,
         _ => s.cast(&DataType::String).map_err(engine)?,
     };
-    let vc = value_counts(&canon)?;
-    let counts = vc
-        .column("n")
-        .map_err(engine)?
-        .u64()
-        .map_err(engine)?
-        .clone();
-    let values = vc
-        .column("v")
-        .map_err(engine)?
-        .as_materialized_series()
-        .clone();
+    let (values, counts) = match canon.dtype() {
+        DataType::Int64 => {
+            let mut v: Vec<i64> = canon.i64().map_err(engine)?.iter().flatten().collect();
+            v.sort_unstable();
+            let (vals, counts) = run_lengths(v, |a, b| a == b);
+            (Series::new("v".into(), vals), counts)
+        }
+        DataType::Float64 => {
+            // One NaN and one zero, as the distinct hash sees them.
+            let mut v: Vec<f64> = canon
+                .f64()
+                .map_err(engine)?
+                .iter()
+                .flatten()
+                .map(|x| {
+                    if x.is_nan() {
+                        f64::NAN
+                    } else if x == 0.0 {
+                        0.0
+                    } else {
+                        x
+                    }
+                })
+                .collect();
+            v.sort_unstable_by(f64::total_cmp);
+            let (vals, counts) = run_lengths(v, |a, b| a.to_bits() == b.to_bits());
+            (Series::new("v".into(), vals), counts)
+        }
+        _ => {
+            let vc = value_counts(&canon)?;
+            let counts = vc
+                .column("n")
+                .map_err(engine)?
+                .u64()
+                .map_err(engine)?
+                .clone();
+            let values = vc
+                .column("v")
+                .map_err(engine)?
+                .as_materialized_series()
+                .clone();
+            (values, counts)
+        }
+    };
     st.distinct.reserve(values.len());
     let (top_rows, cut) = heaviest(&counts, super::sketch::TOP_KEEP);
     let top_rows = IdxCa::from_vec("i".into(), top_rows);
@@ -425,6 +457,23 @@ fn column_state(s: &Series) -> Result<ColumnState> {
         st.digest = TDigest::default();
     }
     Ok(st)
+}
+
+/// Distinct values and their counts from sorted values: one pass, and the
+/// values stay sorted (the t-digest wants them so).
+fn run_lengths<T: Copy>(sorted: Vec<T>, same: impl Fn(&T, &T) -> bool) -> (Vec<T>, UInt64Chunked) {
+    let mut vals: Vec<T> = Vec::new();
+    let mut counts: Vec<u64> = Vec::new();
+    for x in sorted {
+        match (vals.last(), counts.last_mut()) {
+            (Some(last), Some(c)) if same(last, &x) => *c += 1,
+            _ => {
+                vals.push(x);
+                counts.push(1);
+            }
+        }
+    }
+    (vals, UInt64Chunked::from_vec("n".into(), counts))
 }
 
 /// A t-digest from distinct values and their counts (sorted here).
