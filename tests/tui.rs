@@ -44,7 +44,10 @@ struct App {
 
 impl App {
     fn new(dir: &Path) -> App {
-        let spec = SourceSpec::new(csv(dir));
+        App::open(dir, SourceSpec::new(csv(dir)))
+    }
+
+    fn open(dir: &Path, spec: SourceSpec) -> App {
         let source = Arc::new(Source::open(spec.clone()).unwrap());
         let state = State::new(
             Recipe::new(SourceConfig::from_spec(&spec)),
@@ -1367,6 +1370,19 @@ fn describe_frequency_and_histogram_views_over_all_rows() {
     assert!(screen.contains("describe · all rows"), "{screen}");
     assert!(screen.contains("Kyiv (125)"), "{screen}");
 
+    // A narrow screen cuts the statistics; l scrolls them, the name stays.
+    assert!(!app.screen(80, 30).contains("Kyiv (125)"));
+    for _ in 0..13 {
+        app.act(Action::MoveRight);
+    }
+    let screen = app.screen(80, 30);
+    assert!(
+        screen.contains("Kyiv (125)") && screen.contains("city"),
+        "{screen}"
+    );
+    app.act(Action::FirstColumn);
+    assert!(app.screen(80, 30).contains("dtype"));
+
     // F on the `kind` row: frequencies over all rows, with shares.
     app.act(Action::MoveDown);
     app.act(Action::Frequency);
@@ -1446,5 +1462,30 @@ fn describe_shows_provisional_preview_figures_until_the_job_is_done() {
     assert!(
         screen.contains("Kyiv (50)"),
         "counts of the preview rows: {screen}"
+    );
+}
+
+#[test]
+fn date_columns_get_histograms_with_date_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("day,n\n");
+    for i in 0..400 {
+        text.push_str(&format!("2020-{:02}-{:02},{i}\n", 1 + i % 12, 1 + i % 28));
+    }
+    let path = dir.path().join("days.csv");
+    std::fs::write(&path, text).unwrap();
+    let mut spec = SourceSpec::new(path.to_string_lossy().into_owned());
+    spec.dtypes.insert("day".into(), "date".into());
+    let mut app = App::open(dir.path(), spec);
+    app.act(Action::Describe);
+    app.act(Action::MoveLeft); // h on `day`
+    assert_eq!(app.state.view, View::Histogram, "{:?}", app.state.status);
+    let r = app.state.insights.last().unwrap();
+    let counts = quarry::app::insight::histogram_counts(&r.frame);
+    assert_eq!(counts.iter().sum::<u64>(), 400);
+    let screen = app.screen(120, 30);
+    assert!(
+        screen.contains("2020-01-01") && screen.contains("2020-12-28"),
+        "{screen}"
     );
 }

@@ -189,6 +189,8 @@ pub struct State {
     /// The insight wanted now (what the view shows), and its selected row.
     pub insight_wanted: Option<super::insight::Insight>,
     pub insight_cursor: usize,
+    /// Statistic columns scrolled off to the left in the Describe view.
+    pub insight_col: usize,
     /// First line of the help overlay on screen.
     pub help_scroll: usize,
     pub search: Option<String>,
@@ -260,6 +262,7 @@ impl State {
             insight_preview: None,
             insight_wanted: None,
             insight_cursor: 0,
+            insight_col: 0,
             help_scroll: 0,
             search: None,
             request: 0,

@@ -926,6 +926,9 @@ fn request_graph(s: &mut State) -> Vec<Effect> {
     }]
 }
 
+/// Columns of the describe display table after the pinned column name.
+const DESCRIBE_STATS: usize = 16;
+
 /// Rows of the insight view on screen (for cursor clamping).
 fn insight_rows(s: &State) -> usize {
     let full = s
@@ -957,6 +960,15 @@ fn view_navigation(s: &mut State, a: Action) -> Option<Vec<Effect>> {
                 }
                 Action::Top => s.insight_cursor = 0,
                 Action::Bottom => s.insight_cursor = rows.saturating_sub(1),
+                // The statistics are wider than most screens: l / 0 / $
+                // scroll them (the column name stays); h is the histogram.
+                Action::MoveRight if s.view == View::Describe => {
+                    s.insight_col = (s.insight_col + 1).min(DESCRIBE_STATS - 1)
+                }
+                Action::FirstColumn if s.view == View::Describe => s.insight_col = 0,
+                Action::LastColumn if s.view == View::Describe => {
+                    s.insight_col = DESCRIBE_STATS - 1
+                }
                 Action::Frequency if s.view == View::Describe => {
                     return Some(match describe_row_column(s) {
                         Some(column) => start_insight(s, Insight::Frequency { column }),

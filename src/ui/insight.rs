@@ -138,18 +138,22 @@ pub fn draw_describe(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             *w = (*w).max(c.chars().count()).min(cap);
         }
     }
-    let line = |vals: &[String], style| {
-        let mut spans = Vec::new();
-        for (v, w) in vals.iter().zip(&widths) {
-            let mut t: String = v.chars().take(*w).collect();
-            if v.chars().count() > *w {
-                t.pop();
-                t.push('…');
-            }
-            spans.push(Span::styled(format!("{t:<w$} ", w = *w), style));
-        }
-        Line::from(spans)
+    // The column name stays; the statistics scroll (l, 0, $).
+    let skip = s.insight_col.min(names.len().saturating_sub(2));
+    let keep = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .enumerate()
+            .filter(|(i, _)| *i == 0 || *i > skip)
+            .map(|(_, x)| x.clone())
+            .collect()
     };
+    let widths: Vec<usize> = widths
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || *i > skip)
+        .map(|(_, w)| *w)
+        .collect();
+    let line = |vals: &[String], style| line_of(&keep(vals), &widths, style);
     let mut lines = vec![line(&names, theme.header)];
     let body = inner.height.saturating_sub(2) as usize;
     let top = s.insight_cursor.saturating_sub(body.saturating_sub(1));
@@ -163,17 +167,30 @@ pub fn draw_describe(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     }
     lines.push(Line::from(Span::styled(
         if sh.provisional {
-            "values are provisional until the full pass is done · F frequencies · h histogram"
+            "values are provisional until the full pass is done · F frequencies · h histogram · l 0 $ scroll"
                 .to_string()
         } else {
             format!(
-                "F frequencies · h histogram · {}",
+                "F frequencies · h histogram · l 0 $ scroll · {}",
                 crate::engine::describe::accuracy_note()
             )
         },
         theme.dtype,
     )));
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn line_of(vals: &[String], widths: &[usize], style: ratatui::style::Style) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (v, w) in vals.iter().zip(widths) {
+        let mut t: String = v.chars().take(*w).collect();
+        if v.chars().count() > *w {
+            t.pop();
+            t.push('…');
+        }
+        spans.push(Span::styled(format!("{t:<w$} ", w = *w), style));
+    }
+    Line::from(spans)
 }
 
 pub fn draw_frequency(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
