@@ -437,7 +437,18 @@ pub fn run_job(
         writes_output: matches!(kind, JobKind::Write { .. }),
         ..JobOptions::default()
     };
-    let job = Job::prepare_on(recipe, base, source, &opts).map_err(|e| e.to_string())?;
+    let mut job = Job::prepare_on(recipe, base, source, &opts).map_err(|e| e.to_string())?;
+    if matches!(
+        kind,
+        JobKind::Insight(crate::app::insight::Insight::Describe)
+    ) {
+        job.observe_partial = Some(live_describe(
+            id,
+            job.blocking_input.clone(),
+            job.source.partitions.len(),
+            Arc::clone(&emit),
+        ));
+    }
     let labels = (0..job.source.partitions.len())
         .map(|p| job.source.describe_partition(p))
         .collect();
@@ -465,6 +476,54 @@ pub fn run_job(
         frame: r.frame,
         rows_out: r.rows_out,
         elapsed_ms: r.elapsed_ms,
+    })
+}
+
+/// Merge describe partials as map tasks make them and send the table so far
+/// (at most every 250 ms; the merge runs on the worker that made the
+/// partial, never on the UI thread).
+fn live_describe(
+    id: u64,
+    schema: polars::prelude::Schema,
+    partitions: usize,
+    emit: Arc<dyn Fn(Msg) + Send + Sync>,
+) -> crate::engine::job::PartialObserver {
+    use crate::engine::describe::{finish, merge};
+    struct Live {
+        pending: Vec<polars::prelude::DataFrame>,
+        merged: Option<polars::prelude::DataFrame>,
+        seen: usize,
+        last: Option<Instant>,
+    }
+    let live = std::sync::Mutex::new(Live {
+        pending: Vec::new(),
+        merged: None,
+        seen: 0,
+        last: None,
+    });
+    Arc::new(move |states| {
+        let Ok(mut l) = live.lock() else { return };
+        l.pending.push(states.clone());
+        l.seen += 1;
+        if l.last
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(250))
+        {
+            return;
+        }
+        l.last = Some(Instant::now());
+        let mut all: Vec<polars::prelude::DataFrame> = l.merged.take().into_iter().collect();
+        all.append(&mut l.pending);
+        let Ok(states) = crate::engine::job::concat_frames(all).and_then(|f| merge(&f)) else {
+            return;
+        };
+        if let Ok(table) = finish(&states, &schema) {
+            emit(Msg::InsightPartial {
+                id,
+                table,
+                partitions: (l.seen, partitions),
+            });
+        }
+        l.merged = Some(states);
     })
 }
 

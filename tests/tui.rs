@@ -1489,3 +1489,61 @@ fn date_columns_get_histograms_with_date_edges() {
         "{screen}"
     );
 }
+
+#[test]
+fn describe_fills_in_live_from_the_partitions_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = SourceSpec::new(csv(dir.path()));
+    spec.blocksize = 1024;
+    let mut app = App::open(dir.path(), spec);
+    let fx = update(&mut app.state, Msg::Action(Action::Describe));
+    let [Effect::StartJob { id, kind, recipe }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let got: Arc<Mutex<Vec<Msg>>> = Arc::default();
+    let sink = Arc::clone(&got);
+    let emit: Arc<dyn Fn(Msg) + Send + Sync> = Arc::new(move |m| sink.lock().unwrap().push(m));
+    let result = quarry::tui::run_job(
+        *id,
+        kind.clone(),
+        recipe.clone(),
+        &app.state.base.clone(),
+        Arc::clone(app.previewer.source()),
+        emit,
+        CancelToken::new(),
+    );
+    let msgs: Vec<Msg> = std::mem::take(&mut *got.lock().unwrap());
+    let first = msgs
+        .iter()
+        .position(|m| matches!(m, Msg::InsightPartial { .. }))
+        .expect("a partial table while the job ran");
+    let Msg::InsightPartial {
+        partitions: (done, total),
+        table,
+        ..
+    } = &msgs[first]
+    else {
+        unreachable!()
+    };
+    assert!(*total > 3 && *done < *total, "{done}/{total}");
+    let counted = table.column("count").unwrap().get(0).unwrap();
+    assert!(
+        counted.extract::<u64>().unwrap() < 500,
+        "only the partitions done so far: {counted}"
+    );
+    let (done, total) = (*done, *total);
+    let mut msgs = msgs.into_iter();
+    for m in msgs.by_ref().take(first + 1) {
+        update(&mut app.state, m);
+    }
+    let screen = app.screen(140, 30);
+    assert!(
+        screen.contains(&format!("provisional: {done} of {total} partitions")),
+        "{screen}"
+    );
+    for m in msgs {
+        update(&mut app.state, m);
+    }
+    update(&mut app.state, Msg::JobDone { id: *id, result });
+    assert!(app.screen(140, 30).contains("describe · all rows"));
+}

@@ -186,6 +186,9 @@ pub struct State {
     /// What the insight views show until the full pass is done: the same
     /// figures on the preview rows.
     pub insight_preview: Option<(super::insight::Insight, DataFrame)>,
+    /// When the provisional figures come from the partitions done so far
+    /// (rather than the preview rows): (done, total).
+    pub insight_partitions: Option<(usize, usize)>,
     /// The insight wanted now (what the view shows), and its selected row.
     pub insight_wanted: Option<super::insight::Insight>,
     pub insight_cursor: usize,
@@ -260,6 +263,7 @@ impl State {
             show_help: false,
             insights: Vec::new(),
             insight_preview: None,
+            insight_partitions: None,
             insight_wanted: None,
             insight_cursor: 0,
             insight_col: 0,

@@ -53,6 +53,12 @@ pub enum Msg {
         id: u64,
         event: Event,
     },
+    /// The describe table over the partitions done so far.
+    InsightPartial {
+        id: u64,
+        table: DataFrame,
+        partitions: (usize, usize),
+    },
     JobDone {
         id: u64,
         result: Result<JobOutcome, String>,
@@ -247,6 +253,18 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::JobDone { id, result } => job_done(s, id, result),
+        Msg::InsightPartial {
+            id,
+            table,
+            partitions,
+        } => {
+            let current = s.job.as_ref().is_some_and(|j| j.id == id && j.is_running());
+            if current && s.insight_wanted == Some(Insight::Describe) {
+                s.insight_preview = Some((Insight::Describe, table));
+                s.insight_partitions = Some(partitions);
+            }
+            vec![]
+        }
         Msg::GraphReady { request, result } => {
             if request == s.graph_request {
                 match result {
@@ -428,6 +446,7 @@ fn insight_view(i: &Insight) -> View {
 fn start_insight(s: &mut State, i: Insight) -> Vec<Effect> {
     s.insight_wanted = Some(i.clone());
     s.insight_cursor = 0;
+    s.insight_partitions = None;
     s.insight_preview = s.preview.frame.as_ref().and_then(|f| match &i {
         Insight::Describe => crate::engine::describe::describe_frame(f, None)
             .ok()

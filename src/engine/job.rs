@@ -28,7 +28,12 @@ pub struct Job {
     pub persist: Option<super::persist::PersistStore>,
     /// The schema the blocking step sees (dtypes for `describe`'s output).
     pub blocking_input: Schema,
+    /// Sees every map task's partial aggregate as it is made (the explorer
+    /// fills in its Describe view live from these).
+    pub observe_partial: Option<PartialObserver>,
 }
+
+pub type PartialObserver = Arc<dyn Fn(&DataFrame) + Send + Sync>;
 
 /// Options that shape the graph.
 #[derive(Debug, Clone)]
@@ -109,6 +114,7 @@ impl Job {
                 super::persist::PersistStore::for_prefix(&source, &prefix)
             });
         Ok(Job {
+            observe_partial: None,
             blocking_input,
             needed,
             persist,
@@ -184,7 +190,11 @@ impl Job {
         })?;
         let frame = match &self.plan.blocking {
             Some(Blocking::Describe { columns, .. }) => {
-                super::describe::partial(&frame, columns.as_deref())?
+                let states = super::describe::partial(&frame, columns.as_deref())?;
+                if let Some(observe) = &self.observe_partial {
+                    observe(&states);
+                }
+                states
             }
             _ => frame,
         };

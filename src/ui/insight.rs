@@ -73,10 +73,15 @@ fn progress_line(s: &State, theme: &Theme, f: &mut Frame, area: Rect) -> Rect {
 
 fn title(sh: &Option<Shown>, what: &str, s: &State) -> String {
     match sh {
-        Some(x) if x.provisional => format!(
-            " {what} · provisional: the {} preview rows ",
-            s.preview.frame.as_ref().map_or(0, |f| f.height())
-        ),
+        Some(x) if x.provisional => match s.insight_partitions {
+            Some((done, total)) => {
+                format!(" {what} · provisional: {done} of {total} partitions ")
+            }
+            None => format!(
+                " {what} · provisional: the {} preview rows ",
+                s.preview.frame.as_ref().map_or(0, |f| f.height())
+            ),
+        },
         Some(_) => format!(" {what} · all rows "),
         None => format!(" {what} "),
     }
