@@ -1353,6 +1353,32 @@ fn command_palette_adds_every_step_kind_and_joins_load_in_the_background() {
     let (text, is_err) = app.state.status.clone().unwrap();
     assert!(is_err && text.contains("nope.csv"), "{text}");
     assert_eq!(app.state.recipe.steps.len(), 2);
+    // So is a corrupt one from the bad-input corpus; the session goes on.
+    let bad = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/bad/truncated.parquet"
+    );
+    let msg = quarry::tui::load_join(
+        quarry::engine::recipe::Step::Join {
+            source: SourceConfig {
+                path: bad.into(),
+                ..SourceConfig::default()
+            },
+            on: quarry::engine::recipe::OneOrMany::One("city".into()),
+            how: "inner".into(),
+        },
+        0,
+        &app.state.base.clone(),
+    );
+    update(&mut app.state, msg);
+    let (text, is_err) = app.state.status.clone().unwrap();
+    assert!(is_err && text.contains("not a valid Parquet"), "{text}");
+    assert_eq!(app.state.recipe.steps.len(), 2);
+    app.act(Action::MoveDown);
+    assert!(
+        app.state.preview.frame.is_some(),
+        "the explorer still works"
+    );
 }
 
 #[test]

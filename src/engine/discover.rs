@@ -39,6 +39,14 @@ pub fn discover(path: &str, format: Option<Format>) -> Result<Vec<PathBuf>> {
         }
         return Ok(files);
     }
+    if !meta.is_file() {
+        // Reading a FIFO would block (and it cannot be split into
+        // partitions); a device could be endless.
+        return Err(QuarryError::Usage(format!(
+            "{}: not a regular file (a FIFO, socket or device). quarry reads files at any offset to split them into partitions: save the stream to a file first.",
+            p.display()
+        )));
+    }
     Ok(vec![p])
 }
 

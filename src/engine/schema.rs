@@ -260,11 +260,29 @@ fn infer_csv(source: &Source, sample: &[u8]) -> Result<Schema> {
         .finish()
         .map_err(|e| QuarryError::Parse {
             path: source.files[0].path.clone(),
-            detail: format!(
-                "cannot infer the schema: {e}\nCheck the delimiter (--delimiter) and whether the file has a header (--no-header)."
-            ),
+            detail: inference_error(&e.to_string()),
         })?;
     Ok(df.schema().as_ref().clone())
+}
+
+/// polars' inference error without its advice for Python users, and the
+/// likely cause in quarry's terms.
+fn inference_error(raw: &str) -> String {
+    let core = raw
+        .split("\n\nThe current offset")
+        .next()
+        .unwrap_or(raw)
+        .split("You might want to try")
+        .next()
+        .unwrap_or(raw)
+        .trim();
+    let core: String = core.chars().take(300).collect();
+    let hint = if core.contains("could not parse") && core.contains('"') {
+        "A quoted field seems never to close (an unbalanced \"): fix the quoting, or read quote characters as text with --no-quote."
+    } else {
+        "Check the delimiter (--delimiter) and whether the file has a header (--no-header)."
+    };
+    format!("cannot infer the schema: {core}\n{hint}")
 }
 
 /// Apply `--dtype COL=TYPE` overrides. Unknown columns are errors that list
