@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System tools the tests drive: setpriv (permission tests as root), tmux
-# (real-terminal tests).
+# System tools the tests drive: setpriv (permission tests as root), prlimit
+# (memory-limit tests), mkfifo (bad-input tests), tmux (real-terminal tests).
 need=()
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+command -v prlimit >/dev/null 2>&1 || need+=(util-linux)
+command -v mkfifo >/dev/null 2>&1 || need+=(coreutils)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -133,6 +133,18 @@ impl Executor for LocalExecutor {
             _ => None,
         };
         let mut map_rows: Vec<Option<u64>> = vec![None; n];
+        // Whether map outputs are all held for one last task (no tree).
+        let gathers_everything: Option<String> = match &job.plan.blocking {
+            Some(Blocking::Gather { index, reason }) => Some(format!(
+                "step {} ({}) runs on all rows in one task: {reason}",
+                index + 1,
+                job.recipe.steps[*index].op()
+            )),
+            None if !sink_maps => Some(
+                "the result is every row of the pipeline, gathered in memory to be shown".into(),
+            ),
+            _ => None,
+        };
         let mut rows_out_total = 0u64;
 
         let (work_tx, work_rx) = channel::<Work>();
@@ -245,6 +257,14 @@ impl Executor for LocalExecutor {
                             held[t] = out.frame.estimated_size() as u64;
                             in_flight += held[t];
                             outputs[t] = Some(out.frame);
+                            // Everything held waits for one task that needs
+                            // all of it at once: stop now, with a way out,
+                            // rather than when the kernel kills us.
+                            if failure.is_none() && in_flight > self.memory_budget {
+                                if let Some(why) = gathers_everything.as_deref() {
+                                    failure = Some(over_budget(why, in_flight, self.memory_budget));
+                                }
+                            }
                         }
                         for &d in &dependents[t] {
                             deps_left[d] -= 1;
@@ -340,6 +360,18 @@ impl Executor for LocalExecutor {
             })
         })
     }
+}
+
+fn over_budget(why: &str, held: u64, budget: u64) -> QuarryError {
+    use crate::engine::spec::format_bytes;
+    QuarryError::Usage(format!(
+        "over the memory budget: {why}, and the partitions read so far already hold {} (budget {}).\n\
+         To proceed: filter or select fewer columns before that step; after a sort, add a head step \
+         (a top-k runs in bounded memory); write the result to a file (-o, or w in the explorer) \
+         instead of gathering it; or raise --memory if the machine has room.",
+        format_bytes(held),
+        format_bytes(budget)
+    ))
 }
 
 fn worker_loop(
