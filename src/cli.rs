@@ -42,6 +42,10 @@ pub struct TuiArgs {
     /// Start from a recipe's source and steps.
     #[arg(long)]
     pub recipe: Option<PathBuf>,
+    /// Refuse a recipe that reads outside its own directory (source, joins,
+    /// SQL table functions): for recipes you did not write.
+    #[arg(long)]
+    pub safe: bool,
     /// Colour theme: dark, light, mono (or a file in the config directory).
     /// Default: light or dark as the terminal's COLORFGBG says, else dark.
     #[arg(long)]
@@ -124,6 +128,10 @@ pub struct DescribeArgs {
     /// Stream every event as a JSON line on stderr.
     #[arg(long)]
     pub json_events: bool,
+    /// Refuse a recipe that reads outside its own directory (source, joins,
+    /// SQL table functions): for recipes you did not write.
+    #[arg(long)]
+    pub safe: bool,
 }
 
 impl DescribeArgs {
@@ -166,6 +174,10 @@ pub struct RunArgs {
     /// Stream every event as a JSON line on stderr.
     #[arg(long)]
     pub json_events: bool,
+    /// Refuse a recipe that reads outside its own directory (source, joins,
+    /// SQL table functions): for recipes you did not write.
+    #[arg(long)]
+    pub safe: bool,
     /// Rows of the result to print when there is no --output.
     #[arg(long, default_value_t = 50)]
     pub show: usize,
@@ -443,6 +455,9 @@ fn run_tui(t: TuiArgs) -> Result<()> {
     let (spec, recipe) = match &t.recipe {
         Some(r) => {
             let (recipe, base) = Recipe::load(r)?;
+            if t.safe {
+                crate::engine::safety::check(&recipe, &base)?;
+            }
             (recipe.source.to_spec(&base)?, Some((recipe, base)))
         }
         None => {

@@ -19,6 +19,9 @@ use crate::engine::{QuarryError, Result};
 
 pub fn run(a: RunArgs) -> Result<()> {
     let (recipe, base) = Recipe::load(&a.recipe)?;
+    if a.safe {
+        crate::engine::safety::check(&recipe, &base)?;
+    }
     let target = a.output.as_deref().map(OutputTarget::parse).transpose()?;
     let opts = JobOptions {
         split_every: a.split_every,
@@ -134,6 +137,9 @@ pub fn describe(a: DescribeArgs) -> Result<()> {
     let (mut recipe, base) = match (&a.recipe, &a.path) {
         (Some(r), path) => {
             let (mut recipe, base) = Recipe::load(r)?;
+            if a.safe {
+                crate::engine::safety::check(&recipe, &base)?;
+            }
             if let Some(k) = a.step {
                 if k > recipe.steps.len() {
                     return Err(QuarryError::Usage(format!(

@@ -926,3 +926,43 @@ fn memory_budget_failures_are_early_and_explained() {
         .expect("prlimit (util-linux) is installed by scripts/test.sh");
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn safe_runs_refuse_reading_outside_the_recipe_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = dir.path().join("recipes");
+    std::fs::create_dir(&inner).unwrap();
+    write(dir.path(), "secret.csv", b"k,v\nx,1\n");
+    write(&inner, "ok.csv", b"k,v\na,1\nb,2\n");
+    std::os::unix::fs::symlink(dir.path().join("secret.csv"), inner.join("link.csv")).unwrap();
+    let cases: [(&str, &str, Option<&str>); 5] = [
+        ("fine.toml", "[source]\npath='ok.csv'\n", None),
+        ("up.toml", "[source]\npath='../secret.csv'\n", Some("outside the recipe's directory")),
+        ("link.toml", "[source]\npath='link.csv'\n", Some("outside the recipe's directory")),
+        (
+            "join.toml",
+            "[source]\npath='ok.csv'\n[[steps]]\nop='join'\non='k'\nsource={ path = '../secret.csv' }\n",
+            Some("step 1 (join)"),
+        ),
+        (
+            "sql.toml",
+            "[source]\npath='ok.csv'\n[[steps]]\nop='sql'\nquery=\"SELECT * FROM Read_Csv ('../secret.csv')\"\n",
+            Some("calls read_csv"),
+        ),
+    ];
+    for (name, text, refused) in cases {
+        let r = write(&inner, name, text.as_bytes());
+        let o = quarry(&["run", s(&r), "--safe"]);
+        match refused {
+            None => assert!(o.status.success(), "{name}: {}", stderr(&o)),
+            Some(why) => {
+                assert_user_error(&o, &["--safe", why]);
+                // Without --safe the recipe is trusted.
+                if name != "sql.toml" {
+                    let o = quarry(&["run", s(&r)]);
+                    assert!(o.status.success(), "{name}: {}", stderr(&o));
+                }
+            }
+        }
+    }
+}

@@ -20,6 +20,7 @@ pub mod preview;
 pub mod projection;
 pub mod recipe;
 pub mod records;
+pub mod safety;
 pub mod schema;
 pub mod sketch;
 pub mod source;
