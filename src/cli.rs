@@ -372,6 +372,7 @@ impl SourceArgs {
 
 /// Parse arguments and run; returns the process exit code.
 pub fn main() -> i32 {
+    install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -394,6 +395,23 @@ pub fn main() -> i32 {
             1
         }
     }
+}
+
+/// A panic is a bug: after the default report (message and place), say so
+/// and how to report it. Panics inside tasks are caught by the executor and
+/// reported as task failures, so they stay quiet here.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if crate::engine::exec::local::in_task() {
+            return;
+        }
+        default(info);
+        eprintln!(
+            "quarry {} hit a bug: the lines above say where. Please report it with them and the command you ran; your input files were not changed.",
+            env!("CARGO_PKG_VERSION")
+        );
+    }));
 }
 
 /// Writes to stdout that end quietly when the reader goes away

@@ -95,6 +95,18 @@ pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions
     }
 
     let mut terminal = ratatui::init();
+    // ratatui's hook restores the terminal on any panic; a task's panic is
+    // caught and reported by the executor, so the screen must stay.
+    let restore_and_report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !crate::engine::exec::local::in_task() {
+            restore_and_report(info);
+        }
+    }));
+    if std::env::var_os("QUARRY_PANIC_FOR_TESTS").is_some() {
+        // The crash path, exercised by the terminal tests.
+        panic!("QUARRY_PANIC_FOR_TESTS is set");
+    }
     if opts.mouse {
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
     }

@@ -383,6 +383,11 @@ impl Tmux {
     /// Start `quarry ARGS` in a `width`×`height` terminal; the shell prints
     /// `EXITED <code>` when quarry ends.
     fn start(dir: &Path, args: &str, width: u16, height: u16) -> Tmux {
+        Tmux::start_with_env(dir, "", args, width, height)
+    }
+
+    /// Like `start`, with `env` (e.g. `TERM=dumb`) before the command.
+    fn start_with_env(dir: &Path, env: &str, args: &str, width: u16, height: u16) -> Tmux {
         assert!(
             Command::new("tmux").arg("-V").output().is_ok(),
             "tmux is needed for this test (scripts/test.sh installs it)"
@@ -392,7 +397,7 @@ impl Tmux {
             session: "quarry-test".into(),
         };
         let cmd = format!(
-            "{} {args}; echo EXITED $?; sleep 5",
+            "{env} {} {args}; echo EXITED $?; sleep 5",
             env!("CARGO_BIN_EXE_quarry")
         );
         let (w, h) = (width.to_string(), height.to_string());
@@ -1572,4 +1577,83 @@ fn describe_fills_in_live_from_the_partitions_done() {
     }
     update(&mut app.state, Msg::JobDone { id: *id, result });
     assert!(app.screen(140, 30).contains("describe · all rows"));
+}
+
+#[test]
+fn tmux_a_panic_restores_the_terminal_and_says_how_to_report_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = csv(dir.path());
+    let t = Tmux::start_with_env(
+        dir.path(),
+        "QUARRY_PANIC_FOR_TESTS=1",
+        &format!("{data} --no-mouse"),
+        100,
+        30,
+    );
+    let s = t.wait_for("EXITED", 15);
+    assert!(s.contains("EXITED 101"), "{s}");
+    assert!(s.contains("hit a bug") && s.contains("report"), "{s}");
+    let alt = t.run(&["display-message", "-p", "-t", &t.session, "#{alternate_on}"]);
+    assert_eq!(
+        String::from_utf8_lossy(&alt.stdout).trim(),
+        "0",
+        "left the alternate screen"
+    );
+}
+
+#[test]
+fn tmux_hostile_terminals_dumb_tiny_huge_and_resize_storms() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = csv(dir.path());
+    // TERM=dumb: the mono theme (ASCII borders), still usable.
+    let t = Tmux::start_with_env(
+        dir.path(),
+        "TERM=dumb",
+        &format!("{data} --no-mouse"),
+        100,
+        30,
+    );
+    let s = t.wait_for("Oslo", 15);
+    assert!(s.contains("+-"), "ASCII borders for a dumb terminal:\n{s}");
+    t.send(&["q"]);
+    assert!(t.wait_for("EXITED", 10).contains("EXITED 0"));
+    drop(t);
+    // 20×5: a readable message, keys still work.
+    let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 20, 5);
+    let s = t.wait_for("quarry", 15);
+    assert!(!s.contains("panicked"), "{s}");
+    t.send(&["q"]);
+    assert!(t.wait_for("EXITED", 10).contains("EXITED 0"));
+    drop(t);
+    // 400×120, then a storm of resizes down to 10×3 and back.
+    let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 400, 120);
+    t.wait_for("Oslo", 15);
+    for (w, h) in [
+        (10, 3),
+        (400, 120),
+        (33, 7),
+        (1, 1),
+        (250, 60),
+        (20, 5),
+        (120, 40),
+    ]
+    .iter()
+    .cycle()
+    .take(60)
+    {
+        t.run(&[
+            "resize-window",
+            "-t",
+            &t.session,
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+        ]);
+    }
+    t.run(&["resize-window", "-t", &t.session, "-x", "120", "-y", "40"]);
+    t.wait_for("Oslo", 15);
+    t.send(&["j", "l", "q"]);
+    let s = t.wait_for("EXITED", 10);
+    assert!(s.contains("EXITED 0"), "{s}");
 }

@@ -374,6 +374,16 @@ fn over_budget(why: &str, held: u64, budget: u64) -> QuarryError {
     ))
 }
 
+thread_local! {
+    static IN_TASK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is running a task whose panics the executor catches
+/// and reports as a task failure.
+pub fn in_task() -> bool {
+    IN_TASK.with(|f| f.get())
+}
+
 fn worker_loop(
     w: usize,
     job: &Job,
@@ -402,23 +412,26 @@ fn worker_loop(
             worker: format!("local-{w}"),
             at_ms: t0.elapsed().as_millis() as u64,
         });
-        // A panic inside polars must not take the job down silently.
+        // A panic inside polars must not take the job down silently; it is
+        // reported as the task's failure (the panic hook stays quiet).
+        IN_TASK.with(|f| f.set(true));
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match task.partition {
                 Some(p) if job.graph.stages[task.stage].kind == StageKind::Map => job.run_map(p),
                 _ => job.run_reduce(work.task, work.inputs),
-            }))
-            .unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into());
-                Err(QuarryError::Engine(format!(
-                    "task {} crashed inside the engine: {msg}",
-                    work.task
-                )))
-            });
+            }));
+        IN_TASK.with(|f| f.set(false));
+        let result = result.unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(QuarryError::Engine(format!(
+                "task {} crashed inside the engine: {msg}",
+                work.task
+            )))
+        });
         if tx
             .send(Done {
                 task: work.task,
