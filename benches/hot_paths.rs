@@ -1,0 +1,203 @@
+//! The hot paths, measured so a regression shows up as a number:
+//! `cargo bench --bench hot_paths` (see benches/README.md).
+//!
+//! The data is the demo's ARCOS-like CSV (200,000 rows, ~19 MB), written
+//! once per run into a temporary directory.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use divan::Bencher;
+use polars::prelude::*;
+use quarry::app::compute::{JobKind, JobView};
+use quarry::app::update::{request_preview, PreviewData};
+use quarry::app::{update, Msg, State};
+use quarry::config::Config;
+use quarry::engine::apply::JoinTables;
+use quarry::engine::events::Event;
+use quarry::engine::graph::StageKind;
+use quarry::engine::job::{Job, JobOptions};
+use quarry::engine::recipe::{Recipe, SourceConfig};
+use quarry::engine::{Previewer, Source, SourceSpec};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn main() {
+    divan::main();
+}
+
+struct Data {
+    _dir: tempfile::TempDir,
+    csv: PathBuf,
+    recipe: PathBuf,
+}
+
+fn data() -> &'static Data {
+    static DATA: OnceLock<Data> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let files = quarry::demo::write_demo(dir.path(), 200_000).unwrap();
+        Data {
+            csv: files.arcos,
+            recipe: files.arcos_recipe,
+            _dir: dir,
+        }
+    })
+}
+
+fn spec(blocksize: u64) -> SourceSpec {
+    let mut s = SourceSpec::new(data().csv.to_string_lossy().into_owned());
+    s.blocksize = blocksize;
+    s
+}
+
+/// The ARCOS recipe as a job over 1 MiB partitions.
+fn job() -> &'static Job {
+    static JOB: OnceLock<Job> = OnceLock::new();
+    JOB.get_or_init(|| {
+        let (recipe, base) = Recipe::load(&data().recipe).unwrap();
+        let opts = JobOptions {
+            blocksize: Some(1 << 20),
+            ..JobOptions::default()
+        };
+        Job::prepare(recipe, &base, &opts).unwrap()
+    })
+}
+
+/// Opening a source: sniffing, schema inference from a spread sample, and
+/// the partition boundary index (quote parity per block).
+#[divan::bench]
+fn source_open(b: Bencher) {
+    b.bench(|| Source::open(spec(1 << 20)).unwrap());
+}
+
+/// One map task: read a 1 MiB partition (only the needed columns), run the
+/// fused steps and the group-by's partial aggregation.
+#[divan::bench]
+fn map_task_parse_and_steps(b: Bencher) {
+    let job = job();
+    b.bench(|| job.run_map(1).unwrap());
+}
+
+/// One combine task merging eight group-by partials.
+#[divan::bench]
+fn combine_task(b: Bencher) {
+    let job = job();
+    let combine = job
+        .graph
+        .tasks
+        .iter()
+        .find(|t| job.graph.stages[t.stage].kind == StageKind::Combine)
+        .expect("a combine stage at 1 MiB partitions");
+    let inputs: Vec<DataFrame> = combine
+        .deps
+        .iter()
+        .map(|&d| {
+            job.run_map(job.graph.tasks[d].partition.unwrap())
+                .unwrap()
+                .frame
+        })
+        .collect();
+    b.bench(|| job.run_reduce(combine.id, inputs.clone()).unwrap());
+}
+
+/// describe's per-partition states, and merging eight of them.
+#[divan::bench]
+fn describe_partial_and_merge(b: Bencher) {
+    let source = Source::open(spec(1 << 20)).unwrap();
+    let frame = source.read_partition(0).unwrap();
+    b.bench(|| {
+        let states: Vec<DataFrame> = (0..8)
+            .map(|_| quarry::engine::describe::partial(&frame, None).unwrap())
+            .collect();
+        let all = quarry::engine::job::concat_frames(states).unwrap();
+        quarry::engine::describe::merge(&all).unwrap()
+    });
+}
+
+/// Folding a job's events into the progress view's state: 2,000 partitions
+/// started and finished, with progress totals.
+#[divan::bench]
+fn job_view_events(b: Bencher) {
+    let job = job();
+    let graph = Arc::new(job.graph.clone());
+    let n = graph.tasks.len();
+    let mut events = Vec::new();
+    for round in 0..(2000 / n.max(1) + 1) {
+        for t in &graph.tasks {
+            let at_ms = (round * n + t.id) as u64;
+            events.push(Event::TaskStarted {
+                task: t.id,
+                stage: t.stage,
+                partition: t.partition,
+                worker: "local-0".into(),
+                at_ms,
+            });
+            events.push(Event::TaskFinished {
+                task: t.id,
+                stage: t.stage,
+                partition: t.partition,
+                worker: "local-0".into(),
+                rows_in: 1000,
+                rows_out: 10,
+                bytes_read: 1 << 20,
+                elapsed_ms: 5,
+                at_ms: at_ms + 5,
+            });
+        }
+    }
+    b.bench(|| {
+        let mut v = JobView::new(1, JobKind::Compute, Arc::clone(&graph));
+        for e in &events {
+            v.apply(e);
+        }
+        v
+    });
+}
+
+/// The first rows of the file, as `quarry head` and the explorer's first
+/// screen read them (a fresh previewer each time: no cache).
+#[divan::bench]
+fn preview_head(b: Bencher) {
+    let source = Arc::new(Source::open(spec(64 << 20)).unwrap());
+    b.bench(|| Previewer::new(Arc::clone(&source)).head(200).unwrap());
+}
+
+/// Drawing the table view (200 preview rows, 15 columns) on a 200×50
+/// screen.
+#[divan::bench]
+fn draw_table(b: Bencher) {
+    let source = Arc::new(Source::open(spec(64 << 20)).unwrap());
+    let previewer = Previewer::new(Arc::clone(&source));
+    let mut state = State::new(
+        Recipe::new(SourceConfig::from_spec(&source.spec)),
+        std::env::temp_dir(),
+        source.describe(),
+        Arc::clone(&source.schema),
+        source.partitions.len(),
+        Arc::new(JoinTables::new()),
+    );
+    let request = match request_preview(&mut state).first() {
+        Some(quarry::app::Effect::Preview(r)) => r.request,
+        _ => 0,
+    };
+    let frame = previewer.head(200).unwrap();
+    update(
+        &mut state,
+        Msg::PreviewDone {
+            request,
+            result: Ok(PreviewData {
+                frame,
+                partial: false,
+                partitions_read: 1,
+                elapsed_ms: 0,
+            }),
+        },
+    );
+    let config = Config::load("default", "dark").unwrap();
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    b.bench_local(|| {
+        term.draw(|f| quarry::ui::draw(&state, &config.theme, &config.keymap, f))
+            .unwrap();
+    });
+}
