@@ -4,6 +4,7 @@
 //! `cli` the headless commands; `demo` the deterministic demo data.
 
 pub mod app;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod demo;
