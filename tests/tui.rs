@@ -1618,6 +1618,18 @@ fn tmux_hostile_terminals_dumb_tiny_huge_and_resize_storms() {
     t.send(&["q"]);
     assert!(t.wait_for("EXITED", 10).contains("EXITED 0"));
     drop(t);
+    // A non-UTF-8 locale: still draws, still quits cleanly.
+    let t = Tmux::start_with_env(
+        dir.path(),
+        "LC_ALL=C LANG=C",
+        &format!("{data} --no-mouse"),
+        100,
+        30,
+    );
+    t.wait_for("Oslo", 15);
+    t.send(&["j", "q"]);
+    assert!(t.wait_for("EXITED", 10).contains("EXITED 0"));
+    drop(t);
     // 20×5: a readable message, keys still work.
     let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 20, 5);
     let s = t.wait_for("quarry", 15);
@@ -1656,4 +1668,60 @@ fn tmux_hostile_terminals_dumb_tiny_huge_and_resize_storms() {
     t.send(&["j", "l", "q"]);
     let s = t.wait_for("EXITED", 10);
     assert!(s.contains("EXITED 0"), "{s}");
+}
+
+/// The quarry process running `needle` (not the shell or tmux around it).
+fn quarry_pid(needle: &str) -> String {
+    let pids = Command::new("pgrep").args(["-f", needle]).output().unwrap();
+    String::from_utf8_lossy(&pids.stdout)
+        .split_whitespace()
+        .find(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "quarry")
+        })
+        .map(str::to_string)
+        .expect("the quarry process")
+}
+
+/// SIGTERM and SIGHUP while the explorer writes a result: the terminal is
+/// restored, the half-written temp file is removed, the output is absent
+/// (or complete, if the write won the race).
+#[test]
+fn tmux_termination_during_a_write_leaves_no_output() {
+    for sig in ["-TERM", "-HUP"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut f = std::io::BufWriter::new(std::fs::File::create(d.join("big.csv")).unwrap());
+        quarry::demo::write_arcos(&mut f, 1_500_000, 7).unwrap();
+        drop(f);
+        let t = Tmux::start(
+            d,
+            "big.csv --blocksize 256KiB --dtype BUYER_ZIP=str --no-mouse",
+            120,
+            40,
+        );
+        t.wait_for("REPORTER_DEA_NO", 20);
+        t.send(&["w"]);
+        t.wait_for("write the result", 10);
+        t.send(&["C-a", "C-k", "out.csv", "Enter"]);
+        t.wait_for("progress · write", 15);
+        let pid = quarry_pid("big.csv");
+        Command::new("kill").args([sig, &pid]).status().unwrap();
+        let s = t.wait_for("EXITED", 20);
+        assert!(
+            !s.contains("REPORTER_DEA_NO"),
+            "{sig}: the alternate screen is gone:\n{s}"
+        );
+        let names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.contains("quarry-tmp")),
+            "{sig}: {names:?}"
+        );
+        // Absent, or (if the write beat the signal) complete.
+        if let Ok(text) = std::fs::read_to_string(d.join("out.csv")) {
+            assert_eq!(text.lines().count(), 1_500_001, "{sig}: a torn output");
+        }
+    }
 }
