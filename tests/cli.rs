@@ -861,6 +861,7 @@ fn runs_killed_at_random_points_leave_no_torn_output() {
             }
         }
     }
+    eprintln!("killed runs: {complete} complete, {absent} absent, none torn");
     assert!(
         absent > 0,
         "some kills landed before the end ({complete} complete)"
