@@ -597,23 +597,21 @@ fn view_snapshots() {
 /// restores the terminal.
 #[test]
 fn tmux_hangup_restores_the_terminal() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = csv(dir.path());
-    let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 100, 30);
-    t.wait_for("Oslo", 15);
-    // The quarry process itself, not the shell or tmux around it.
-    let pids = Command::new("pgrep").args(["-f", &data]).output().unwrap();
-    let pid = String::from_utf8_lossy(&pids.stdout)
-        .split_whitespace()
-        .find(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "quarry")
-        })
-        .map(str::to_string)
-        .expect("the quarry process");
-    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
-    let s = t.wait_for("EXITED", 10);
-    assert!(s.contains("EXITED 0"), "{s}");
-    assert!(!s.contains("Oslo"), "the alternate screen is gone:\n{s}");
+    // SIGHUP (an SSH session dropping), SIGTERM and SIGINT on an idle explorer.
+    for sig in ["-HUP", "-TERM", "-INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = csv(dir.path());
+        let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 100, 30);
+        t.wait_for("Oslo", 15);
+        let pid = quarry_pid(&data);
+        Command::new("kill").args([sig, &pid]).status().unwrap();
+        let s = t.wait_for("EXITED", 10);
+        assert!(s.contains("EXITED 0"), "{sig}: {s}");
+        assert!(
+            !s.contains("Oslo"),
+            "{sig}: the alternate screen is gone:\n{s}"
+        );
+    }
 }
 
 #[test]
