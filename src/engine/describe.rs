@@ -724,7 +724,16 @@ pub fn display_frame(table: &DataFrame) -> Result<DataFrame> {
             .get(i)
             .unwrap_or(true);
         row.push(text("distinct", i)?.map(|d| if exact { d } else { format!("≈{d}") }));
-        for name in ["min", "max", "mean", "std"] {
+        // Floats read better rounded (JSON output keeps every digit); a
+        // string column's "00501" must stay as it is.
+        let float = matches!(text("dtype", i)?.as_deref(), Some("f64" | "f32"));
+        for name in ["min", "max"] {
+            row.push(text(name, i)?.map(|v| match v.parse::<f64>() {
+                Ok(f) if float => short_float(f),
+                _ => v,
+            }));
+        }
+        for name in ["mean", "std"] {
             row.push(text(name, i)?);
         }
         for (q, _) in QUANTILES {
