@@ -61,6 +61,9 @@ pub struct Source {
     /// Columns whose dtype came from an override, not inference.
     pub overridden: Vec<String>,
     pub partitions: Vec<Partition>,
+    /// Per file: where its CSV header record ends (computed when first
+    /// needed; see `header_end`).
+    header_ends: std::sync::Mutex<Vec<Option<u64>>>,
 }
 
 impl fmt::Debug for Source {
@@ -97,6 +100,7 @@ impl Source {
             native_schema: Arc::new(Schema::default()),
             overridden: Vec::new(),
             partitions: Vec::new(),
+            header_ends: std::sync::Mutex::new(Vec::new()),
         };
         let inferred = schema::infer(&source)?;
         source.native_schema = Arc::new(inferred.clone());
@@ -140,7 +144,56 @@ impl Source {
         let g = self.grammar();
         let start = f.record_start(&g, self.spec.blocksize, block)?;
         let end = f.record_start(&g, self.spec.blocksize, block + 1)?;
-        Ok((start, end.max(start)))
+        // The header belongs to the first partition even when blank lines
+        // before it push it past the first block (polars skips them).
+        let header = self.header_end(p.file)?;
+        let start = if block == 0 { start } else { start.max(header) };
+        let end = end.max(header).max(start);
+        Ok((start, end))
+    }
+
+    /// Where file `file`'s CSV header record ends: after a BOM and, as
+    /// polars does when there is more than one column, leading whitespace
+    /// and blank lines. 0 when there is no header.
+    fn header_end(&self, file: usize) -> Result<u64> {
+        let Some(d) = self.csv.as_ref().filter(|d| d.has_header) else {
+            return Ok(0);
+        };
+        if let Some(Some(e)) = self.header_ends.lock().unwrap().get(file) {
+            return Ok(*e);
+        }
+        let f = &self.files[file];
+        let g = self.grammar();
+        let mut len: u64 = 64 * 1024;
+        let end = loop {
+            let data = f.read_range(0, len.min(f.size))?;
+            let mut i = if data.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+            if self.native_schema.len() > 1 {
+                while i < data.len()
+                    && matches!(data[i], b' ' | b'\t' | b'\r' | b'\n')
+                    && data[i] != d.delimiter
+                {
+                    i += 1;
+                }
+            }
+            let found = (i < data.len())
+                .then(|| {
+                    g.next_record_start(&data[i..], 1, Some(data[i]) == d.quote)
+                        .filter(|e| i + e < data.len() || len >= f.size)
+                })
+                .flatten();
+            match found {
+                Some(e) => break (i + e) as u64,
+                None if len >= f.size => break f.size,
+                None => len = len.saturating_mul(4),
+            }
+        };
+        let mut ends = self.header_ends.lock().unwrap();
+        if ends.len() <= file {
+            ends.resize(file + 1, None);
+        }
+        ends[file] = Some(end);
+        Ok(end)
     }
 
     /// Read one partition fully.
