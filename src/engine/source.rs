@@ -196,6 +196,17 @@ impl Source {
         Ok(end)
     }
 
+    /// A CSV file's last record without its newline reads as if it had one.
+    /// (polars alone treats an unterminated last line differently depending
+    /// on what precedes it in the same buffer — a trailing delimiter is
+    /// dropped in a long buffer and an error in a short one — so the file's
+    /// meaning would depend on where the partitions were cut.)
+    fn terminate_last_record(&self, buf: &mut Vec<u8>) {
+        if matches!(self.format, Format::Csv | Format::Tsv) && buf.last().is_some_and(|b| *b != b'\n') {
+            buf.push(b'\n');
+        }
+    }
+
     /// Read one partition fully.
     pub fn read_partition(&self, index: usize) -> Result<DataFrame> {
         self.read_columns(index, None)
@@ -220,11 +231,15 @@ impl Source {
                 BUF.with(|buf| {
                     let mut buf = buf.borrow_mut();
                     file.read_range_into(start, end, &mut buf)?;
+                    if end == file.size {
+                        self.terminate_last_record(&mut buf);
+                    }
                     parse::parse_bytes(self, p, &buf, start, start == 0, columns)
                 })
             }
             PartitionKind::Whole if file.is_compressed() => {
-                let bytes = file.decompress_all()?;
+                let mut bytes = file.decompress_all()?;
+                self.terminate_last_record(&mut bytes);
                 parse::parse_bytes(self, p, &bytes, 0, true, columns)
             }
             PartitionKind::Whole => parse::read_ipc(self, p, columns),
