@@ -152,9 +152,9 @@ impl Source {
         Ok((start, end))
     }
 
-    /// Where file `file`'s CSV header record ends: after a BOM and, as
-    /// polars does when there is more than one column, leading whitespace
-    /// and blank lines. 0 when there is no header.
+    /// Where file `file`'s CSV header record ends: after a BOM and leading
+    /// blank lines (and, with more than one column, leading spaces), as
+    /// polars finds it. 0 when there is no header.
     fn header_end(&self, file: usize) -> Result<u64> {
         let Some(d) = self.csv.as_ref().filter(|d| d.has_header) else {
             return Ok(0);
@@ -168,13 +168,14 @@ impl Source {
         let end = loop {
             let data = f.read_range(0, len.min(f.size))?;
             let mut i = if data.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
-            if self.native_schema.len() > 1 {
-                while i < data.len()
-                    && matches!(data[i], b' ' | b'\t' | b'\r' | b'\n')
-                    && data[i] != d.delimiter
-                {
-                    i += 1;
-                }
+            // Blank lines always; spaces and tabs too when there is more
+            // than one column (fuzzing checked both against polars).
+            let wide = self.native_schema.len() > 1;
+            while i < data.len()
+                && (matches!(data[i], b'\r' | b'\n')
+                    || (wide && matches!(data[i], b' ' | b'\t') && data[i] != d.delimiter))
+            {
+                i += 1;
             }
             let found = (i < data.len())
                 .then(|| {
