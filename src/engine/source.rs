@@ -167,7 +167,11 @@ impl Source {
         let mut len: u64 = 64 * 1024;
         let end = loop {
             let data = f.read_range(0, len.min(f.size))?;
-            let mut i = if data.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+            let mut i = if data.starts_with(b"\xef\xbb\xbf") {
+                3
+            } else {
+                0
+            };
             // Blank lines always; spaces and tabs too when there is more
             // than one column (fuzzing checked both against polars).
             let wide = self.native_schema.len() > 1;
@@ -203,7 +207,9 @@ impl Source {
     /// dropped in a long buffer and an error in a short one — so the file's
     /// meaning would depend on where the partitions were cut.)
     fn terminate_last_record(&self, buf: &mut Vec<u8>) {
-        if matches!(self.format, Format::Csv | Format::Tsv) && buf.last().is_some_and(|b| *b != b'\n') {
+        if matches!(self.format, Format::Csv | Format::Tsv)
+            && buf.last().is_some_and(|b| *b != b'\n')
+        {
             buf.push(b'\n');
         }
     }
