@@ -181,12 +181,12 @@ impl Source {
             {
                 i += 1;
             }
-            let found = (i < data.len())
-                .then(|| {
-                    g.next_record_start(&data[i..], 1, Some(data[i]) == d.quote)
-                        .filter(|e| i + e < data.len() || len >= f.size)
-                })
-                .flatten();
+            let found = if i < data.len() {
+                g.next_record_start(&data[i..], 1, Some(data[i]) == d.quote)
+                    .filter(|e| i + e < data.len() || len >= f.size)
+            } else {
+                None
+            };
             match found {
                 Some(e) => break (i + e) as u64,
                 None if len >= f.size => break f.size,
