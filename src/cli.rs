@@ -9,6 +9,9 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::demo;
+use crate::engine::exec::dask::{DaskExecutor, DaskTarget};
+use crate::engine::exec::local::LocalExecutor;
+use crate::engine::exec::Executor;
 use crate::engine::job::{Job, JobOptions};
 use crate::engine::recipe::Recipe;
 use crate::engine::spec::{
@@ -68,6 +71,113 @@ pub struct TuiArgs {
     /// Override a column's dtype: COLUMN=TYPE.
     #[arg(long = "dtype", value_name = "COL=TYPE", value_parser = parse_dtype_arg)]
     pub dtypes: Vec<(String, String)>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// Where computes run: the local executor (default) or a Dask cluster.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ExecArgs {
+    /// Local executor: worker threads (default: the number of cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Local executor: memory budget for partitions in flight (default: a quarter of RAM).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub memory: Option<u64>,
+    /// Run on the Dask scheduler at this address, e.g. tcp://10.0.0.5:8786
+    /// (also QUARRY_SCHEDULER).
+    #[arg(long, value_name = "ADDRESS")]
+    pub scheduler: Option<String>,
+    /// Run on the Dask scheduler named in this scheduler file (also
+    /// QUARRY_SCHEDULER_FILE).
+    #[arg(long, value_name = "FILE")]
+    pub scheduler_file: Option<PathBuf>,
+    /// Run on a local Dask cluster of N workers (127.0.0.1 only): Dask
+    /// without a cluster, to try it.
+    #[arg(long, value_name = "N")]
+    pub local_dask: Option<usize>,
+    /// Dask: the Python that has dask[distributed] (default: python3).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Dask: the quarry binary the workers run (default: this one; it must
+    /// be at the same path on every worker).
+    #[arg(long, value_name = "PATH")]
+    pub worker_binary: Option<PathBuf>,
+    /// Dask: directory for task outputs, on a filesystem every worker shares
+    /// (default: the cache directory).
+    #[arg(long, value_name = "DIR")]
+    pub scratch: Option<PathBuf>,
+    /// Dask: keep the scratch files after the job (for debugging).
+    #[arg(long)]
+    pub keep_scratch: bool,
+}
+
+impl ExecArgs {
+    /// The Dask cluster to use, if any: --local-dask, then --scheduler /
+    /// QUARRY_SCHEDULER, then --scheduler-file / QUARRY_SCHEDULER_FILE.
+    pub fn dask_target(&self) -> Result<Option<DaskTarget>> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let address = self.scheduler.clone().or_else(|| env("QUARRY_SCHEDULER"));
+        let file = self
+            .scheduler_file
+            .clone()
+            .or_else(|| env("QUARRY_SCHEDULER_FILE").map(PathBuf::from));
+        if self.scheduler.is_some() && self.scheduler_file.is_some() {
+            return Err(QuarryError::Usage(
+                "give --scheduler or --scheduler-file, not both".into(),
+            ));
+        }
+        Ok(match (self.local_dask, address, file) {
+            (Some(0), _, _) => {
+                return Err(QuarryError::Usage(
+                    "--local-dask needs at least 1 worker".into(),
+                ))
+            }
+            (Some(n), _, _) => Some(DaskTarget::Local(n)),
+            (None, Some(a), _) => Some(DaskTarget::Address(a)),
+            (None, None, Some(f)) => {
+                if !f.is_file() {
+                    return Err(QuarryError::Usage(format!(
+                        "{}: no such scheduler file.
+The Dask scheduler writes it when started with --scheduler-file; check the path (it must be on a filesystem this machine sees).",
+                        f.display()
+                    )));
+                }
+                Some(DaskTarget::SchedulerFile(f))
+            }
+            (None, None, None) => None,
+        })
+    }
+
+    pub fn executor(&self) -> Result<Arc<dyn Executor>> {
+        Ok(match self.dask_target()? {
+            Some(target) => {
+                let mut d = DaskExecutor::new(target);
+                if let Some(p) = &self.python {
+                    d.python = p.clone();
+                }
+                if let Some(b) = &self.worker_binary {
+                    d.worker_binary = b.clone();
+                }
+                if let Some(s) = &self.scratch {
+                    d.scratch = s.clone();
+                }
+                d.keep_scratch = self.keep_scratch;
+                Arc::new(d)
+            }
+            None => {
+                let workers = self.workers.unwrap_or_else(|| {
+                    std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(1)
+                });
+                let memory = self
+                    .memory
+                    .unwrap_or_else(LocalExecutor::default_memory_budget);
+                Arc::new(LocalExecutor::new(workers, memory))
+            }
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -80,12 +190,23 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Write deterministic demo data (ARCOS-like CSV, reviews text) and recipes.
     Demo(DemoArgs),
-    /// Run a recipe on the local executor, with progress; write or print the result.
+    /// Run a recipe (locally, or on a Dask cluster), with progress; write or print the result.
     Run(RunArgs),
     /// Print the task graph a recipe lowers to (text, --dot or --json).
     Graph(GraphArgs),
     /// Per-column statistics over the whole dataset, in one partitioned pass.
     Describe(DescribeArgs),
+    /// Internal: run one task of a job on a Dask worker.
+    #[command(hide = true)]
+    ExecTask(ExecTaskArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExecTaskArgs {
+    /// The job's scratch directory (holds job.json and task outputs).
+    pub dir: PathBuf,
+    /// The task's number in the job's graph.
+    pub task: usize,
 }
 
 #[derive(Args, Debug)]
@@ -116,12 +237,8 @@ pub struct DescribeArgs {
     /// Text records: line, blank or a literal separator.
     #[arg(long = "record-sep", value_name = "SEP")]
     pub record_sep: Option<String>,
-    /// Worker threads (default: the number of cores).
-    #[arg(long)]
-    pub workers: Option<usize>,
-    /// Memory budget for partitions in flight (default: a quarter of RAM).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
-    pub memory: Option<u64>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
     /// Fan-in of combine tasks in tree reductions.
     #[arg(long, default_value_t = crate::engine::lower::DEFAULT_SPLIT_EVERY)]
     pub split_every: usize,
@@ -159,12 +276,8 @@ pub struct RunArgs {
     /// Write the result: a .parquet/.csv/.ndjson/.arrow file, or DIR/ for parts.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<String>,
-    /// Worker threads (default: the number of cores).
-    #[arg(long)]
-    pub workers: Option<usize>,
-    /// Memory budget for partitions in flight (default: a quarter of RAM).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
-    pub memory: Option<u64>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
     /// Override the recipe's blocksize.
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     pub blocksize: Option<u64>,
@@ -446,11 +559,28 @@ pub fn print_frame(mut df: polars::prelude::DataFrame, out: OutputFormat) -> Res
 
 const ROW_OUTPUTS: [OutputFormat; 3] = [OutputFormat::Table, OutputFormat::Csv, OutputFormat::Json];
 
-fn tui_options(t: &TuiArgs) -> crate::tui::TuiOptions {
-    crate::tui::TuiOptions {
+fn tui_options(t: &TuiArgs) -> Result<crate::tui::TuiOptions> {
+    Ok(crate::tui::TuiOptions {
         keymap: t.keymap.clone(),
         theme: t.theme.clone().unwrap_or_else(auto_theme),
         mouse: !t.no_mouse,
+        executor: t.exec.executor()?,
+    })
+}
+
+/// `quarry exec-task DIR TASK`: the last stdout line is a JSON report (exit
+/// 0) or a JSON failure (exit 1) that the Dask bridge reads.
+fn exec_task(a: &ExecTaskArgs) -> Result<()> {
+    use crate::engine::exec::remote::{exec_task, TaskFailure};
+    match exec_task(&a.dir, a.task) {
+        Ok(report) => {
+            emit(|w| writeln!(w, "{}", serde_json::to_string(&report).unwrap_or_default()))
+        }
+        Err(e) => {
+            let failure = serde_json::to_string(&TaskFailure::of(&e)).unwrap_or_default();
+            let _ = emit(|w| writeln!(w, "{failure}"));
+            Err(e)
+        }
     }
 }
 
@@ -469,7 +599,7 @@ fn auto_theme() -> String {
 
 fn run_tui(t: TuiArgs) -> Result<()> {
     use std::io::IsTerminal;
-    let opts = tui_options(&t);
+    let opts = tui_options(&t)?;
     let (spec, recipe) = match &t.recipe {
         Some(r) => {
             let (recipe, base) = Recipe::load(r)?;
@@ -539,6 +669,7 @@ pub fn run(cli: Cli) -> Result<()> {
             print_schema(&source, out)
         }
         Command::Run(a) => crate::run::run(a),
+        Command::ExecTask(a) => exec_task(&a),
         Command::Describe(a) => crate::run::describe(a),
         Command::Graph(a) => {
             let (recipe, base) = Recipe::load(&a.recipe)?;
@@ -586,6 +717,7 @@ pub fn run(cli: Cli) -> Result<()> {
                         keymap: "default".into(),
                         theme: "dark".into(),
                         mouse: true,
+                        executor: ExecArgs::default().executor()?,
                     };
                     return crate::tui::run(spec, None, opts);
                 }

@@ -1,4 +1,4 @@
-//! `quarry run`: replay a recipe headless on the local executor, with a
+//! `quarry run`: replay a recipe headless (local executor or Dask), with a
 //! progress bar on a terminal, JSON events for scripts, and Ctrl-C that
 //! cancels cleanly (exit 130, no partial output).
 
@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{emit, print_frame, split_format, DescribeArgs, OutputFormat, RunArgs};
+use crate::cli::{emit, print_frame, split_format, DescribeArgs, ExecArgs, OutputFormat, RunArgs};
 use crate::engine::events::Event;
-use crate::engine::exec::local::LocalExecutor;
-use crate::engine::exec::{CancelToken, EventSink, Executor, JobResult};
+use crate::engine::exec::{CancelToken, EventSink, JobResult};
 use crate::engine::job::{Job, JobOptions};
 use crate::engine::output::{OutputTarget, PartSink};
 use crate::engine::recipe::{Recipe, SourceConfig, Step};
@@ -33,7 +32,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         Some(t) => Some(PartSink::create(t, job.output_part_bytes())?),
         None => None,
     };
-    let result = execute(&job, sink, a.workers, a.memory, a.json_events)?;
+    let result = execute(&job, sink, &a.exec, a.json_events)?;
     let partitions = job.source.partitions.len();
     let secs = result.elapsed_ms as f64 / 1000.0;
     let input = job.source.total_bytes();
@@ -66,22 +65,15 @@ pub fn run(a: RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Run `job` on the local executor with a progress bar on a terminal (or
+/// Run `job` on the chosen executor with a progress bar on a terminal (or
 /// JSON events on stderr); Ctrl-C cancels it.
 pub fn execute(
     job: &Arc<Job>,
     sink: Option<PartSink>,
-    workers: Option<usize>,
-    memory: Option<u64>,
+    exec: &ExecArgs,
     json: bool,
 ) -> Result<JobResult> {
-    let workers = workers.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    let memory = memory.unwrap_or_else(LocalExecutor::default_memory_budget);
-    let executor = LocalExecutor::new(workers, memory);
+    let executor = exec.executor()?;
 
     let cancel = CancelToken::new();
     watch_ctrl_c(cancel.clone());
@@ -180,7 +172,7 @@ pub fn describe(a: DescribeArgs) -> Result<()> {
         writes_output: false,
     };
     let job = Arc::new(Job::prepare(recipe, &base, &opts)?);
-    let result = execute(&job, None, a.workers, a.memory, a.json_events)?;
+    let result = execute(&job, None, &a.exec, a.json_events)?;
     let table = result
         .frame
         .ok_or_else(|| QuarryError::Engine("describe produced no table".into()))?;

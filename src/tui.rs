@@ -20,7 +20,6 @@ use crate::app::update::{request_preview, JobOutcome, PreviewData, SourceInfo};
 use crate::app::{update, Action, Effect, Msg, State};
 use crate::config::{Config, Mode};
 use crate::engine::apply::load_joins;
-use crate::engine::exec::local::LocalExecutor;
 use crate::engine::exec::{CancelToken, EventSink, Executor};
 use crate::engine::job::{Job, JobOptions};
 use crate::engine::output::{write_result, OutputTarget, PartSink};
@@ -48,6 +47,7 @@ struct RunningJob {
 /// Engine handles the effects run against.
 struct Runtime {
     previewer: Arc<Previewer>,
+    executor: Arc<dyn Executor>,
     tx: Sender<Inbox>,
     job: Option<RunningJob>,
 }
@@ -67,6 +67,8 @@ pub struct TuiOptions {
     pub keymap: String,
     pub theme: String,
     pub mouse: bool,
+    /// Runs computes and writes (local, or a Dask cluster).
+    pub executor: Arc<dyn Executor>,
 }
 
 /// Open the explorer on `spec` (and the steps of `recipe`, if any).
@@ -113,6 +115,7 @@ pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions
     let (tx, rx) = channel();
     let mut rt = Runtime {
         previewer,
+        executor: Arc::clone(&opts.executor),
         tx,
         job: None,
     };
@@ -365,12 +368,22 @@ fn perform(e: Effect, state: &State, rt: &mut Runtime) -> bool {
             let base = state.base.clone();
             let tx = rt.tx.clone();
             let token = cancel.clone();
+            let executor = Arc::clone(&rt.executor);
             let handle = std::thread::spawn(move || {
                 let events_tx = tx.clone();
                 let emit: Arc<dyn Fn(Msg) + Send + Sync> = Arc::new(move |m| {
                     let _ = events_tx.send(Inbox::App(m));
                 });
-                let result = run_job(id, kind, recipe, &base, source, emit, token);
+                let result = run_job(
+                    id,
+                    kind,
+                    recipe,
+                    &base,
+                    source,
+                    emit,
+                    token,
+                    executor.as_ref(),
+                );
                 send(&tx, Msg::JobDone { id, result });
             });
             rt.job = Some(RunningJob { cancel, handle });
@@ -433,9 +446,10 @@ fn perform(e: Effect, state: &State, rt: &mut Runtime) -> bool {
     false
 }
 
-/// Prepare the job on the open source, then run it on the local executor;
-/// every message about it (graph ready, events) goes to `emit`. Public so
-/// tests drive the same path the explorer does.
+/// Prepare the job on the open source, then run it on `executor`; every
+/// message about it (graph ready, events) goes to `emit`. Public so tests
+/// drive the same path the explorer does.
+#[allow(clippy::too_many_arguments)]
 pub fn run_job(
     id: u64,
     kind: JobKind,
@@ -444,6 +458,7 @@ pub fn run_job(
     source: Arc<Source>,
     emit: Arc<dyn Fn(Msg) + Send + Sync>,
     cancel: CancelToken,
+    executor: &dyn Executor,
 ) -> std::result::Result<JobOutcome, String> {
     let opts = JobOptions {
         writes_output: matches!(kind, JobKind::Write { .. }),
@@ -477,10 +492,6 @@ pub fn run_job(
         JobKind::Compute | JobKind::Insight(_) => None,
     };
     let events: EventSink = Arc::new(move |event| emit(Msg::JobEvent { id, event }));
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let executor = LocalExecutor::new(workers, LocalExecutor::default_memory_budget());
     let r = executor
         .execute(Arc::new(job), sink, events, cancel)
         .map_err(|e| e.to_string())?;

@@ -15,6 +15,7 @@ use quarry::app::{update, Action, Effect, Msg, State};
 use quarry::config::{Config, Keymap, Mode};
 use quarry::engine::apply::JoinTables;
 use quarry::engine::events::{Event, Fix};
+use quarry::engine::exec::local::LocalExecutor;
 use quarry::engine::exec::CancelToken;
 use quarry::engine::graph::{StageKind, TaskGraph};
 use quarry::engine::recipe::{Recipe, SourceConfig, Step};
@@ -103,6 +104,7 @@ impl App {
                         Arc::clone(self.previewer.source()),
                         emit,
                         CancelToken::new(),
+                        &LocalExecutor::new(2, 1 << 30),
                     );
                     let msgs: Vec<Msg> = std::mem::take(&mut *got.lock().unwrap());
                     for m in msgs {
@@ -1540,6 +1542,7 @@ fn describe_fills_in_live_from_the_partitions_done() {
         Arc::clone(app.previewer.source()),
         emit,
         CancelToken::new(),
+        &LocalExecutor::new(2, 1 << 30),
     );
     let msgs: Vec<Msg> = std::mem::take(&mut *got.lock().unwrap());
     let first = msgs

@@ -94,6 +94,14 @@ pub enum QuarryError {
     #[error("{0}")]
     Engine(String),
 
+    /// A task's failure reported by another process (a Dask worker running
+    /// `quarry exec-task`), with the repair it found, if any.
+    #[error("{message}")]
+    Task {
+        message: String,
+        fix: Option<super::events::Fix>,
+    },
+
     #[error("cancelled")]
     Cancelled,
 }
@@ -136,6 +144,7 @@ impl QuarryError {
                 column: m.column.clone(),
                 dtype: widen_dtype_for(&m.value).to_string(),
             }),
+            QuarryError::Task { fix, .. } => fix.clone(),
             _ => None,
         }
     }

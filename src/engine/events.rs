@@ -80,7 +80,7 @@ pub enum Event {
 }
 
 /// A one-key repair the UI can offer for a failed task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "fix", rename_all = "snake_case")]
 pub enum Fix {
     /// Read `column` as `dtype` (a `[source.dtypes]` override).

@@ -31,12 +31,15 @@ pub struct Job {
     /// Sees every map task's partial aggregate as it is made (the explorer
     /// fills in its Describe view live from these).
     pub observe_partial: Option<PartialObserver>,
+    /// The options the graph was lowered with (a remote worker re-plans the
+    /// same job from them).
+    pub options: JobOptions,
 }
 
 pub type PartialObserver = Arc<dyn Fn(&DataFrame) + Send + Sync>;
 
 /// Options that shape the graph.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct JobOptions {
     pub split_every: usize,
     /// Overrides the recipe's blocksize.
@@ -114,6 +117,7 @@ impl Job {
                 super::persist::PersistStore::for_prefix(&source, &prefix)
             });
         Ok(Job {
+            options: opts.clone(),
             observe_partial: None,
             blocking_input,
             needed,

@@ -4,16 +4,16 @@
 //! only while the memory budget allows; cancellation stops dispatch at once
 //! and a running task ends within one partition.
 
-use std::collections::VecDeque;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use polars::prelude::DataFrame;
 
+use super::schedule::{Finished, Schedule};
 use super::{CancelToken, EventSink, Executor, JobResult};
 use crate::engine::error::{QuarryError, Result};
-use crate::engine::events::{Event, ProgressTracker};
+use crate::engine::events::Event;
 use crate::engine::graph::StageKind;
 use crate::engine::job::{Job, TaskOutput};
 use crate::engine::lower::Blocking;
@@ -63,14 +63,6 @@ struct Done {
     result: Result<TaskOutput>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    Waiting,
-    Running,
-    Done,
-    Skipped,
-}
-
 impl Executor for LocalExecutor {
     fn execute(
         &self,
@@ -81,58 +73,20 @@ impl Executor for LocalExecutor {
     ) -> Result<JobResult> {
         let graph = &job.graph;
         let n = graph.tasks.len();
-        let dependents = graph.dependents();
-        let is_map: Vec<bool> = graph
-            .tasks
-            .iter()
-            .map(|t| graph.stages[t.stage].kind == StageKind::Map)
-            .collect();
         let sink_maps = sink.is_some() && job.is_map_only();
-        let input_bytes: u64 = graph
-            .tasks
-            .iter()
-            .filter(|t| is_map[t.id])
-            .map(|t| t.est_bytes)
-            .sum();
-        let mut tracker = ProgressTracker::new(n, job.source.partitions.len(), input_bytes);
-        events(Event::JobStarted {
-            tasks: n,
-            stages: graph.stages.len(),
-            partitions: job.source.partitions.len(),
-            input_bytes,
-            workers: self.workers,
-            memory_budget: self.memory_budget,
-        });
-        for t in &graph.tasks {
-            events(Event::TaskQueued {
-                task: t.id,
-                stage: t.stage,
-                partition: t.partition,
-            });
-        }
-
-        let mut state = vec![State::Waiting; n];
-        let mut deps_left: Vec<usize> = graph.tasks.iter().map(|t| t.deps.len()).collect();
+        let mut sched = Schedule::start(
+            &job,
+            sink_maps,
+            Arc::clone(&events),
+            self.workers,
+            self.memory_budget,
+        );
         let mut outputs: Vec<Option<DataFrame>> = vec![None; n];
-        let mut map_queue: VecDeque<usize> = graph
-            .tasks
-            .iter()
-            .filter(|t| is_map[t.id])
-            .map(|t| t.id)
-            .collect();
-        let mut reduce_ready: Vec<usize> = Vec::new();
         // Memory: reserved for running maps plus outputs waiting for consumers.
         let mut reserved = vec![0u64; n];
         let mut held = vec![0u64; n];
         let mut in_flight: u64 = 0;
-        let mut running = 0usize;
         let mut failure: Option<QuarryError> = None;
-        // Head: rows produced by the contiguous prefix of finished partitions.
-        let head_n = match &job.plan.blocking {
-            Some(Blocking::Head { n, .. }) => Some(*n as u64),
-            _ => None,
-        };
-        let mut map_rows: Vec<Option<u64>> = vec![None; n];
         // Whether map outputs are all held for one last task (no tree).
         let gathers_everything: Option<String> = match &job.plan.blocking {
             Some(Blocking::Gather { index, reason }) => Some(format!(
@@ -145,7 +99,6 @@ impl Executor for LocalExecutor {
             ),
             _ => None,
         };
-        let mut rows_out_total = 0u64;
 
         let (work_tx, work_rx) = channel::<Work>();
         let work_rx = Arc::new(Mutex::new(work_rx));
@@ -165,13 +118,13 @@ impl Executor for LocalExecutor {
             loop {
                 let stop = cancel.is_cancelled() || failure.is_some();
                 // Dispatch: reduce work first, then partitions within budget.
-                while !stop && running < self.workers {
-                    let next = if let Some(t) = reduce_ready.pop() {
+                while !stop && sched.running < self.workers {
+                    let next = if let Some(t) = sched.pop_reduce() {
                         Some(t)
-                    } else if let Some(&t) = map_queue.front() {
+                    } else if let Some(t) = sched.peek_map() {
                         let need = graph.tasks[t].est_bytes.max(1) * MEMORY_PER_INPUT_BYTE;
-                        if running == 0 || in_flight + need <= self.memory_budget {
-                            map_queue.pop_front();
+                        if sched.running == 0 || in_flight + need <= self.memory_budget {
+                            sched.pop_map();
                             reserved[t] = need;
                             in_flight += need;
                             Some(t)
@@ -191,13 +144,12 @@ impl Executor for LocalExecutor {
                             outputs[d].take()
                         })
                         .collect();
-                    state[t] = State::Running;
-                    running += 1;
+                    sched.mark_running(t);
                     if work_tx.send(Work { task: t, inputs }).is_err() {
                         return Err(QuarryError::Engine("the worker pool stopped".into()));
                     }
                 }
-                if running == 0 {
+                if sched.running == 0 {
                     break;
                 }
                 let done = match done_rx.recv_timeout(Duration::from_millis(50)) {
@@ -207,52 +159,29 @@ impl Executor for LocalExecutor {
                         return Err(QuarryError::Engine("a worker thread died".into()))
                     }
                 };
-                running -= 1;
                 let t = done.task;
                 in_flight -= reserved[t];
                 reserved[t] = 0;
-                let task = &graph.tasks[t];
                 let worker = format!("local-{}", done.worker);
                 match done.result {
                     Err(e) => {
-                        events(Event::TaskFailed {
-                            task: t,
-                            stage: task.stage,
-                            partition: task.partition,
-                            worker,
-                            error: e.to_string(),
-                            fix: e.fix(),
-                        });
-                        state[t] = State::Done;
-                        if failure.is_none() {
-                            failure = Some(e);
-                        }
+                        sched.failed(t, worker, &e);
+                        failure.get_or_insert(e);
                     }
                     Ok(out) => {
-                        state[t] = State::Done;
                         let rows_out = out.frame.height() as u64;
-                        let bytes_read = if is_map[t] { task.est_bytes } else { 0 };
-                        tracker.task_done(is_map[t], out.rows_in as u64, bytes_read);
-                        events(Event::TaskFinished {
-                            task: t,
-                            stage: task.stage,
-                            partition: task.partition,
-                            worker,
-                            rows_in: out.rows_in as u64,
-                            rows_out,
-                            bytes_read,
-                            elapsed_ms: done.started.elapsed().as_millis() as u64,
-                            at_ms: tracker.elapsed_ms(),
-                        });
-                        if is_map[t] {
-                            map_rows[t] = Some(rows_out);
-                        }
-                        if dependents[t].is_empty() || (sink_maps && is_map[t]) {
-                            rows_out_total += rows_out;
-                        }
-                        if sink_maps && is_map[t] {
+                        sched.finished(
+                            t,
+                            Finished {
+                                worker,
+                                rows_in: out.rows_in as u64,
+                                rows_out,
+                                elapsed_ms: done.started.elapsed().as_millis() as u64,
+                            },
+                        );
+                        if sink_maps && sched.is_map[t] {
                             let s = sink.as_mut().expect("sink");
-                            s.push(task.partition.unwrap_or(0), out.frame)?;
+                            s.push(graph.tasks[t].partition.unwrap_or(0), out.frame)?;
                         } else {
                             held[t] = out.frame.estimated_size() as u64;
                             in_flight += held[t];
@@ -266,100 +195,38 @@ impl Executor for LocalExecutor {
                                 }
                             }
                         }
-                        for &d in &dependents[t] {
-                            deps_left[d] -= 1;
-                            if deps_left[d] == 0 {
-                                reduce_ready.push(d);
-                            }
-                        }
-                        // A head with enough rows in order stops reading.
-                        if let Some(limit) = head_n {
-                            let mut have = 0;
-                            for m in graph.tasks.iter().filter(|m| is_map[m.id]) {
-                                match map_rows[m.id] {
-                                    Some(r) => have += r,
-                                    None => break,
-                                }
-                            }
-                            if have >= limit {
-                                while let Some(s) = map_queue.pop_front() {
-                                    state[s] = State::Skipped;
-                                    tracker.task_skipped(true, graph.tasks[s].est_bytes);
-                                    events(Event::TaskCancelled {
-                                        task: s,
-                                        stage: graph.tasks[s].stage,
-                                        partition: graph.tasks[s].partition,
-                                        reason: format!("head: {limit} rows already read"),
-                                    });
-                                    for &d in &dependents[s] {
-                                        deps_left[d] -= 1;
-                                        if deps_left[d] == 0 {
-                                            reduce_ready.push(d);
-                                        }
-                                    }
-                                }
-                            }
-                        }
                     }
                 }
-                events(Event::Progress(tracker.snapshot(in_flight)));
+                sched.progress(in_flight);
             }
             drop(work_tx);
 
-            let elapsed_ms = tracker.elapsed_ms();
-            let unfinished: Vec<usize> = (0..n).filter(|&t| state[t] == State::Waiting).collect();
-            let reason = if failure.is_some() {
-                "the job failed"
-            } else {
-                "cancelled"
-            };
-            for &t in &unfinished {
-                events(Event::TaskCancelled {
-                    task: t,
-                    stage: graph.tasks[t].stage,
-                    partition: graph.tasks[t].partition,
-                    reason: reason.into(),
-                });
-            }
-            if let Some(e) = failure {
-                events(Event::JobFailed {
-                    error: e.to_string(),
-                });
-                return Err(e);
-            }
-            if cancel.is_cancelled() && !unfinished.is_empty() {
-                events(Event::JobCancelled { elapsed_ms });
-                return Err(QuarryError::Cancelled);
-            }
+            let tasks_done = sched.end(failure, cancel.is_cancelled())?;
             let frame = if sink_maps {
                 None
             } else {
-                let last = (0..n).rev().find(|&t| dependents[t].is_empty());
-                last.and_then(|t| outputs[t].take())
+                sched.result_task().and_then(|t| outputs[t].take())
             };
             if let Some(s) = sink.take() {
-                match &frame {
-                    // A reduced result goes to the output as one part.
-                    Some(df) => {
-                        let mut s = s;
-                        s.push(0, df.clone())?;
-                        s.finish()?;
-                    }
-                    None => s.finish()?,
-                }
+                finish_sink(s, frame.as_ref())?;
             }
-            events(Event::JobFinished {
-                elapsed_ms,
-                rows_out: rows_out_total,
-                tasks_done: n - unfinished.len(),
-            });
+            sched.job_finished(tasks_done);
             Ok(JobResult {
                 frame,
-                rows_out: rows_out_total,
-                elapsed_ms,
+                rows_out: sched.rows_out,
+                elapsed_ms: sched.elapsed_ms(),
             })
         })
     }
+}
+
+/// Complete an output: a reduced result goes to it as one part; streamed
+/// map outputs are already in it.
+pub(crate) fn finish_sink(mut sink: PartSink, frame: Option<&DataFrame>) -> Result<()> {
+    if let Some(df) = frame {
+        sink.push(0, df.clone())?;
+    }
+    sink.finish()
 }
 
 fn over_budget(why: &str, held: u64, budget: u64) -> QuarryError {

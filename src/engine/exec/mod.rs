@@ -1,7 +1,10 @@
 //! Executors run a prepared job's task graph and report events. The local
 //! executor is the embedded default; others implement the same trait.
 
+pub mod dask;
 pub mod local;
+pub mod remote;
+pub mod schedule;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -40,7 +43,7 @@ pub struct JobResult {
     pub elapsed_ms: u64,
 }
 
-pub trait Executor {
+pub trait Executor: Send + Sync {
     /// Run `job`. Map-only jobs with a `sink` stream their partitions into it
     /// in order; everything else returns its result frame.
     fn execute(

@@ -1,0 +1,311 @@
+"""quarry's bridge to a Dask cluster.
+
+quarry writes this file from its own binary and runs it; it is not a public
+API. It speaks JSON lines: requests from quarry on stdin, events to quarry on
+stdout. It accepts no code, only the requests below, and runs nothing on the
+workers but `quarry exec-task DIR TASK`, whose job description quarry wrote
+to the scratch directory DIR.
+
+Requests:
+  {"op": "connect", "address"|"scheduler_file"|"local_workers": ..., "timeout_s": 5,
+   "job": ID, "binary": PATH, "scratch": DIR, "retries": 2}
+  {"op": "submit", "task": 7}
+  {"op": "cancel"}   cancel every future, close, exit
+  {"op": "close"}    the job is over: close, exit
+Events:
+  ready {workers: [{name, threads}], scheduler}; started {task, worker};
+  finished {task, worker, rows_in, rows_out, elapsed_ms}; failed {task, worker, error, fix};
+  worker_lost {worker, detail}; fatal {error}; closed {}
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+_out_lock = threading.Lock()
+
+
+def emit(event, **fields):
+    fields["event"] = event
+    line = json.dumps(fields)
+    with _out_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def run_task(binary, job_dir, topic, task):
+    """Runs on a Dask worker: one quarry task as a subprocess.
+
+    A deterministic failure (bad data) is returned, not raised, so Dask does
+    not retry it; a crash or an I/O failure is raised, so Dask retries it
+    (possibly on another worker). The subprocess is killed when quarry
+    cancels the job (it marks the scratch directory, or removes it)."""
+    import json as _json
+    import os as _os
+    import subprocess as _subprocess
+    import time as _time
+
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        name = str(worker.name)
+        try:
+            worker.log_event(topic, {"task": task, "lane": name})
+        except Exception:
+            pass
+    except Exception:
+        name = "dask"
+    cancel_marker = _os.path.join(job_dir, "CANCEL")
+    t0 = _time.time()
+    proc = _subprocess.Popen(
+        [binary, "exec-task", job_dir, str(task)],
+        stdout=_subprocess.PIPE,
+        stderr=_subprocess.PIPE,
+        stdin=_subprocess.DEVNULL,
+    )
+    while True:
+        try:
+            out, err = proc.communicate(timeout=0.2)
+            break
+        except _subprocess.TimeoutExpired:
+            if not _os.path.isdir(job_dir) or _os.path.exists(cancel_marker):
+                proc.kill()
+                proc.communicate()
+                return {"cancelled": True, "worker": name}
+    lines = [l for l in out.decode("utf-8", "replace").splitlines() if l.strip()]
+    report = None
+    if lines:
+        try:
+            report = _json.loads(lines[-1])
+        except ValueError:
+            report = None
+    if proc.returncode == 0 and isinstance(report, dict) and "rows_out" in report:
+        report["worker"] = name
+        report.setdefault("elapsed_ms", int((_time.time() - t0) * 1000))
+        return report
+    if proc.returncode == 1 and isinstance(report, dict) and "error" in report:
+        if not report.get("retryable"):
+            report["worker"] = name
+            return report
+    tail = err.decode("utf-8", "replace").strip().splitlines()[-20:]
+    detail = "\n".join(tail) if tail else "(no output)"
+    if report and "error" in report:
+        detail = report["error"]
+    raise RuntimeError(
+        "quarry exec-task (task %d) exited with status %s on worker %s: %s"
+        % (task, proc.returncode, name, detail)
+    )
+
+
+class Bridge:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.job = cfg["job"]
+        self.topic = "quarry-" + self.job
+        self.futures = {}
+        self.lock = threading.Lock()
+        self.client = None
+        self.cluster = None
+        self.closing = False
+        self.workers = {}
+
+    def connect(self):
+        from distributed import Client
+
+        timeout = self.cfg.get("timeout_s", 5)
+        if self.cfg.get("local_workers"):
+            from distributed import LocalCluster
+
+            self.cluster = LocalCluster(
+                n_workers=int(self.cfg["local_workers"]),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
+            self.client = Client(self.cluster, timeout=timeout)
+        elif self.cfg.get("scheduler_file"):
+            self.client = Client(scheduler_file=self.cfg["scheduler_file"], timeout=timeout)
+        else:
+            self.client = Client(self.cfg["address"], timeout=timeout)
+        self.client.subscribe_topic(self.topic, self.on_started)
+        info = self.client.scheduler_info(n_workers=-1)
+        self.workers = self.names(info)
+        emit(
+            "ready",
+            scheduler=str(info.get("address", "")),
+            workers=[
+                {"name": n, "threads": int(w.get("nthreads", 1))}
+                for n, w in ((self.workers[a], info["workers"][a]) for a in self.workers)
+            ],
+        )
+        threading.Thread(target=self.watch_workers, daemon=True).start()
+
+    @staticmethod
+    def names(info):
+        return {a: str(w.get("name", a)) for a, w in info.get("workers", {}).items()}
+
+    def on_started(self, event):
+        try:
+            _, msg = event
+            emit("started", task=int(msg["task"]), worker=str(msg["lane"]))
+        except Exception:
+            pass
+
+    def watch_workers(self):
+        while not self.closing:
+            time.sleep(0.5)
+            try:
+                now = self.names(self.client.scheduler_info(n_workers=-1))
+            except Exception:
+                continue
+            for addr, name in self.workers.items():
+                if addr not in now and not self.closing:
+                    emit(
+                        "worker_lost",
+                        worker=name,
+                        detail="Dask worker %s (%s) left the cluster; its tasks are retried elsewhere"
+                        % (name, addr),
+                    )
+            self.workers = now
+
+    def submit(self, task):
+        key = "%s-t%d" % (self.topic, task)
+        fut = self.client.submit(
+            run_task,
+            self.cfg["binary"],
+            self.cfg["scratch"],
+            self.topic,
+            task,
+            key=key,
+            pure=False,
+            retries=int(self.cfg.get("retries", 2)),
+        )
+        with self.lock:
+            self.futures[task] = fut
+        fut.add_done_callback(lambda f, t=task: self.on_done(t, f))
+
+    def on_done(self, task, fut):
+        # Release the future at once: a finished task's output lives in the
+        # scratch directory, so Dask must never recompute it when the worker
+        # that ran it goes away.
+        with self.lock:
+            self.futures.pop(task, None)
+        if self.closing:
+            return
+        status = fut.status
+        if status == "cancelled":
+            # quarry cancels only while closing: this one the cluster lost.
+            emit(
+                "failed",
+                task=task,
+                worker="dask",
+                error="the Dask scheduler cancelled the task (it lost it, or the client lost the scheduler)",
+                fix=None,
+            )
+            return
+        if status == "finished":
+            try:
+                r = fut.result()
+            except Exception as e:  # pragma: no cover - status raced
+                emit("failed", task=task, worker="dask", error=str(e), fix=None)
+                return
+            if r.get("cancelled"):
+                return
+            if "error" in r:
+                emit("failed", task=task, worker=r.get("worker", "dask"), error=r["error"], fix=r.get("fix"))
+                return
+            emit(
+                "finished",
+                task=task,
+                worker=r.get("worker", "dask"),
+                rows_in=int(r.get("rows_in", 0)),
+                rows_out=int(r.get("rows_out", 0)),
+                elapsed_ms=int(r.get("elapsed_ms", 0)),
+            )
+            return
+        try:
+            exc = fut.exception()
+            error = "%s: %s" % (type(exc).__name__, exc)
+        except Exception as e:
+            error = str(e)
+        emit("failed", task=task, worker="dask", error=error, fix=None)
+
+    def close(self, cancel):
+        self.closing = True
+        if self.client is not None:
+            with self.lock:
+                futures = list(self.futures.values())
+                self.futures.clear()
+            if cancel and futures:
+                try:
+                    self.client.cancel(futures, force=True)
+                except Exception:
+                    pass
+            # Unsubscribe before closing, or the scheduler logs tracebacks.
+            try:
+                self.client.unsubscribe_topic(self.topic)
+            except Exception:
+                pass
+            try:
+                self.client.close(timeout=5)
+            except Exception:
+                pass
+        if self.cluster is not None:
+            try:
+                self.cluster.close(timeout=10)
+            except Exception:
+                pass
+        emit("closed")
+
+
+def main():
+    bridge = None
+    cancel = True
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+        except ValueError:
+            emit("fatal", error="the bridge got a line that is not JSON: %r" % line[:200])
+            continue
+        op = req.get("op")
+        try:
+            if op == "connect":
+                bridge = Bridge(req)
+                bridge.connect()
+            elif op == "submit" and bridge is not None:
+                bridge.submit(int(req["task"]))
+            elif op in ("cancel", "close"):
+                cancel = op == "cancel"
+                break
+            else:
+                emit("fatal", error="unknown request %r" % op)
+        except Exception as e:
+            emit("fatal", error="%s: %s" % (type(e).__name__, e))
+            if op == "connect":
+                return 1
+    # stdin closed (quarry went away) counts as a cancel.
+    if bridge is not None:
+        bridge.close(cancel=cancel)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        import distributed  # noqa: F401
+    except ImportError as e:
+        emit(
+            "fatal",
+            error="the Python at %s cannot import dask.distributed (%s). Install it there "
+            "(python3 -m pip install 'dask[distributed]') or point quarry at one that has it "
+            "with --python." % (sys.executable, e),
+        )
+        sys.exit(1)
+    sys.exit(main())
