@@ -203,6 +203,26 @@ impl SourceFile {
         Ok(start)
     }
 
+    /// The record start of every block `0..=block_count` (the last is the
+    /// file size): what another process needs to read any block without
+    /// resolving the cuts before it again. The last block is resolved
+    /// first, so all quote parities are computed in one parallel pass.
+    pub fn record_starts(&self, grammar: &Grammar, blocksize: u64) -> Result<Vec<u64>> {
+        let n = self.block_count(blocksize);
+        let mut starts = vec![0; n + 1];
+        for k in (1..=n).rev() {
+            starts[k] = self.record_start(grammar, blocksize, k)?;
+        }
+        Ok(starts)
+    }
+
+    /// Take record starts resolved elsewhere (by [`record_starts`] on the
+    /// same file and blocksize).
+    pub fn seed_record_starts(&self, starts: &[u64]) {
+        let mut idx = self.index.lock().unwrap();
+        idx.starts = starts.iter().map(|&s| Some(s)).collect();
+    }
+
     /// Quote parity of `[0, k * blocksize)`, computing missing block parities
     /// (in parallel when there are many).
     fn parity_before(&self, grammar: &Grammar, blocksize: u64, k: usize) -> Result<bool> {

@@ -152,6 +152,38 @@ impl Source {
         Ok((start, end))
     }
 
+    /// Per file, the record start of every block cut (empty for files read
+    /// whole): a worker seeded with these reads partition k without
+    /// resolving cuts 1..k itself (for quoted CSV that is a scan of
+    /// everything before the partition).
+    pub fn block_starts(&self) -> Result<Vec<Vec<u64>>> {
+        let g = self.grammar();
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let blocks = self
+                    .partitions
+                    .iter()
+                    .any(|p| p.file == i && matches!(p.kind, PartitionKind::Block { .. }));
+                if blocks {
+                    f.record_starts(&g, self.spec.blocksize)
+                } else {
+                    Ok(Vec::new())
+                }
+            })
+            .collect()
+    }
+
+    /// Adopt cuts resolved by [`block_starts`] on the same files.
+    pub fn seed_block_starts(&self, starts: &[Vec<u64>]) {
+        for (f, s) in self.files.iter().zip(starts) {
+            if !s.is_empty() {
+                f.seed_record_starts(s);
+            }
+        }
+    }
+
     /// Where file `file`'s CSV header record ends: after a BOM and leading
     /// blank lines (and, with more than one column, leading spaces), as
     /// polars finds it. 0 when there is no header.

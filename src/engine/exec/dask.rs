@@ -77,6 +77,8 @@ impl DaskExecutor {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 enum BridgeEvent {
+    /// Python and distributed are loaded; the connect starts.
+    Connecting {},
     Ready {
         workers: Vec<WorkerInfo>,
     },
@@ -104,6 +106,9 @@ enum BridgeEvent {
     },
     Fatal {
         error: String,
+        /// `import` when the Python lacks distributed (not the cluster's fault).
+        #[serde(default)]
+        stage: String,
     },
     Closed {},
     /// Not from the bridge: its stdout ended.
@@ -202,6 +207,15 @@ impl Bridge {
         }
     }
 
+    /// Stop it now (an error path: nothing to hand over).
+    fn kill(&mut self) {
+        self.stdin = None;
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+
     /// Ask the bridge to stop (cancelling its futures or not) and wait for
     /// it a few seconds, then kill it.
     fn stop(&mut self, cancel: bool) {
@@ -221,9 +235,7 @@ impl Bridge {
 
 impl Drop for Bridge {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.stop(true);
-        }
+        self.kill();
     }
 }
 
@@ -276,28 +288,58 @@ impl DaskExecutor {
 
     /// Wait for the bridge to connect; returns the cluster's thread count.
     fn await_ready(&self, bridge: &mut Bridge, cancel: &CancelToken) -> Result<usize> {
-        // Importing distributed and starting a LocalCluster take seconds of
-        // their own on top of the connect timeout.
-        let deadline = Instant::now() + self.connect_timeout + Duration::from_secs(60);
+        // Starting Python and importing distributed is not the scheduler's
+        // time; once the bridge says it connects, the scheduler has the
+        // connect timeout (a handshake that hangs is not answering), and a
+        // local cluster the time to start its worker processes.
+        let mut deadline = Instant::now() + Duration::from_secs(60);
+        let mut connecting = false;
         loop {
             if cancel.is_cancelled() {
+                bridge.kill();
                 return Err(QuarryError::Cancelled);
             }
             if Instant::now() > deadline {
-                return Err(QuarryError::Usage(format!(
-                    "{} did not answer in time; check that it runs and that this machine can reach it",
-                    self.where_()
-                )));
+                bridge.kill();
+                return Err(QuarryError::Usage(if connecting {
+                    format!(
+                        "{} did not answer within {} s.\nCheck the address (--scheduler tcp://HOST:PORT) or the scheduler file (--scheduler-file), that the scheduler is running, and that this machine can reach it.",
+                        self.where_(),
+                        self.connect_timeout.as_secs()
+                    )
+                } else {
+                    format!(
+                        "the Dask bridge ({}) did not start within a minute",
+                        self.python.display()
+                    )
+                }));
             }
             match bridge.events.recv_timeout(Duration::from_millis(50)) {
-                Ok(BridgeEvent::Ready { workers, .. }) => {
-                    return Ok(workers.iter().map(|w| w.threads.max(1)).sum::<usize>().max(1))
+                Ok(BridgeEvent::Connecting {}) => {
+                    connecting = true;
+                    let grace = match self.target {
+                        DaskTarget::Local(_) => Duration::from_secs(60),
+                        _ => Duration::from_secs(1),
+                    };
+                    deadline = Instant::now() + self.connect_timeout + grace;
                 }
-                Ok(BridgeEvent::Fatal { error }) => {
+                Ok(BridgeEvent::Ready { workers }) => {
+                    return Ok(workers
+                        .iter()
+                        .map(|w| w.threads.max(1))
+                        .sum::<usize>()
+                        .max(1))
+                }
+                Ok(BridgeEvent::Fatal { error, stage }) if stage == "import" => {
+                    bridge.kill();
+                    return Err(QuarryError::Usage(error));
+                }
+                Ok(BridgeEvent::Fatal { error, .. }) => {
+                    bridge.kill();
                     return Err(QuarryError::Usage(format!(
                         "cannot use {}: {error}\nCheck the address (--scheduler tcp://HOST:PORT) or the scheduler file (--scheduler-file), and that the scheduler is running.",
                         self.where_()
-                    )))
+                    )));
                 }
                 Ok(BridgeEvent::Exited) | Err(RecvTimeoutError::Disconnected) => {
                     return Err(QuarryError::Usage(format!(
@@ -417,7 +459,7 @@ impl Executor for DaskExecutor {
                 BridgeEvent::WorkerLost { worker, detail } => {
                     events(Event::WorkerLost { worker, detail });
                 }
-                BridgeEvent::Fatal { error } => {
+                BridgeEvent::Fatal { error, .. } => {
                     failure.get_or_insert(QuarryError::Engine(format!(
                         "the Dask bridge failed: {error}"
                     )));

@@ -13,7 +13,7 @@ Requests:
   {"op": "cancel"}   cancel every future, close, exit
   {"op": "close"}    the job is over: close, exit
 Events:
-  ready {workers: [{name, threads}], scheduler}; started {task, worker};
+  connecting {}; ready {workers: [{name, threads}], scheduler}; started {task, worker};
   finished {task, worker, rows_in, rows_out, elapsed_ms}; failed {task, worker, error, fix};
   worker_lost {worker, detail}; fatal {error}; closed {}
 """
@@ -117,6 +117,8 @@ class Bridge:
         from distributed import Client
 
         timeout = self.cfg.get("timeout_s", 5)
+        # distributed is imported: from here quarry times the connect.
+        emit("connecting")
         if self.cfg.get("local_workers"):
             from distributed import LocalCluster
 
@@ -303,6 +305,7 @@ if __name__ == "__main__":
     except ImportError as e:
         emit(
             "fatal",
+            stage="import",
             error="the Python at %s cannot import dask.distributed (%s). Install it there "
             "(python3 -m pip install 'dask[distributed]') or point quarry at one that has it "
             "with --python." % (sys.executable, e),

@@ -35,6 +35,9 @@ pub struct JobSpec {
     pub base: PathBuf,
     pub options: JobOptions,
     pub check: Fingerprint,
+    /// Record starts at every block cut, per file, as the driver resolved
+    /// them (see `Source::block_starts`).
+    pub block_starts: Vec<Vec<u64>>,
 }
 
 /// Enough of the driver's plan to notice a worker that sees other data.
@@ -78,6 +81,7 @@ impl JobSpec {
             base,
             options,
             check: Fingerprint::of(job),
+            block_starts: job.source.block_starts()?,
         })
     }
 }
@@ -152,6 +156,7 @@ pub fn exec_task(dir: &Path, task: usize) -> Result<TaskReport> {
             if seen.schema != spec.check.schema { ", another schema" } else { "" }
         )));
     }
+    job.source.seed_block_starts(&spec.block_starts);
     let Some(t) = job.graph.tasks.get(task) else {
         return Err(QuarryError::Usage(format!(
             "task {task} is not in this job (it has {} tasks)",
