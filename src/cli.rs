@@ -606,7 +606,11 @@ fn run_tui(t: TuiArgs) -> Result<()> {
             if t.safe {
                 crate::engine::safety::check(&recipe, &base)?;
             }
-            (recipe.source.to_spec(&base)?, Some((recipe, base)))
+            let mut spec = recipe.source.to_spec(&base)?;
+            if let Some(b) = t.blocksize {
+                spec.blocksize = b;
+            }
+            (spec, Some((recipe, base)))
         }
         None => {
             let path = match t.path.as_slice() {
