@@ -737,3 +737,90 @@ fn tasks_run_one_by_one_from_the_scratch_directory_equal_the_local_run() {
     drop(scratch);
     assert!(!dir_path.exists(), "the scratch directory outlived its job");
 }
+
+/// Listening TCP sockets (`/proc/net/tcp` and `tcp6`, state LISTEN) as
+/// (local address in hex, port).
+fn listeners() -> std::collections::BTreeSet<(String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() > 3 && cols[3] == "0A" {
+                if let Some((addr, port)) = cols[1].split_once(':') {
+                    out.insert((addr.to_string(), port.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn is_loopback(hex: &str) -> bool {
+    // 127.x.x.x little-endian in tcp; ::1 or ::ffff:127.x in tcp6.
+    hex.len() == 8 && hex.ends_with("7F")
+        || hex == "00000000000000000000000001000000"
+        || (hex.len() == 32 && hex.starts_with("0000000000000000FFFF0000") && hex.ends_with("7F"))
+}
+
+#[test]
+fn a_local_dask_cluster_gives_the_same_result_and_listens_only_on_loopback() {
+    let _g = lock();
+    let Some(c) = cluster() else { return };
+    let env = Env::new();
+    let local = env.path("local.parquet");
+    let o = run(env.quarry().args([
+        "run",
+        env.path("arcos.toml").to_str().unwrap(),
+        "--blocksize",
+        "256KiB",
+        "-o",
+        local.to_str().unwrap(),
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let before = listeners();
+    let dask = env.path("dask.parquet");
+    let mut cmd = env.quarry();
+    cmd.args([
+        "run",
+        env.path("arcos.toml").to_str().unwrap(),
+        "--blocksize",
+        "256KiB",
+        "-o",
+        dask.to_str().unwrap(),
+        "--local-dask",
+        "2",
+        "--python",
+        c.python.to_str().unwrap(),
+        "--scratch",
+        env.scratch().to_str().unwrap(),
+    ]);
+    let live = Live::start(cmd);
+    live.wait_for(Duration::from_secs(90), is("task_started"));
+    // While the cluster runs: its scheduler, workers and nannies listen,
+    // on 127.0.0.1 only.
+    let during = listeners();
+    let opened: Vec<_> = during.difference(&before).collect();
+    assert!(!opened.is_empty(), "the local cluster opened no listener?");
+    let exposed: Vec<_> = opened.iter().filter(|(a, _)| !is_loopback(a)).collect();
+    assert!(exposed.is_empty(), "listening beyond loopback: {exposed:?}");
+    // The job's scratch directory is the owner's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let jobs = env.scratch_left();
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        let mode = std::fs::metadata(env.scratch().join(&jobs[0]))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+    }
+    let (code, events) = live.finish(Duration::from_secs(120));
+    let text: Vec<String> = events.iter().map(|v| v.to_string()).collect();
+    assert_eq!(code, Some(0), "{}", text.join("\n"));
+    assert_same(&read_sorted(&local), &read_sorted(&dask));
+    assert!(env.scratch_left().is_empty(), "{:?}", env.scratch_left());
+}
