@@ -115,6 +115,78 @@ fn describe_partial_and_merge(b: Bencher) {
     });
 }
 
+/// The whole job on the local executor, events serialised as for
+/// `--json-events` (and dropped): with `job_tasks_without_executor`, the
+/// executor's own cost (scheduling, events, progress) per job.
+#[divan::bench(sample_count = 20)]
+fn job_on_local_executor(b: Bencher) {
+    use quarry::engine::exec::local::LocalExecutor;
+    use quarry::engine::exec::{CancelToken, Executor};
+    let job = Arc::new(job_for_overhead());
+    let exec = LocalExecutor::new(2, 1 << 32);
+    b.bench(|| {
+        let events: quarry::engine::exec::EventSink = Arc::new(|e: Event| {
+            divan::black_box(serde_json::to_string(&e).unwrap());
+        });
+        exec.execute(Arc::clone(&job), None, events, CancelToken::new())
+            .unwrap()
+    });
+}
+
+/// The same tasks with no executor: two plain threads run the map tasks,
+/// then the reduce tasks run in order. No events, no budget, no progress.
+#[divan::bench(sample_count = 20)]
+fn job_tasks_without_executor(b: Bencher) {
+    let job = job_for_overhead();
+    let maps: Vec<usize> = (0..job.source.partitions.len()).collect();
+    b.bench(|| {
+        let mut outputs: Vec<Option<DataFrame>> = vec![None; job.graph.tasks.len()];
+        let halves: Vec<Vec<(usize, DataFrame)>> = std::thread::scope(|s| {
+            let hs: Vec<_> = [0, 1]
+                .map(|h| {
+                    let job = &job;
+                    let maps = &maps;
+                    s.spawn(move || {
+                        maps.iter()
+                            .filter(|p| *p % 2 == h)
+                            .map(|&p| (p, job.run_map(p).unwrap().frame))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .into_iter()
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (p, df) in halves.into_iter().flatten() {
+            let t = job
+                .graph
+                .tasks
+                .iter()
+                .position(|t| t.partition == Some(p))
+                .unwrap();
+            outputs[t] = Some(df);
+        }
+        for t in &job.graph.tasks {
+            if job.graph.stages[t.stage].kind != StageKind::Map {
+                let inputs = t.deps.iter().map(|&d| outputs[d].take().unwrap()).collect();
+                outputs[t.id] = Some(job.run_reduce(t.id, inputs).unwrap().frame);
+            }
+        }
+        outputs.pop().unwrap().unwrap()
+    });
+}
+
+/// The ARCOS recipe over 256 KiB partitions (74 map tasks): many small
+/// tasks, so per-task costs show.
+fn job_for_overhead() -> Job {
+    let (recipe, base) = Recipe::load(&data().recipe).unwrap();
+    let opts = JobOptions {
+        blocksize: Some(256 << 10),
+        ..JobOptions::default()
+    };
+    Job::prepare(recipe, &base, &opts).unwrap()
+}
+
 /// Folding a job's events into the progress view's state: 2,000 partitions
 /// started and finished, with progress totals.
 #[divan::bench]
