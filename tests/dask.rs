@@ -542,12 +542,11 @@ fn a_scheduler_that_does_not_answer_is_a_clear_error_within_10_s() {
     }
 }
 
-#[test]
-fn cancel_mid_run_cancels_the_futures_and_the_bridge_exits() {
-    let _g = lock();
-    let Some(c) = cluster() else { return };
-    let env = Env::new();
-    let out = env.path("cancelled.parquet");
+/// A run of many small tasks on the cluster, writing `out`, once its first
+/// task finished; with the output path and the bridge's script directory
+/// (which names the bridge process).
+fn slow_run_under_way(env: &Env, c: &Cluster, out: &str) -> (Live, PathBuf, PathBuf) {
+    let out = env.path(out);
     let mut cmd = env.quarry();
     cmd.args([
         "run",
@@ -557,10 +556,18 @@ fn cancel_mid_run_cancels_the_futures_and_the_bridge_exits() {
         "-o",
         out.to_str().unwrap(),
     ])
-    .args(env.dask_args(&c));
+    .args(env.dask_args(c));
     let live = Live::start(cmd);
     live.wait_for(Duration::from_secs(60), is("task_finished"));
-    let bridge = env.cache().join("quarry").join("bridge");
+    (live, out, env.cache().join("quarry").join("bridge"))
+}
+
+#[test]
+fn cancel_mid_run_cancels_the_futures_and_the_bridge_exits() {
+    let _g = lock();
+    let Some(c) = cluster() else { return };
+    let env = Env::new();
+    let (live, out, bridge) = slow_run_under_way(&env, &c, "cancelled.parquet");
     assert!(
         !pids_with(bridge.to_str().unwrap()).is_empty(),
         "no bridge process"
@@ -596,20 +603,7 @@ fn the_bridge_dying_is_reported_and_quarry_exits_cleanly() {
     let _g = lock();
     let Some(c) = cluster() else { return };
     let env = Env::new();
-    let out = env.path("orphan.parquet");
-    let mut cmd = env.quarry();
-    cmd.args([
-        "run",
-        env.path("arcos.toml").to_str().unwrap(),
-        "--blocksize",
-        "64KiB",
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .args(env.dask_args(&c));
-    let live = Live::start(cmd);
-    live.wait_for(Duration::from_secs(60), is("task_finished"));
-    let bridge = env.cache().join("quarry").join("bridge");
+    let (live, out, bridge) = slow_run_under_way(&env, &c, "orphan.parquet");
     for pid in pids_with(bridge.to_str().unwrap()) {
         Command::new("kill")
             .args(["-KILL", &pid.to_string()])

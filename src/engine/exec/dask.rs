@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::local::finish_sink;
 use super::remote::{output_path, read_output, unique_id, Scratch};
 use super::schedule::{Finished, Schedule};
 use super::{CancelToken, EventSink, Executor, JobResult};
@@ -492,15 +491,7 @@ impl Executor for DaskExecutor {
                 None => None,
             }
         };
-        if let Some(s) = sink.take() {
-            finish_sink(s, frame.as_ref())?;
-        }
-        sched.job_finished(tasks_done);
-        Ok(JobResult {
-            frame,
-            rows_out: sched.rows_out,
-            elapsed_ms: sched.elapsed_ms(),
-        })
+        sched.complete(tasks_done, frame, sink.take())
     }
 }
 

@@ -207,26 +207,9 @@ impl Executor for LocalExecutor {
             } else {
                 sched.result_task().and_then(|t| outputs[t].take())
             };
-            if let Some(s) = sink.take() {
-                finish_sink(s, frame.as_ref())?;
-            }
-            sched.job_finished(tasks_done);
-            Ok(JobResult {
-                frame,
-                rows_out: sched.rows_out,
-                elapsed_ms: sched.elapsed_ms(),
-            })
+            sched.complete(tasks_done, frame, sink.take())
         })
     }
-}
-
-/// Complete an output: a reduced result goes to it as one part; streamed
-/// map outputs are already in it.
-pub(crate) fn finish_sink(mut sink: PartSink, frame: Option<&DataFrame>) -> Result<()> {
-    if let Some(df) = frame {
-        sink.push(0, df.clone())?;
-    }
-    sink.finish()
 }
 
 fn over_budget(why: &str, held: u64, budget: u64) -> QuarryError {

@@ -5,12 +5,15 @@
 
 use std::collections::VecDeque;
 
-use super::EventSink;
+use polars::prelude::DataFrame;
+
+use super::{EventSink, JobResult};
 use crate::engine::error::{QuarryError, Result};
 use crate::engine::events::{Event, ProgressTracker};
 use crate::engine::graph::StageKind;
 use crate::engine::job::Job;
 use crate::engine::lower::Blocking;
+use crate::engine::output::PartSink;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -264,11 +267,29 @@ impl<'a> Schedule<'a> {
         Ok(self.state.len() - unfinished.len())
     }
 
-    pub fn job_finished(&self, tasks_done: usize) {
+    /// Complete the output (a reduced result goes to the sink as one part;
+    /// streamed map outputs are already in it), then report the job done.
+    pub fn complete(
+        &self,
+        tasks_done: usize,
+        frame: Option<DataFrame>,
+        sink: Option<PartSink>,
+    ) -> Result<JobResult> {
+        if let Some(mut s) = sink {
+            if let Some(df) = &frame {
+                s.push(0, df.clone())?;
+            }
+            s.finish()?;
+        }
         (self.events)(Event::JobFinished {
             elapsed_ms: self.elapsed_ms(),
             rows_out: self.rows_out,
             tasks_done,
         });
+        Ok(JobResult {
+            frame,
+            rows_out: self.rows_out,
+            elapsed_ms: self.elapsed_ms(),
+        })
     }
 }
