@@ -75,6 +75,20 @@ impl Env {
             .env_remove("QUARRY_SCHEDULER_FILE");
         c
     }
+    /// `quarry run arcos.toml --blocksize B -o OUT`, to which a test adds
+    /// its executor flags.
+    fn run_arcos(&self, blocksize: &str, out: &Path) -> Command {
+        let mut c = self.quarry();
+        c.args([
+            "run",
+            self.path("arcos.toml").to_str().unwrap(),
+            "--blocksize",
+            blocksize,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        c
+    }
     fn dask_args(&self, c: &Cluster) -> Vec<String> {
         vec![
             "--scheduler-file".into(),
@@ -381,27 +395,12 @@ fn a_killed_worker_does_not_change_the_result_and_is_reported() {
     assert_eq!(joined, "ok");
 
     let local = env.path("local.parquet");
-    let o = run(env.quarry().args([
-        "run",
-        env.path("arcos.toml").to_str().unwrap(),
-        "--blocksize",
-        "128KiB",
-        "-o",
-        local.to_str().unwrap(),
-    ]));
+    let o = run(&mut env.run_arcos("128KiB", &local));
     assert!(o.status.success(), "{}", stderr(&o));
 
     let dask = env.path("dask.parquet");
-    let mut cmd = env.quarry();
-    cmd.args([
-        "run",
-        env.path("arcos.toml").to_str().unwrap(),
-        "--blocksize",
-        "128KiB",
-        "-o",
-        dask.to_str().unwrap(),
-    ])
-    .args(env.dask_args(&c));
+    let mut cmd = env.run_arcos("128KiB", &dask);
+    cmd.args(env.dask_args(&c));
     let live = Live::start(cmd);
     live.wait_for(Duration::from_secs(60), |v| {
         v["event"] == "task_started" && v["worker"] == "doomed"
@@ -443,17 +442,8 @@ fn a_task_that_fails_every_retry_fails_the_job_with_its_error() {
     let out = env.path("never.parquet");
     let t0 = Instant::now();
     let o = run(env
-        .quarry()
-        .args([
-            "run",
-            env.path("arcos.toml").to_str().unwrap(),
-            "--blocksize",
-            "512KiB",
-            "-o",
-            out.to_str().unwrap(),
-            "--worker-binary",
-            wrapper.to_str().unwrap(),
-        ])
+        .run_arcos("512KiB", &out)
+        .args(["--worker-binary", wrapper.to_str().unwrap()])
         .args(env.dask_args(&c)));
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
@@ -547,16 +537,8 @@ fn a_scheduler_that_does_not_answer_is_a_clear_error_within_10_s() {
 /// (which names the bridge process).
 fn slow_run_under_way(env: &Env, c: &Cluster, out: &str) -> (Live, PathBuf, PathBuf) {
     let out = env.path(out);
-    let mut cmd = env.quarry();
-    cmd.args([
-        "run",
-        env.path("arcos.toml").to_str().unwrap(),
-        "--blocksize",
-        "64KiB",
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .args(env.dask_args(c));
+    let mut cmd = env.run_arcos("64KiB", &out);
+    cmd.args(env.dask_args(c));
     let live = Live::start(cmd);
     live.wait_for(Duration::from_secs(60), is("task_finished"));
     (live, out, env.cache().join("quarry").join("bridge"))
@@ -765,26 +747,13 @@ fn a_local_dask_cluster_gives_the_same_result_and_listens_only_on_loopback() {
     let Some(c) = cluster() else { return };
     let env = Env::new();
     let local = env.path("local.parquet");
-    let o = run(env.quarry().args([
-        "run",
-        env.path("arcos.toml").to_str().unwrap(),
-        "--blocksize",
-        "256KiB",
-        "-o",
-        local.to_str().unwrap(),
-    ]));
+    let o = run(&mut env.run_arcos("256KiB", &local));
     assert!(o.status.success(), "{}", stderr(&o));
 
     let before = listeners();
     let dask = env.path("dask.parquet");
-    let mut cmd = env.quarry();
+    let mut cmd = env.run_arcos("256KiB", &dask);
     cmd.args([
-        "run",
-        env.path("arcos.toml").to_str().unwrap(),
-        "--blocksize",
-        "256KiB",
-        "-o",
-        dask.to_str().unwrap(),
         "--local-dask",
         "2",
         "--python",
