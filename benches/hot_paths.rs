@@ -79,6 +79,60 @@ fn map_task_parse_and_steps(b: Bencher) {
     b.bench(|| job.run_map(1).unwrap());
 }
 
+/// The bytes of the second 4 MiB partition and the source they belong to.
+fn partition_bytes() -> &'static (Source, Vec<u8>) {
+    static BYTES: OnceLock<(Source, Vec<u8>)> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let source = Source::open(spec(4 << 20)).unwrap();
+        let (start, end) = source.byte_range(&source.partitions[1]).unwrap();
+        let bytes = std::fs::read(&data().csv).unwrap()[start as usize..end as usize].to_vec();
+        (source, bytes)
+    })
+}
+
+fn maxtab_columns() -> Vec<String> {
+    vec!["Measure".into(), "DOSAGE_UNIT".into()]
+}
+
+/// Parsing a 4 MiB CSV partition with quarry's vectorised reader: two
+/// columns (the max-where workload's) and all of them.
+#[divan::bench(args = ["two_columns", "all_columns"])]
+fn csv_parse_fast(b: Bencher, which: &str) {
+    let (source, bytes) = partition_bytes();
+    let cols = (which == "two_columns").then(maxtab_columns);
+    let d = source.csv.as_ref().unwrap();
+    b.bench(|| {
+        quarry::engine::fast_csv::try_parse(
+            bytes,
+            d,
+            source.spec.encoding,
+            &source.schema,
+            cols.as_deref(),
+            false,
+        )
+        .expect("the fast reader takes ARCOS partitions")
+    });
+}
+
+/// The same bytes through polars' CSV reader (the fallback path).
+#[divan::bench(args = ["two_columns", "all_columns"])]
+fn csv_parse_polars(b: Bencher, which: &str) {
+    let (source, bytes) = partition_bytes();
+    let cols = (which == "two_columns").then(maxtab_columns);
+    let d = source.csv.as_ref().unwrap();
+    b.bench(|| {
+        quarry::engine::parse::csv_options(d, source.spec.encoding, false)
+            .with_schema(Some(source.schema.clone()))
+            .with_columns(
+                cols.as_ref()
+                    .map(|c| c.iter().map(|s| s.as_str().into()).collect()),
+            )
+            .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+            .finish()
+            .unwrap()
+    });
+}
+
 /// One combine task merging eight group-by partials.
 #[divan::bench]
 fn combine_task(b: Bencher) {

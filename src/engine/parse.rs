@@ -73,6 +73,16 @@ fn parse_csv(
 ) -> Result<DataFrame> {
     let d = source.csv.as_ref().expect("csv dialect");
     let header = at_file_start && d.has_header;
+    if let Some(df) = super::fast_csv::try_parse(
+        bytes,
+        d,
+        source.spec.encoding,
+        &source.schema,
+        columns,
+        header,
+    ) {
+        return Ok(df);
+    }
     let opts = csv_options(d, source.spec.encoding, header)
         .with_schema(Some(source.schema.clone()))
         .with_columns(columns.map(|c| c.iter().map(|s| PlSmallStr::from(s.as_str())).collect()))
