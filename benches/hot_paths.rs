@@ -102,15 +102,15 @@ fn csv_parse_fast(b: Bencher, which: &str) {
     let cols = (which == "two_columns").then(maxtab_columns);
     let d = source.csv.as_ref().unwrap();
     b.bench(|| {
-        quarry::engine::fast_csv::try_parse(
-            bytes,
-            d,
-            source.spec.encoding,
-            &source.schema,
-            cols.as_deref(),
-            false,
-        )
-        .expect("the fast reader takes ARCOS partitions")
+        let req = quarry::engine::fast_csv::Request {
+            dialect: d,
+            encoding: source.spec.encoding,
+            schema: &source.schema,
+            columns: cols.as_deref(),
+            skip_header: false,
+        };
+        quarry::engine::fast_csv::try_parse(bytes, &req)
+            .expect("the fast reader takes ARCOS partitions")
     });
 }
 

@@ -249,6 +249,48 @@ fn csv_edge_cases_union_equals_single_shot() {
     }
 }
 
+/// Megabytes of CSV, so partitions are read in several chunks and records
+/// (quoted newlines and delimiters among them) straddle chunk and block
+/// edges: the union still equals polars reading the file in one go.
+#[test]
+fn large_csv_read_in_chunks_equals_single_shot() {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut text = String::from("id,name,score,note\n");
+    for i in 0..120_000u64 {
+        let r = next();
+        let name = match r % 5 {
+            0 => "\"Smith, John\"".to_string(),
+            1 => "\"two\nlines\"".to_string(),
+            2 => "\"say \"\"hi\"\"\"".to_string(),
+            3 => String::new(),
+            _ => format!("name{}", r % 977),
+        };
+        let score = if r % 11 == 0 {
+            String::new()
+        } else {
+            format!("{}.{}", (r >> 8) % 1000, (r >> 20) % 100)
+        };
+        let note = "n".repeat((r >> 32) as usize % 40);
+        text.push_str(&format!("{i},{name},{score},{note}\n"));
+    }
+    assert!(text.len() > 4 << 20, "{} bytes", text.len());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "big.csv", text.as_bytes());
+    let expected = polars_csv(&path).unwrap();
+    for bs in [1 << 20, 3 << 19, 64 << 20] {
+        let mut spec = SourceSpec::new(path.clone());
+        spec.blocksize = bs;
+        let ours = read_all(spec).unwrap();
+        assert_same(&ours, &expected);
+    }
+}
+
 #[test]
 fn empty_csv_is_an_error_for_both() {
     let dir = tempfile::tempdir().unwrap();

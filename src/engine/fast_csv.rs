@@ -6,7 +6,9 @@
 //! two of fifteen. Here one pass classifies 64 bytes at a time into bit
 //! masks (delimiter, line end, quote), quoting is resolved with a prefix-xor
 //! over the quote mask, and only the fields of the columns the job reads are
-//! looked at; the others cost one bit each.
+//! looked at; the others cost one bit each. A partition is read from the
+//! file a chunk at a time and each chunk parsed while it is in cache, so a
+//! partition in flight holds its parsed columns, not its raw bytes.
 //!
 //! It only ever answers when it is sure to give exactly what polars gives
 //! for the same bytes (a property test holds it to that): any byte it is
@@ -19,148 +21,259 @@ use polars::prelude::*;
 use polars_arrow::array::MutableBinaryViewArray;
 use polars_arrow::bitmap::MutableBitmap;
 
+use super::error::Result;
 use super::source::CsvDialect;
 use super::spec::Encoding;
 
 const BLOCK: usize = 64;
 
-/// Parse `bytes` (whole records; the last ends with `\n`) as `schema`,
-/// keeping `columns` (all when `None`) in schema order. `None` means "not
-/// sure": parse with polars instead.
-pub fn try_parse(
-    bytes: &[u8],
-    dialect: &CsvDialect,
-    encoding: Encoding,
-    schema: &Schema,
-    columns: Option<&[String]>,
-    skip_header: bool,
-) -> Option<DataFrame> {
-    parse_in_windows(
-        bytes,
-        dialect,
-        encoding,
-        schema,
-        columns,
-        skip_header,
-        WINDOW,
-    )
+/// Bytes indexed at a time: the records of a window are consumed while its
+/// bytes are still in cache, and the position index stays small.
+const WINDOW: usize = 128 * 1024;
+
+/// What to parse: the dialect and, per schema column, whether it is kept.
+pub struct Request<'a> {
+    pub dialect: &'a CsvDialect,
+    pub encoding: Encoding,
+    pub schema: &'a Schema,
+    /// Kept columns (all when `None`); the frame has them in schema order.
+    pub columns: Option<&'a [String]>,
+    /// The bytes start with the header record, to be skipped.
+    pub skip_header: bool,
+}
+
+impl Request<'_> {
+    /// Per schema column, whether it is kept; `None` when the request is
+    /// outside what this reader does.
+    fn wanted(&self) -> Option<Vec<bool>> {
+        let d = self.dialect;
+        if self.encoding != Encoding::Utf8
+            || !d.null_values.is_empty()
+            || matches!(d.delimiter, b'\n' | b'\r' | 0)
+            || d.quote
+                .is_some_and(|q| matches!(q, b'\n' | b'\r' | 0) || q == d.delimiter)
+            || self.schema.is_empty()
+        {
+            return None;
+        }
+        match self.columns {
+            None => Some(vec![true; self.schema.len()]),
+            Some(cols) => {
+                if cols.is_empty() || cols.iter().any(|c| self.schema.get(c.as_str()).is_none()) {
+                    return None;
+                }
+                Some(
+                    self.schema
+                        .iter_names()
+                        .map(|n| cols.iter().any(|c| c.as_str() == n.as_str()))
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    fn reader(&self, quote: Option<u8>, size_hint: usize) -> Option<Reader> {
+        let wanted = self.wanted()?;
+        let rows = size_hint / 64 + 1;
+        let sinks = self
+            .schema
+            .iter()
+            .zip(&wanted)
+            .map(|((_, dtype), &want)| Sink::new(dtype, want, rows))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Reader {
+            indexer: Indexer::new(self.dialect.delimiter, quote),
+            sinks,
+            positions: Vec::with_capacity(WINDOW / 4),
+            quote,
+            scanned: 0,
+            row_start: 0,
+            rows: 0,
+        })
+    }
+}
+
+/// Parse `bytes` (whole records; the last ends with `\n`). `None` means
+/// "not sure": parse with polars instead.
+pub fn try_parse(bytes: &[u8], req: &Request) -> Option<DataFrame> {
+    parse_in_windows(bytes, req, WINDOW)
 }
 
 /// [`try_parse`] indexing `window` bytes at a time (tests use small ones to
 /// put records across window edges).
-fn parse_in_windows(
-    bytes: &[u8],
-    dialect: &CsvDialect,
-    encoding: Encoding,
-    schema: &Schema,
-    columns: Option<&[String]>,
-    skip_header: bool,
-    window: usize,
-) -> Option<DataFrame> {
-    if encoding != Encoding::Utf8
-        || !dialect.null_values.is_empty()
-        || matches!(dialect.delimiter, b'\n' | b'\r' | 0)
-        || dialect
-            .quote
-            .is_some_and(|q| matches!(q, b'\n' | b'\r' | 0) || q == dialect.delimiter)
-        || schema.is_empty()
-    {
-        return None;
-    }
-    let wanted: Vec<bool> = match columns {
-        None => vec![true; schema.len()],
-        Some(cols) => {
-            if cols.is_empty() || cols.iter().any(|c| schema.get(c.as_str()).is_none()) {
-                return None;
-            }
-            schema
-                .iter_names()
-                .map(|n| cols.iter().any(|c| c.as_str() == n.as_str()))
-                .collect()
-        }
-    };
-    let begin = if skip_header {
-        header_end(bytes, dialect.quote)?
+fn parse_in_windows(bytes: &[u8], req: &Request, window: usize) -> Option<DataFrame> {
+    debug_assert!(window.is_multiple_of(BLOCK));
+    let begin = if req.skip_header {
+        header_end(bytes, req.dialect.quote)?
     } else {
         0
     };
     let body = &bytes[begin..];
-    if body.last().is_some_and(|&b| b != b'\n') {
+    if body.last().is_some_and(|&b| b != b'\n') || body.starts_with(UTF8_BOM) {
         return None;
     }
-    let ascii = body.is_ascii();
-    let quote = dialect.quote.filter(|&q| memchr::memchr(q, body).is_some());
-    let row_guess = body.len() / 64 + 1;
-    let mut sinks = schema
-        .iter()
-        .zip(&wanted)
-        .map(|((_, dtype), &want)| Sink::new(dtype, want, row_guess, ascii))
-        .collect::<Option<Vec<_>>>()?;
-    let rows = split(body, dialect.delimiter, quote, &mut sinks, window)?;
-    let columns = schema
-        .iter_names()
-        .zip(sinks)
-        .filter_map(|(name, sink)| sink.finish(name.clone()))
-        .collect();
-    DataFrame::new(rows, columns).ok()
+    // Without a quote in sight the quote masks need not be built.
+    let quote = req
+        .dialect
+        .quote
+        .filter(|&q| memchr::memchr(q, body).is_some());
+    let mut reader = req.reader(quote, body.len())?;
+    let mut upto = 0;
+    while upto < body.len() {
+        upto = (upto + window).min(body.len());
+        reader.feed(body, upto, upto == body.len())?;
+    }
+    reader.finish(req.schema)
 }
 
-/// Where the header record ends (just past its `\n`).
+/// Bytes read from the file at a time by [`try_parse_chunks`].
+pub const CHUNK: usize = 256 * 1024;
+
+/// Parse records arriving in chunks: `read_more` appends the next chunk to
+/// the buffer and says whether it was the last (which ends with `\n`).
+/// Records cut by a chunk's end are completed by the next. `Ok(None)`:
+/// declined, parse the whole range with polars.
+pub fn try_parse_chunks(
+    mut read_more: impl FnMut(&mut Vec<u8>) -> Result<bool>,
+    size_hint: usize,
+    req: &Request,
+) -> Result<Option<DataFrame>> {
+    let Some(mut reader) = req.reader(req.dialect.quote, size_hint) else {
+        return Ok(None);
+    };
+    let mut buf = Vec::with_capacity(CHUNK + CHUNK / 4);
+    let mut first = true;
+    loop {
+        let last = read_more(&mut buf)?;
+        if std::mem::take(&mut first) {
+            if req.skip_header {
+                match header_end(&buf, req.dialect.quote) {
+                    Some(end) => reader.skip_to(end),
+                    None => return Ok(None), // a header longer than a chunk
+                }
+            } else if buf.starts_with(UTF8_BOM) {
+                return Ok(None);
+            }
+        }
+        if last && buf.last().is_some_and(|&b| b != b'\n') {
+            return Ok(None);
+        }
+        if reader.feed(&buf, buf.len(), last).is_none() {
+            return Ok(None);
+        }
+        if last {
+            return Ok(reader.finish(req.schema));
+        }
+        // Keep only the record the chunk's end cut.
+        let done = reader.row_start;
+        buf.drain(..done);
+        reader.shift(done);
+    }
+}
+
+/// polars drops a byte-order mark at the start of a file; declined.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Where the header record ends (just past its `\n`). A blank first line
+/// declines: polars skips blank lines before the header.
 fn header_end(bytes: &[u8], quote: Option<u8>) -> Option<usize> {
+    if bytes.starts_with(UTF8_BOM) {
+        return None;
+    }
     let mut inside = false;
     for (i, &b) in bytes.iter().enumerate() {
         if Some(b) == quote {
             inside = !inside;
         } else if b == b'\n' && !inside {
-            return Some(i + 1);
+            return (i > 0).then_some(i + 1);
         }
     }
     None
 }
 
-/// Bytes indexed at a time: the records of a window are consumed while its
-/// bytes are still in cache, and the position index stays small.
-const WINDOW: usize = 128 * 1024;
-
-/// Index the body a window at a time and hand each complete record's
-/// fields to the sinks. Returns the number of records, or `None` to decline.
-fn split(
-    body: &[u8],
-    delimiter: u8,
+/// Indexes and consumes records from a buffer the caller fills and drains.
+struct Reader {
+    indexer: Indexer,
+    sinks: Vec<Sink>,
+    /// Field ends indexed but not yet consumed (offsets in the buffer).
+    positions: Vec<u32>,
     quote: Option<u8>,
-    sinks: &mut [Sink],
-    window: usize,
-) -> Option<usize> {
-    debug_assert!(window.is_multiple_of(BLOCK));
-    if body.len() >= u32::MAX as usize {
-        return None;
+    /// Offset in the buffer up to which it is indexed.
+    scanned: usize,
+    /// Offset in the buffer where the next unconsumed record starts.
+    row_start: usize,
+    rows: usize,
+}
+
+impl Reader {
+    fn skip_to(&mut self, at: usize) {
+        self.scanned = at;
+        self.row_start = at;
     }
-    let ncols = sinks.len();
-    let mut index = Indexer::new(delimiter, quote);
-    let mut positions: Vec<u32> = Vec::with_capacity(window / 4);
-    let mut row_start = 0usize;
-    let mut rows = 0usize;
-    let mut at = 0usize;
-    while at < body.len() {
-        let end = (at + window).min(body.len());
-        index.scan(body, at, end, &mut positions)?;
-        let complete = positions.len() / ncols;
-        let used = complete * ncols;
-        consume(body, &positions[..used], ncols, row_start, quote, sinks)?;
-        if complete > 0 {
-            row_start = positions[used - 1] as usize + 1;
+
+    /// Index `buf[scanned..upto]` — whole blocks only, unless `last` — and
+    /// consume the complete records. `None` declines.
+    fn feed(&mut self, buf: &[u8], upto: usize, last: bool) -> Option<()> {
+        if buf.len() >= u32::MAX as usize {
+            return None;
         }
-        positions.drain(..used);
-        rows += complete;
-        at = end;
+        let end = if last {
+            upto
+        } else {
+            self.scanned + (upto - self.scanned) / BLOCK * BLOCK
+        };
+        self.indexer
+            .scan(buf, self.scanned, end, &mut self.positions)?;
+        self.scanned = end;
+        let ncols = self.sinks.len();
+        let complete = self.positions.len() / ncols;
+        let used = complete * ncols;
+        if complete > 0 {
+            let next = self.positions[used - 1] as usize + 1;
+            let ascii = buf[self.row_start..next].is_ascii();
+            consume(
+                buf,
+                &self.positions[..used],
+                ncols,
+                self.row_start,
+                self.quote,
+                ascii,
+                &mut self.sinks,
+            )?;
+            self.row_start = next;
+            self.positions.drain(..used);
+            self.rows += complete;
+        }
+        if last {
+            // As many line ends as records, each record ending in one: no
+            // record holds a stray line end, and none is left open.
+            let whole = self.positions.is_empty()
+                && self.indexer.newlines == self.rows
+                && self.indexer.inside_carry == 0
+                && self.row_start == upto;
+            return whole.then_some(());
+        }
+        Some(())
     }
-    // As many line ends as records, each record ending in one: no record
-    // holds a stray line end, and none is left open.
-    (positions.is_empty()
-        && index.newlines == rows
-        && index.inside_carry == 0
-        && row_start == body.len())
-    .then_some(rows)
+
+    /// The caller dropped the first `by` bytes of the buffer.
+    fn shift(&mut self, by: usize) {
+        let by32 = by as u32;
+        for p in &mut self.positions {
+            *p -= by32;
+        }
+        self.scanned -= by;
+        self.row_start -= by;
+    }
+
+    fn finish(self, schema: &Schema) -> Option<DataFrame> {
+        let columns = schema
+            .iter_names()
+            .zip(self.sinks)
+            .filter_map(|(name, sink)| sink.finish(name.clone()))
+            .collect();
+        DataFrame::new(self.rows, columns).ok()
+    }
 }
 
 /// Phase one: the positions of every delimiter and line end outside
@@ -268,6 +381,7 @@ fn consume(
     ncols: usize,
     row_start: usize,
     quote: Option<u8>,
+    ascii: bool,
     sinks: &mut [Sink],
 ) -> Option<()> {
     let rows = pos.len() / ncols;
@@ -296,7 +410,7 @@ fn consume(
     }
     for (c, sink) in sinks.iter_mut().enumerate() {
         if !matches!(sink, Sink::Skip) {
-            sink.extend(column(c), quote)?;
+            sink.extend(column(c), quote, ascii)?;
         }
     }
     Some(())
@@ -380,13 +494,12 @@ enum Sink {
     Float(Numbers<f64>),
     Str {
         values: MutableBinaryViewArray<str>,
-        ascii: bool,
         scratch: Vec<u8>,
     },
 }
 
 impl Sink {
-    fn new(dtype: &DataType, wanted: bool, rows: usize, ascii: bool) -> Option<Sink> {
+    fn new(dtype: &DataType, wanted: bool, rows: usize) -> Option<Sink> {
         if !wanted {
             return Some(Sink::Skip);
         }
@@ -395,7 +508,6 @@ impl Sink {
             DataType::Float64 => Sink::Float(Numbers::new(rows)),
             DataType::String => Sink::Str {
                 values: MutableBinaryViewArray::with_capacity(rows),
-                ascii,
                 scratch: Vec::new(),
             },
             _ => return None,
@@ -408,6 +520,7 @@ impl Sink {
         &mut self,
         fields: impl Iterator<Item = &'a [u8]>,
         quote: Option<u8>,
+        ascii: bool,
     ) -> Option<()> {
         let unquote = |f: &'a [u8]| match quote {
             Some(q) if f.first() == Some(&q) => (&f[1..f.len() - 1], true),
@@ -425,11 +538,7 @@ impl Sink {
                     n.push(unquote(f).0, parse_float)?;
                 }
             }
-            Sink::Str {
-                values,
-                ascii,
-                scratch,
-            } => {
+            Sink::Str { values, scratch } => {
                 for f in fields {
                     let (value, quoted) = unquote(f);
                     // polars: an empty unquoted field is null, `""` is "".
@@ -444,8 +553,8 @@ impl Sink {
                         }
                         _ => value,
                     };
-                    if *ascii {
-                        // SAFETY: the whole body was checked to be ASCII and
+                    if ascii {
+                        // SAFETY: these records were checked to be ASCII and
                         // unescaping only removes bytes.
                         values.push_value(unsafe { std::str::from_utf8_unchecked(text) });
                     } else {
@@ -681,6 +790,7 @@ mod tests {
             header: bool,
             projection: Option<Vec<usize>>,
             window: usize,
+            chunk: usize,
             clean: bool,
         }
 
@@ -694,8 +804,9 @@ mod tests {
                 any::<bool>(),
                 prop_oneof![Just(b','), Just(b';'), Just(b'\t')],
                 proptest::sample::select(vec![64usize, 128, 192, WINDOW]),
+                1usize..300,
             )
-                .prop_flat_map(|(kinds, clean, header, delimiter, window)| {
+                .prop_flat_map(|(kinds, clean, header, delimiter, window, chunk)| {
                     let one = kinds.len() == 1;
                     let row: Vec<BoxedStrategy<String>> =
                         kinds.iter().map(|&k| cell(k, clean, one)).collect();
@@ -706,6 +817,7 @@ mod tests {
                         Just(header),
                         Just(delimiter),
                         Just(window),
+                        Just(chunk),
                         proptest::collection::vec(row, 0..40),
                         proptest::option::of(proptest::sample::subsequence(
                             (0..n).collect::<Vec<_>>(),
@@ -714,7 +826,7 @@ mod tests {
                     )
                 })
                 .prop_map(
-                    |(kinds, clean, header, delimiter, window, rows, projection)| {
+                    |(kinds, clean, header, delimiter, window, chunk, rows, projection)| {
                         let d = (delimiter as char).to_string();
                         let mut text = String::new();
                         if header {
@@ -734,6 +846,7 @@ mod tests {
                             header,
                             projection,
                             window,
+                            chunk,
                             clean,
                         }
                     },
@@ -771,15 +884,35 @@ mod tests {
                     .as_ref()
                     .map(|p| p.iter().map(|i| format!("c{i}")).collect());
                 let bytes = c.text.as_bytes();
-                let fast = parse_in_windows(
-                    bytes,
-                    &dialect,
-                    Encoding::Utf8,
-                    &schema,
-                    columns.as_deref(),
-                    c.header,
-                    c.window,
-                );
+                let req = Request {
+                    dialect: &dialect,
+                    encoding: Encoding::Utf8,
+                    schema: &schema,
+                    columns: columns.as_deref(),
+                    skip_header: c.header,
+                };
+                let fast = parse_in_windows(bytes, &req, c.window);
+                // The same bytes arriving in chunks of `c.chunk` bytes.
+                let mut fed = 0;
+                let chunked = try_parse_chunks(
+                    |buf| {
+                        let next = (fed + c.chunk).min(bytes.len());
+                        buf.extend_from_slice(&bytes[fed..next]);
+                        fed = next;
+                        Ok(fed == bytes.len())
+                    },
+                    bytes.len(),
+                    &req,
+                )
+                .unwrap();
+                let header_in_first_chunk =
+                    !c.header || c.text.find('\n').is_some_and(|i| i < c.chunk);
+                if header_in_first_chunk {
+                    prop_assert_eq!(
+                        chunked.as_ref().map(|df| format!("{df:?}")),
+                        fast.as_ref().map(|df| format!("{df:?}"))
+                    );
+                }
                 // Clean data (no `\r`, RFC quoting, plain numbers) is never
                 // declined: the fast reader is not vacuously right.
                 let has_cr = c.text.contains('\r');

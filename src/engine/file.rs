@@ -67,6 +67,21 @@ impl SourceFile {
         Ok(buf)
     }
 
+    /// Append `[start, end)` of the raw file to `buf`.
+    pub fn append_range(&self, start: u64, end: u64, buf: &mut Vec<u8>) -> Result<()> {
+        let end = end.min(self.size);
+        if start >= end {
+            return Ok(());
+        }
+        let keep = buf.len();
+        buf.resize(keep + (end - start) as usize, 0);
+        let result = self.fill_at(start, &mut buf[keep..]);
+        if result.is_err() {
+            buf.truncate(keep);
+        }
+        result
+    }
+
     /// Like [`read_range`], into a reusable buffer.
     pub fn read_range_into(&self, start: u64, end: u64, buf: &mut Vec<u8>) -> Result<()> {
         let end = end.min(self.size);
@@ -81,11 +96,17 @@ impl SourceFile {
         } else {
             buf.truncate(len);
         }
+        self.fill_at(start, buf)
+    }
+
+    /// Fill `dst` from offset `start`. A short read means the file shrank
+    /// since it was opened.
+    fn fill_at(&self, start: u64, dst: &mut [u8]) -> Result<()> {
         let mut done = 0;
-        while done < len {
+        while done < dst.len() {
             let n = self
                 .file
-                .read_at(&mut buf[done..], start + done as u64)
+                .read_at(&mut dst[done..], start + done as u64)
                 .map_err(|e| QuarryError::io(&self.path, e))?;
             if n == 0 {
                 return Err(QuarryError::Parse {

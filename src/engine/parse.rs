@@ -63,7 +63,40 @@ pub fn project(df: DataFrame, columns: Option<&[String]>) -> Result<DataFrame> {
     }
 }
 
+/// The request the vectorised reader gets for this source.
+pub fn fast_request<'a>(
+    source: &'a Source,
+    columns: Option<&'a [String]>,
+    at_file_start: bool,
+) -> super::fast_csv::Request<'a> {
+    let d = source.csv.as_ref().expect("csv dialect");
+    super::fast_csv::Request {
+        dialect: d,
+        encoding: source.spec.encoding,
+        schema: &source.schema,
+        columns,
+        skip_header: at_file_start && d.has_header,
+    }
+}
+
 fn parse_csv(
+    source: &Source,
+    p: &Partition,
+    bytes: &[u8],
+    offset: u64,
+    at_file_start: bool,
+    columns: Option<&[String]>,
+) -> Result<DataFrame> {
+    let req = fast_request(source, columns, at_file_start);
+    if let Some(df) = super::fast_csv::try_parse(bytes, &req) {
+        return Ok(df);
+    }
+    parse_csv_with_polars(source, p, bytes, offset, at_file_start, columns)
+}
+
+/// polars' reader: whatever the vectorised one declines, and the error
+/// diagnosis when it fails.
+pub fn parse_csv_with_polars(
     source: &Source,
     p: &Partition,
     bytes: &[u8],
@@ -73,16 +106,6 @@ fn parse_csv(
 ) -> Result<DataFrame> {
     let d = source.csv.as_ref().expect("csv dialect");
     let header = at_file_start && d.has_header;
-    if let Some(df) = super::fast_csv::try_parse(
-        bytes,
-        d,
-        source.spec.encoding,
-        &source.schema,
-        columns,
-        header,
-    ) {
-        return Ok(df);
-    }
     let opts = csv_options(d, source.spec.encoding, header)
         .with_schema(Some(source.schema.clone()))
         .with_columns(columns.map(|c| c.iter().map(|s| PlSmallStr::from(s.as_str())).collect()))

@@ -263,6 +263,11 @@ impl Source {
         match &p.kind {
             PartitionKind::Block { .. } => {
                 let (start, end) = self.byte_range(p)?;
+                if matches!(self.format, Format::Csv | Format::Tsv) {
+                    if let Some(df) = self.read_csv_in_chunks(p, start, end, columns)? {
+                        return Ok(df);
+                    }
+                }
                 // One reused buffer per thread: no page faults per partition.
                 thread_local! {
                     static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -273,7 +278,12 @@ impl Source {
                     if end == file.size {
                         self.terminate_last_record(&mut buf);
                     }
-                    parse::parse_bytes(self, p, &buf, start, start == 0, columns)
+                    if matches!(self.format, Format::Csv | Format::Tsv) {
+                        // The vectorised reader declined these bytes above.
+                        parse::parse_csv_with_polars(self, p, &buf, start, start == 0, columns)
+                    } else {
+                        parse::parse_bytes(self, p, &buf, start, start == 0, columns)
+                    }
                 })
             }
             PartitionKind::Whole if file.is_compressed() => {
@@ -286,6 +296,31 @@ impl Source {
                 row_offset, rows, ..
             } => parse::read_parquet(self, p, *row_offset, *rows, columns),
         }
+    }
+
+    /// Parse a CSV byte range with the vectorised reader as it is read, a
+    /// chunk at a time (`Ok(None)`: it declined; read it whole instead).
+    fn read_csv_in_chunks(
+        &self,
+        p: &Partition,
+        start: u64,
+        end: u64,
+        columns: Option<&[String]>,
+    ) -> Result<Option<DataFrame>> {
+        let file = &self.files[p.file];
+        let req = parse::fast_request(self, columns, start == 0);
+        let mut at = start;
+        let read_more = |buf: &mut Vec<u8>| {
+            let next = (at + super::fast_csv::CHUNK as u64).min(end);
+            file.append_range(at, next, buf)?;
+            at = next;
+            let last = at >= end;
+            if last && end >= file.size {
+                self.terminate_last_record(buf);
+            }
+            Ok(last)
+        };
+        super::fast_csv::try_parse_chunks(read_more, (end - start) as usize, &req)
     }
 
     /// What partition `index` covers: its file and byte range (before the
