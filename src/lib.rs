@@ -3,6 +3,7 @@
 //! `engine` is the partitioned data layer (no terminal code below it);
 //! `cli` the headless commands; `demo` the deterministic demo data.
 
+pub mod allocator;
 pub mod app;
 pub mod checks;
 pub mod cli;
