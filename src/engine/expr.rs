@@ -37,13 +37,35 @@ pub fn parse_expr(text: &str) -> Result<Expr, ExprError> {
             message: "the expression is empty".into(),
         });
     }
-    sql_expr(text).map_err(|e| {
+    sql_expr(text).map(without_strptime_cache).map_err(|e| {
         let msg = clean_message(&e.to_string());
         ExprError {
             position: syntax_position(&msg, text).or_else(|| token_position(&msg, text)),
             text: text.into(),
             message: msg,
         }
+    })
+}
+
+/// polars caches `strptime` results per distinct string in an LRU sized to
+/// the square root of the chunk's length: for a partition of a few hundred
+/// thousand rows that is a few hundred slots, fewer than a column of dates
+/// over years has distinct values, so the cache mostly evicts. Parsing
+/// every value is a third cheaper (ARCOS dates: 46 ms against 75 ms per
+/// 670k rows); the values are the same.
+fn without_strptime_cache(expr: Expr) -> Expr {
+    expr.map_expr(|e| match e {
+        Expr::Function {
+            input,
+            function: FunctionExpr::StringExpr(StringFunction::Strptime(dtype, mut options)),
+        } => {
+            options.cache = false;
+            Expr::Function {
+                input,
+                function: FunctionExpr::StringExpr(StringFunction::Strptime(dtype, options)),
+            }
+        }
+        other => other,
     })
 }
 
@@ -194,6 +216,23 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strptime_is_parsed_without_its_cache() {
+        let e = parse_expr("strptime(d, '%m%d%Y')").unwrap();
+        let mut found = false;
+        for node in &e {
+            if let Expr::Function {
+                function: FunctionExpr::StringExpr(StringFunction::Strptime(_, o)),
+                ..
+            } = node
+            {
+                assert!(!o.cache);
+                found = true;
+            }
+        }
+        assert!(found, "no strptime in {e:?}");
+    }
 
     #[test]
     fn parses_sql_expressions() {

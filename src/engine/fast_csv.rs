@@ -656,17 +656,60 @@ fn parse_int(b: &[u8]) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-/// Plain decimal or exponent notation, parsed by the same routine polars
-/// uses; `inf`, `nan`, spaces and the like are left to polars.
+/// Plain decimal or exponent notation, as polars reads it; `inf`, `nan`,
+/// spaces and the like are left to polars.
 #[inline]
 fn parse_float(b: &[u8]) -> Option<f64> {
-    if !b
-        .iter()
-        .all(|&c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E'))
-    {
+    short_decimal(b).or_else(|| {
+        if !b
+            .iter()
+            .all(|&c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E'))
+        {
+            return None;
+        }
+        // The routine polars uses.
+        fast_float2::parse(b).ok()
+    })
+}
+
+/// Exact powers of ten: every one up to 1e22 is a double.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// `-?digits[.digits]` with at most 15 digits in all: the digits as an
+/// integer are exact in a double, so one correctly rounded division gives
+/// the correctly rounded value — the same double any correct parser
+/// (fast_float's own fast path among them) returns. `None` for anything
+/// else.
+#[inline]
+fn short_decimal(b: &[u8]) -> Option<f64> {
+    let (neg, rest) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut fraction: Option<usize> = None;
+    for &c in rest {
+        let d = c.wrapping_sub(b'0');
+        if d <= 9 {
+            mantissa = mantissa * 10 + u64::from(d);
+            digits += 1;
+        } else if c == b'.' && fraction.is_none() {
+            fraction = Some(digits);
+        } else {
+            return None;
+        }
+    }
+    let point = fraction.unwrap_or(digits);
+    // Digits on both sides of a point, as `1.5` (polars also takes `.5`
+    // and `5.`; those go the general way).
+    if digits == 0 || digits > 15 || point == 0 || (fraction.is_some() && point == digits) {
         return None;
     }
-    fast_float2::parse(b).ok()
+    let v = mantissa as f64 / POW10[digits - point];
+    Some(if neg { -v } else { v })
 }
 
 #[cfg(test)]
@@ -680,6 +723,22 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The short path gives the very double fast_float gives.
+        #[test]
+        fn short_decimals_equal_fast_float(int in 0u64..10_000_000_000, frac in 0u64..100_000, width in 0usize..6, neg: bool) {
+            let text = if width == 0 {
+                format!("{}{int}", if neg { "-" } else { "" })
+            } else {
+                format!("{}{int}.{:0width$}", if neg { "-" } else { "" }, frac % 10u64.pow(width as u32))
+            };
+            let expected: f64 = fast_float2::parse(text.as_bytes()).unwrap();
+            if let Some(v) = short_decimal(text.as_bytes()) {
+                proptest::prop_assert_eq!(v.to_bits(), expected.to_bits(), "{}", text);
+            } else {
+                proptest::prop_assert!(text.len() > 16, "declined {}", text);
+            }
+        }
+
         #[test]
         fn prefix_xor_is_the_running_parity(x: u64) {
             let mut parity = 0u64;
@@ -699,6 +758,13 @@ mod tests {
         assert_eq!(parse_int(b" 1"), None);
         assert_eq!(parse_int(b"1234567890123456789"), None);
         assert_eq!(parse_float(b"1.5e3"), Some(1500.0));
+        assert_eq!(short_decimal(b"13.891828"), Some(13.891828));
+        assert_eq!(
+            short_decimal(b"-0.0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+        assert_eq!(short_decimal(b"1.2.3"), None);
+        assert_eq!(short_decimal(b"1234567890123456"), None);
         assert_eq!(parse_float(b"inf"), None);
         assert_eq!(parse_float(b"1.5x"), None);
     }
