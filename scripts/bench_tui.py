@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Launch to first data on screen: start the explorer in a detached tmux
+session and poll the pane until the file's first data value shows.
+
+    python3 scripts/bench_tui.py --quarry target/release/quarry FILE [FILE...]
+
+Prints the median, min and max over --runs launches per file. The polling
+itself costs a few milliseconds per look (one `tmux capture-pane`), so the
+figures are upper bounds with about that resolution.
+"""
+import argparse
+import csv
+import statistics
+import subprocess
+import time
+
+
+def first_value(path):
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        rows = csv.reader(f)
+        next(rows)  # header
+        return next(rows)[0]
+
+
+def launch_once(quarry, path, expect, width, height, timeout):
+    session = f"qbench{time.monotonic_ns()}"
+    t0 = time.perf_counter()
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+         quarry, path],
+        check=True,
+    )
+    try:
+        while time.perf_counter() - t0 < timeout:
+            pane = subprocess.run(
+                ["tmux", "capture-pane", "-p", "-t", session],
+                capture_output=True, text=True,
+            ).stdout
+            if expect in pane:
+                return time.perf_counter() - t0
+        raise SystemExit(f"{path}: {expect!r} not on screen after {timeout} s")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quarry", required=True)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--width", type=int, default=200)
+    ap.add_argument("--height", type=int, default=50)
+    ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("files", nargs="+")
+    a = ap.parse_args()
+    for path in a.files:
+        expect = first_value(path)
+        times = [launch_once(a.quarry, path, expect, a.width, a.height, a.timeout)
+                 for _ in range(a.runs)]
+        ms = sorted(t * 1000 for t in times)
+        print(f"{path}: launch to first data median {statistics.median(ms):.0f} ms "
+              f"(min {ms[0]:.0f}, max {ms[-1]:.0f}, {a.runs} runs)")
+
+
+if __name__ == "__main__":
+    main()
