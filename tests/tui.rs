@@ -394,8 +394,13 @@ impl Tmux {
             Command::new("tmux").arg("-V").output().is_ok(),
             "tmux is needed for this test (scripts/test.sh installs it)"
         );
+        // A socket of its own: a test that starts several servers in turn
+        // must not reach the previous one while it is still shutting down
+        // (its session would vanish with it, leaving an empty screen).
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let t = Tmux {
-            sock: dir.join("tmux.sock"),
+            sock: dir.join(format!("tmux-{n}.sock")),
             session: "quarry-test".into(),
         };
         let cmd = format!(
@@ -403,7 +408,7 @@ impl Tmux {
             env!("CARGO_BIN_EXE_quarry")
         );
         let (w, h) = (width.to_string(), height.to_string());
-        t.run(&[
+        let started = t.run(&[
             "new-session",
             "-d",
             "-c",
@@ -416,6 +421,11 @@ impl Tmux {
             &h,
             &cmd,
         ]);
+        assert!(
+            started.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&started.stderr)
+        );
         t
     }
 
