@@ -289,6 +289,30 @@ fn preview_head(b: Bencher) {
     b.bench(|| Previewer::new(Arc::clone(&source)).head(200).unwrap());
 }
 
+/// Re-preview after a step edit: a filter on the cached first partition
+/// (the explorer's preview of 200 rows), as when a filter's text changes.
+#[divan::bench]
+fn preview_after_step_edit(b: Bencher) {
+    let source = Arc::new(Source::open(spec(64 << 20)).unwrap());
+    let previewer = Previewer::new(Arc::clone(&source));
+    let joins = JoinTables::new();
+    let step = |e: &str| quarry::engine::recipe::Step::Filter { expr: e.into() };
+    // Warm the partition cache, as the first screen does.
+    previewer
+        .preview_steps(&[step("DOSAGE_UNIT > 0")], &joins, 200, None)
+        .unwrap();
+    b.bench(|| {
+        previewer
+            .preview_steps(
+                &[step("Measure = 'TAB' AND DOSAGE_UNIT > 100")],
+                &joins,
+                200,
+                None,
+            )
+            .unwrap()
+    });
+}
+
 /// Drawing the table view (200 preview rows, 15 columns) on a 200×50
 /// screen.
 #[divan::bench]
