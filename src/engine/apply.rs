@@ -131,12 +131,11 @@ pub fn apply_step(
         Step::Parse { column, pattern } => {
             require_columns(i, step, std::slice::from_ref(column), schema)?;
             let groups = pattern_groups(i, step, pattern)?;
+            let extractor = super::extract::Extractor::new(pattern)
+                .map_err(|e| step_err(i, step, format!("pattern: {e}")))?;
             let tmp = "__quarry_parse";
             let mut lf = lf.with_column(
-                col(column.as_str())
-                    .str()
-                    .extract_groups(pattern)?
-                    .alias(tmp),
+                super::extract::extract_expr(column, std::sync::Arc::new(extractor)).alias(tmp),
             );
             let fields: Vec<Expr> = groups
                 .iter()

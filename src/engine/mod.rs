@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod expr;
+pub mod extract;
 pub mod fast_csv;
 pub mod file;
 pub mod graph;
