@@ -85,7 +85,6 @@ impl Request<'_> {
             indexer: Indexer::new(self.dialect.delimiter, quote),
             sinks,
             positions: Vec::with_capacity(WINDOW / 4),
-            quote,
             scanned: 0,
             row_start: 0,
             rows: 0,
@@ -197,7 +196,6 @@ struct Reader {
     sinks: Vec<Sink>,
     /// Field ends indexed but not yet consumed (offsets in the buffer).
     positions: Vec<u32>,
-    quote: Option<u8>,
     /// Offset in the buffer up to which it is indexed.
     scanned: usize,
     /// Offset in the buffer where the next unconsumed record starts.
@@ -236,7 +234,7 @@ impl Reader {
                 &self.positions[..used],
                 ncols,
                 self.row_start,
-                self.quote,
+                self.indexer.quote,
                 ascii,
                 &mut self.sinks,
             )?;

@@ -263,7 +263,8 @@ impl Source {
         match &p.kind {
             PartitionKind::Block { .. } => {
                 let (start, end) = self.byte_range(p)?;
-                if matches!(self.format, Format::Csv | Format::Tsv) {
+                let csv = matches!(self.format, Format::Csv | Format::Tsv);
+                if csv {
                     if let Some(df) = self.read_csv_in_chunks(p, start, end, columns)? {
                         return Ok(df);
                     }
@@ -278,7 +279,7 @@ impl Source {
                     if end == file.size {
                         self.terminate_last_record(&mut buf);
                     }
-                    if matches!(self.format, Format::Csv | Format::Tsv) {
+                    if csv {
                         // The vectorised reader declined these bytes above.
                         parse::parse_csv_with_polars(self, p, &buf, start, start == 0, columns)
                     } else {
