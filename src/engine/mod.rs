@@ -24,6 +24,7 @@ pub mod recipe;
 pub mod records;
 pub mod safety;
 pub mod schema;
+pub mod segments;
 pub mod sketch;
 pub mod source;
 pub mod spec;

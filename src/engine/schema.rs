@@ -222,6 +222,13 @@ pub fn infer(source: &Source) -> Result<Schema> {
     match source.format {
         Format::Csv | Format::Tsv => {
             let parts = sample(source)?;
+            if parts.len() > 1 {
+                if let Ok((schema, complete)) = infer_csv_with_coverage(source, &parts[0]) {
+                    if complete && spots_fit(source, &schema, &parts[1..]) {
+                        return Ok(schema);
+                    }
+                }
+            }
             match infer_csv(source, &join_samples(&parts)) {
                 Ok(s) => Ok(s),
                 // A spot cut inside a quoted field can garble the sample;
@@ -248,21 +255,54 @@ pub fn infer(source: &Source) -> Result<Schema> {
     }
 }
 
+/// Whether every spot sample reads under `schema` as it stands: then
+/// inference over all the samples would give `schema` too (a value that
+/// does not fit a column's type is what widens it), and the spots need no
+/// second inference pass, the slow part of opening a large file. Checked
+/// with the fast reader, which declines anything it is unsure of (dates,
+/// booleans, odd quoting...): inference over everything then decides.
+fn spots_fit(source: &Source, schema: &Schema, spots: &[Vec<u8>]) -> bool {
+    let Some(dialect) = &source.csv else {
+        return false;
+    };
+    let req = super::fast_csv::Request {
+        dialect,
+        encoding: source.spec.encoding,
+        schema,
+        columns: None,
+        skip_header: false,
+    };
+    spots.iter().all(|spot| {
+        super::fast_csv::try_parse(spot, &req).is_some_and(|df| df.width() == schema.len())
+    })
+}
+
+/// The schema of `sample`, and whether every column had a value in it: a
+/// column empty throughout is read as str, which values further on could
+/// still make numeric.
+fn infer_csv_with_coverage(source: &Source, sample: &[u8]) -> Result<(Schema, bool)> {
+    let df = read_sample(source, sample)?;
+    let complete = df.columns().iter().all(|c| c.null_count() < c.len());
+    Ok((df.schema().as_ref().clone(), complete))
+}
+
 fn infer_csv(source: &Source, sample: &[u8]) -> Result<Schema> {
+    Ok(read_sample(source, sample)?.schema().as_ref().clone())
+}
+
+fn read_sample(source: &Source, sample: &[u8]) -> Result<DataFrame> {
     let d = source.csv.as_ref().expect("csv dialect");
     let opts = super::parse::csv_options(d, Encoding::Utf8Lossy, d.has_header)
         .with_infer_schema_length(None)
         .with_raise_if_empty(false)
         // A ragged row is reported with its line when its partition is read.
         .map_parse_options(|o| o.with_truncate_ragged_lines(true));
-    let df = opts
-        .into_reader_with_file_handle(Cursor::new(sample))
+    opts.into_reader_with_file_handle(Cursor::new(sample))
         .finish()
         .map_err(|e| QuarryError::Parse {
             path: source.files[0].path.clone(),
             detail: inference_error(&e.to_string()),
-        })?;
-    Ok(df.schema().as_ref().clone())
+        })
 }
 
 /// polars' inference error without its advice for Python users, and the
@@ -307,4 +347,93 @@ pub fn apply_overrides(
         changed.push(col.clone());
     }
     Ok((schema, changed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::spec::SourceSpec;
+
+    /// The schema inference over every sample gives: what `infer` must
+    /// agree with whichever way it takes.
+    fn joint(source: &Source) -> Schema {
+        infer_csv(source, &join_samples(&sample(source).unwrap())).unwrap()
+    }
+
+    fn open(rows: impl Fn(usize) -> String) -> (tempfile::TempDir, Source) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = String::from("id,a,b,c\n");
+        for i in 0..200_000 {
+            text.push_str(&rows(i));
+            text.push('\n');
+        }
+        assert!(text.len() as u64 > SMALL_TOTAL * 2);
+        std::fs::write(&path, text).unwrap();
+        let source = Source::open(SourceSpec::new(path.to_str().unwrap())).unwrap();
+        (dir, source)
+    }
+
+    #[test]
+    fn the_spots_confirm_the_head_schema_or_inference_reads_them_all() {
+        let late = 120_000; // after the head sample, before the 75 % spot
+        type Rows = Box<dyn Fn(usize) -> String>;
+        let cases: Vec<(&str, Rows)> = vec![
+            (
+                "consistent",
+                Box::new(|i| format!("{i},{},x{i},{}.5", i % 7, i % 3)),
+            ),
+            (
+                "ints turn float",
+                Box::new(move |i| {
+                    let a = if i < late {
+                        format!("{}", i % 7)
+                    } else {
+                        format!("{}.25", i % 7)
+                    };
+                    format!("{i},{a},x,1.5")
+                }),
+            ),
+            (
+                "ints turn text",
+                Box::new(move |i| {
+                    let a = if i < late {
+                        format!("{}", i % 7)
+                    } else {
+                        "n/a".into()
+                    };
+                    format!("{i},{a},x,1.5")
+                }),
+            ),
+            (
+                "empty in the head",
+                Box::new(move |i| {
+                    let a = if i < late {
+                        String::new()
+                    } else {
+                        format!("{i}")
+                    };
+                    format!("{i},{a},x,1.5")
+                }),
+            ),
+            (
+                "quoted text",
+                Box::new(|i| format!("{i},{},\"x, {i}\",\"\"\"q\"\"\"", i % 5)),
+            ),
+        ];
+        for (name, rows) in cases {
+            let (_dir, source) = open(rows);
+            assert_eq!(infer(&source).unwrap(), joint(&source), "{name}");
+        }
+        // The cases do reach both ways.
+        let (_dir, consistent) = open(|i| format!("{i},{},x,1.5", i % 7));
+        let parts = sample(&consistent).unwrap();
+        let (head, complete) = infer_csv_with_coverage(&consistent, &parts[0]).unwrap();
+        assert!(complete && spots_fit(&consistent, &head, &parts[1..]));
+        let (_dir, widened) = open(|i| format!("{i},{},x,1.5", if i < late { "1" } else { "1.5" }));
+        let parts = sample(&widened).unwrap();
+        let (head, _) = infer_csv_with_coverage(&widened, &parts[0]).unwrap();
+        assert!(!spots_fit(&widened, &head, &parts[1..]));
+        assert_eq!(infer(&widened).unwrap().get("a"), Some(&DataType::Float64));
+    }
 }
