@@ -113,6 +113,7 @@ pub fn apply_step(
             for (name, text) in columns {
                 let e = parse_expr(text).map_err(|e| expr_err(i, step, name, e))?;
                 let dt = check_against(text, &e, &s).map_err(|e| expr_err(i, step, name, e))?;
+                let e = super::distinct_eval::per_distinct(e, &dt);
                 s.with_column(name.as_str().into(), dt);
                 lf = lf.with_column(e.alias(name.as_str()));
             }

@@ -244,6 +244,9 @@ impl SourceFile {
         idx.starts = starts.iter().map(|&s| Some(s)).collect();
     }
 
+    /// Bytes a parity pass reads at a time (stays in the L2 cache).
+    const PARITY_PIECE: u64 = 256 * 1024;
+
     /// Quote parity of `[0, k * blocksize)`, computing missing block parities
     /// (in parallel when there are many).
     fn parity_before(&self, grammar: &Grammar, blocksize: u64, k: usize) -> Result<bool> {
@@ -260,11 +263,22 @@ impl SourceFile {
                         let missing = &missing;
                         s.spawn(move || {
                             let mut out = Vec::new();
+                            // A small reused buffer: reading a whole block into
+                            // fresh memory cost more than the counting (page
+                            // faults, then a copy into cold memory).
                             let mut data = Vec::new();
                             for &b in missing.iter().skip(t).step_by(threads) {
                                 let start = b as u64 * blocksize;
-                                self.read_range_into(start, start + blocksize, &mut data)?;
-                                out.push((b, grammar.quote_count(&data) % 2 == 1));
+                                let end = (start + blocksize).min(self.size);
+                                let mut odd = false;
+                                let mut at = start;
+                                while at < end {
+                                    let next = (at + Self::PARITY_PIECE).min(end);
+                                    self.read_range_into(at, next, &mut data)?;
+                                    odd ^= grammar.quote_count(&data) % 2 == 1;
+                                    at = next;
+                                }
+                                out.push((b, odd));
                             }
                             Ok(out)
                         })

@@ -5,6 +5,7 @@ pub mod agg;
 pub mod apply;
 pub mod describe;
 pub mod discover;
+pub mod distinct_eval;
 pub mod error;
 pub mod events;
 pub mod exec;
