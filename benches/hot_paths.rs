@@ -351,3 +351,67 @@ fn draw_table(b: Bencher) {
             .unwrap();
     });
 }
+
+/// 20,000 review-like text records (the reviews workload's shape).
+fn review_records() -> &'static Column {
+    static RECORDS: OnceLock<Column> = OnceLock::new();
+    RECORDS.get_or_init(|| {
+        let records: Vec<String> = (0..20_000)
+            .map(|i| {
+                format!(
+                    "product/productId: B00{i:05}\nreview/userId: A{i}\nreview/helpfulness: {}/{}\n\
+                     review/score: {}.0\nreview/time: 1303862400\nreview/summary: Good stuff {i}\n\
+                     review/text: {}",
+                    i % 7,
+                    i % 11,
+                    1 + i % 5,
+                    "I have bought several of these and they are all good quality. ".repeat(1 + i % 12)
+                )
+            })
+            .collect();
+        Column::new("text".into(), &records)
+    })
+}
+
+const REVIEWS_PATTERN: &str = r"(?s)review/helpfulness: (?P<num>\d+)/(?P<den>\d+).*review/score: (?P<score>[0-9.]+).*review/text: (?P<body>.*)";
+
+/// The `parse` step's captures on 20,000 review records: quarry's
+/// extractor (memmem segments) and polars' `extract_groups` (regex).
+#[divan::bench(args = ["quarry", "polars"])]
+fn parse_text_records(b: Bencher, which: &str) {
+    let records = review_records();
+    let extractor = quarry::engine::extract::Extractor::new(REVIEWS_PATTERN).unwrap();
+    let df = DataFrame::new(records.len(), vec![records.clone()]).unwrap();
+    b.bench_local(|| match which {
+        "quarry" => extractor.extract(records).unwrap(),
+        _ => df
+            .clone()
+            .lazy()
+            .select([col("text").str().extract_groups(REVIEWS_PATTERN).unwrap()])
+            .collect()
+            .unwrap()
+            .columns()[0]
+            .clone(),
+    });
+}
+
+/// The ARCOS `year` expression on 680,000 rows holding 3,300 distinct
+/// dates: once per distinct value (what a `with_columns` step runs) and
+/// row by row.
+#[divan::bench(args = ["per_distinct", "row_by_row"], sample_count = 20)]
+fn derived_date_column(b: Bencher, which: &str) {
+    let dates: Vec<i64> = (0..680_000i64)
+        .map(|i| {
+            let d = (i * 7919) % 3300;
+            (1 + d % 12) * 1_000_000 + (1 + d % 28) * 10_000 + 2006 + d / 400
+        })
+        .collect();
+    let df = DataFrame::new(dates.len(), vec![Column::new("d".into(), &dates)]).unwrap();
+    let text = "date_part('year', strptime(lpad(CAST(d AS VARCHAR), 8, '0'), '%m%d%Y'))";
+    let e = quarry::engine::expr::parse_expr(text).unwrap();
+    let e = match which {
+        "per_distinct" => quarry::engine::distinct_eval::per_distinct(e, &DataType::Int32),
+        _ => e,
+    };
+    b.bench_local(|| df.clone().lazy().select([e.clone()]).collect().unwrap());
+}
