@@ -368,6 +368,45 @@ fn the_arcos_and_reviews_recipes_give_the_local_executors_result() {
 }
 
 #[test]
+fn a_persist_step_on_the_cluster_keeps_its_partitions_where_the_driver_looks() {
+    let _g = lock();
+    let Some(c) = cluster() else { return };
+    let env = Env::new();
+    let recipe = env.path("kept.toml");
+    std::fs::write(
+        &recipe,
+        "[source]\npath = 'arcos.csv'\n[[steps]]\nop = 'filter'\nexpr = \"Measure = 'TAB'\"\n[[steps]]\nop = 'persist'\n[[steps]]\nop = 'group_by'\nkeys = ['BUYER_STATE']\naggs = { n = 'count(*)' }\n",
+    )
+    .unwrap();
+    let out = env.path("kept.parquet");
+    let o = run(env
+        .quarry()
+        .args(["run", recipe.to_str().unwrap(), "--blocksize", "1MiB", "-o"])
+        .arg(&out)
+        .args(env.dask_args(&c)));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The workers (their own environment, their own home) wrote the kept
+    // partitions into the driver's cache directory.
+    let persist = env.cache().join("quarry").join("persist");
+    let parts: Vec<_> = std::fs::read_dir(&persist)
+        .unwrap_or_else(|e| panic!("{}: {e}", persist.display()))
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("part-") && n.ends_with(".arrow"))
+        .collect();
+    let csv = std::fs::metadata(env.path("arcos.csv")).unwrap().len();
+    assert_eq!(parts.len() as u64, csv.div_ceil(1 << 20), "{parts:?}");
+    // A local run of the same recipe starts from them and agrees.
+    let again = env.path("again.parquet");
+    let o = run(env
+        .quarry()
+        .args(["run", recipe.to_str().unwrap(), "--blocksize", "1MiB", "-o"])
+        .arg(&again));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same(&read_sorted(&out), &read_sorted(&again));
+}
+
+#[test]
 fn a_killed_worker_does_not_change_the_result_and_is_reported() {
     let _g = lock();
     let Some(c) = cluster() else { return };

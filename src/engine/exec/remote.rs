@@ -38,6 +38,11 @@ pub struct JobSpec {
     /// Record starts at every block cut, per file, as the driver resolved
     /// them (see `Source::block_starts`).
     pub block_starts: Vec<Vec<u64>>,
+    /// Where the driver keeps the partitions of a `persist` step: workers
+    /// keep theirs there too (on a shared filesystem, the driver's later
+    /// previews and runs start from them), not in their own cache.
+    #[serde(default)]
+    pub persist_dir: Option<PathBuf>,
 }
 
 /// Enough of the driver's plan to notice a worker that sees other data.
@@ -82,6 +87,7 @@ impl JobSpec {
             options,
             check: Fingerprint::of(job),
             block_starts: job.source.block_starts()?,
+            persist_dir: job.persist.as_ref().map(|p| absolute(&p.dir)).transpose()?,
         })
     }
 }
@@ -141,7 +147,10 @@ pub fn exec_task(dir: &Path, task: usize) -> Result<TaskReport> {
             spec_path.display()
         ))
     })?;
-    let job = Job::prepare(spec.recipe, &spec.base, &spec.options)?;
+    let mut job = Job::prepare(spec.recipe, &spec.base, &spec.options)?;
+    if let (Some(store), Some(dir)) = (job.persist.as_mut(), spec.persist_dir) {
+        store.dir = dir;
+    }
     let seen = Fingerprint::of(&job);
     if seen != spec.check {
         return Err(QuarryError::Usage(format!(
