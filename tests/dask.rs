@@ -694,10 +694,16 @@ fn the_explorer_runs_its_computes_on_the_cluster() {
             _ => {}
         }
     }
-    let lanes = view.unwrap().workers;
+    let view = view.unwrap();
+    let lanes = &view.workers;
     assert!(
         lanes.iter().any(|l| l == "w1") && lanes.iter().any(|l| l == "w2"),
         "{lanes:?}"
+    );
+    // The view names the executor: the scheduler it ran on.
+    assert_eq!(
+        view.executor,
+        format!("dask ({})", c.scheduler_file.display())
     );
 }
 

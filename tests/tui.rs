@@ -868,6 +868,7 @@ fn recorded_job(parts: usize) -> JobView {
             .collect(),
     );
     j.apply(&Event::JobStarted {
+        executor: "local".into(),
         tasks: j.tasks.len(),
         stages: 3,
         partitions: parts,
@@ -1025,7 +1026,7 @@ fn tmux_compute_progress_result_write_and_cancel() {
     let mut done_counts = std::collections::BTreeSet::new();
     let screen = loop {
         let s = t.screen();
-        if s.contains("progress · compute · running") {
+        if s.contains("progress · compute on local · running") {
             saw_running = true;
             if let Some(line) = s
                 .lines()
@@ -1052,7 +1053,7 @@ fn tmux_compute_progress_result_write_and_cancel() {
         .and_then(|n| n.parse().ok())
         .unwrap();
     t.send(&["5"]);
-    let s = t.wait_for("progress · compute · done", 10);
+    let s = t.wait_for("progress · compute on local · done", 10);
     assert!(s.contains("190/190 partitions"), "{s}");
     // Write the computed result.
     t.send(&["6", "w"]);
@@ -1090,7 +1091,7 @@ fn tmux_compute_progress_result_write_and_cancel() {
     t.send(&["C-c"]);
     let s = t.wait_for("nothing was written", 30);
     assert!(
-        s.contains("progress · write big.parquet · cancelled"),
+        s.contains("progress · write big.parquet on local · cancelled"),
         "{s}"
     );
     assert!(!d.join("big.parquet").exists());

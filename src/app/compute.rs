@@ -98,6 +98,8 @@ pub struct JobView {
     /// Lane names in order of first appearance (`local-0`, a Dask worker…).
     pub workers: Vec<String>,
     pub workers_expected: usize,
+    /// Where the tasks run (`local`, the Dask scheduler), once announced.
+    pub executor: String,
     pub memory_budget: u64,
     pub progress: Progress,
     /// Bytes read per `SAMPLE_MS` since the start.
@@ -137,6 +139,7 @@ impl JobView {
             graph,
             workers: Vec::new(),
             workers_expected: 0,
+            executor: String::new(),
             memory_budget: 0,
             progress: Progress::default(),
             throughput: Vec::new(),
@@ -167,6 +170,7 @@ impl JobView {
     pub fn apply(&mut self, e: &Event) {
         match e {
             Event::JobStarted {
+                executor,
                 workers,
                 memory_budget,
                 partitions,
@@ -174,6 +178,7 @@ impl JobView {
                 tasks,
                 ..
             } => {
+                self.executor = executor.clone();
                 self.workers_expected = *workers;
                 self.memory_budget = *memory_budget;
                 self.progress.partitions = *partitions;

@@ -9,6 +9,8 @@ use serde::Serialize;
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     JobStarted {
+        /// Where the tasks run: `local`, or the Dask scheduler.
+        executor: String,
         tasks: usize,
         stages: usize,
         partitions: usize,

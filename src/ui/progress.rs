@@ -69,7 +69,14 @@ pub fn draw_progress(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             format!("cancelled after {:.1} s", *elapsed_ms as f64 / 1000.0)
         }
     };
-    let title = format!(" progress · {what} · {phase} ");
+    // The executor is named when the border has room for it: the phase
+    // (elapsed time, outcome) matters more on a narrow screen.
+    let named = format!(" progress · {what} on {} · {phase} ", j.executor);
+    let title = if !j.executor.is_empty() && named.chars().count() + 2 <= area.width as usize {
+        named
+    } else {
+        format!(" progress · {what} · {phase} ")
+    };
     let outer = block(&title, theme, true);
     let inner = outer.inner(area);
     f.render_widget(outer, area);

@@ -275,6 +275,15 @@ impl DaskExecutor {
         req
     }
 
+    /// The executor as the progress view names it.
+    fn label(&self) -> String {
+        match &self.target {
+            DaskTarget::Address(a) => format!("dask {a}"),
+            DaskTarget::SchedulerFile(f) => format!("dask ({})", f.display()),
+            DaskTarget::Local(n) => format!("local dask ×{n}"),
+        }
+    }
+
     fn where_(&self) -> String {
         match &self.target {
             DaskTarget::Address(a) => format!("the Dask scheduler at {a}"),
@@ -371,7 +380,14 @@ impl Executor for DaskExecutor {
         }
         let threads = self.await_ready(&mut bridge, &cancel)?;
         let sink_maps = sink.is_some() && job.is_map_only();
-        let mut sched = Schedule::start(&job, sink_maps, Arc::clone(&events), threads, 0);
+        let mut sched = Schedule::start(
+            &job,
+            sink_maps,
+            Arc::clone(&events),
+            self.label(),
+            threads,
+            0,
+        );
         let graph = &job.graph;
         // Enough submitted to keep every worker thread busy, few enough that
         // a cancel or a satisfied head wastes little.

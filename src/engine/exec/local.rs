@@ -78,6 +78,7 @@ impl Executor for LocalExecutor {
             &job,
             sink_maps,
             Arc::clone(&events),
+            "local".into(),
             self.workers,
             self.memory_budget,
         );

@@ -56,6 +56,7 @@ impl<'a> Schedule<'a> {
         job: &'a Job,
         sink_maps: bool,
         events: EventSink,
+        executor: String,
         workers: usize,
         memory_budget: u64,
     ) -> Schedule<'a> {
@@ -73,6 +74,7 @@ impl<'a> Schedule<'a> {
             .map(|t| t.est_bytes)
             .sum();
         events(Event::JobStarted {
+            executor,
             tasks: n,
             stages: graph.stages.len(),
             partitions: job.source.partitions.len(),
