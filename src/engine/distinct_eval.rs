@@ -62,7 +62,12 @@ fn eval_on(c: Column, expr: &Expr) -> PolarsResult<Column> {
     let name = c.name().clone();
     let height = c.len();
     let df = DataFrame::new(height, vec![c])?;
-    let out = df.lazy().select([expr.clone()]).collect()?;
+    // In memory: this runs inside another query's expression.
+    let out = df
+        .lazy()
+        .select([expr.clone()])
+        .collect_with_engine(Engine::InMemory)?
+        .unwrap_single();
     let mut col = out
         .columns()
         .first()
