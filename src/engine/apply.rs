@@ -34,10 +34,17 @@ fn expr_err(i: usize, step: &Step, key: &str, e: ExprError) -> QuarryError {
 }
 
 /// Parse and check `text` against `schema`.
-fn checked(i: usize, step: &Step, key: &str, text: &str, schema: &Schema) -> Result<Expr> {
+/// The expression and its output type, checked against `schema`.
+fn checked(
+    i: usize,
+    step: &Step,
+    key: &str,
+    text: &str,
+    schema: &Schema,
+) -> Result<(Expr, DataType)> {
     let e = parse_expr(text).map_err(|e| expr_err(i, step, key, e))?;
-    check_against(text, &e, schema).map_err(|e| expr_err(i, step, key, e))?;
-    Ok(e)
+    let dt = check_against(text, &e, schema).map_err(|e| expr_err(i, step, key, e))?;
+    Ok((e, dt))
 }
 
 fn require_columns(i: usize, step: &Step, names: &[String], schema: &Schema) -> Result<()> {
@@ -87,7 +94,10 @@ pub fn apply_step(
     joins: &JoinTables,
 ) -> Result<LazyFrame> {
     Ok(match step {
-        Step::Filter { expr } => lf.filter(checked(i, step, "expr", expr, schema)?),
+        Step::Filter { expr } => {
+            let (e, dt) = checked(i, step, "expr", expr, schema)?;
+            lf.filter(super::distinct_eval::per_distinct(e, &dt))
+        }
         Step::Select { columns } => {
             require_columns(i, step, columns, schema)?;
             lf.select(columns.iter().map(|c| col(c.as_str())).collect::<Vec<_>>())
@@ -111,8 +121,7 @@ pub fn apply_step(
             let mut lf = lf;
             let mut s = schema.clone();
             for (name, text) in columns {
-                let e = parse_expr(text).map_err(|e| expr_err(i, step, name, e))?;
-                let dt = check_against(text, &e, &s).map_err(|e| expr_err(i, step, name, e))?;
+                let (e, dt) = checked(i, step, name, text, &s)?;
                 let e = super::distinct_eval::per_distinct(e, &dt);
                 s.with_column(name.as_str().into(), dt);
                 lf = lf.with_column(e.alias(name.as_str()));
