@@ -282,15 +282,29 @@ fn state_frame(names: &[&str], states: Vec<Vec<u8>>) -> Result<DataFrame> {
 }
 
 /// `(value, count)` pairs of the non-null values of `s`, any order.
-fn value_counts(s: &Series) -> Result<DataFrame> {
-    let s = s.drop_nulls().with_name("v".into());
-    DataFrame::new_infer_height(vec![s.into_column()])
-        .map_err(engine)?
-        .lazy()
-        .group_by([col("v")])
-        .agg([len().cast(DataType::UInt64).alias("n")])
-        .collect()
-        .map_err(engine)
+/// The distinct non-null strings of `s` (in order of first appearance) and
+/// how often each occurs. One hash table of borrowed strings: polars'
+/// group-by keeps a group per value, which for a column of mostly distinct
+/// identifiers costs more than the counting.
+fn value_counts(s: &Series) -> Result<(Series, UInt64Chunked)> {
+    let ca = s.str().map_err(engine)?;
+    let mut index: PlHashMap<&str, usize> = PlHashMap::default();
+    let mut values: Vec<&str> = Vec::new();
+    let mut counts: Vec<u64> = Vec::new();
+    for v in ca.iter().flatten() {
+        let next = values.len();
+        let at = *index.entry(v).or_insert(next);
+        if at == next {
+            values.push(v);
+            counts.push(1);
+        } else {
+            counts[at] += 1;
+        }
+    }
+    Ok((
+        Series::new("v".into(), values),
+        UInt64Chunked::from_vec("n".into(), counts),
+    ))
 }
 
 /// Row indices of the `k` heaviest values of a value-count frame (heaviest
@@ -365,18 +379,7 @@ fn column_state(s: &Series) -> Result<ColumnState> {
             (Series::new("v".into(), vals), counts)
         }
         _ => {
-            let vc = value_counts(&canon)?;
-            let counts = vc
-                .column("n")
-                .map_err(engine)?
-                .u64()
-                .map_err(engine)?
-                .clone();
-            let values = vc
-                .column("v")
-                .map_err(engine)?
-                .as_materialized_series()
-                .clone();
+            let (values, counts) = value_counts(&canon)?;
             (values, counts)
         }
     };
