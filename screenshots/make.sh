@@ -94,8 +94,9 @@ wait_for "planned"
 capture graph
 
 keys c
-wait_for "progress · compute · running"
-sleep 0.8
+wait_for "progress · compute on local · running"
+# The demo job takes well under a second now: catch it mid-run.
+sleep 0.25
 capture progress
 
 wait_for "result · "
