@@ -263,8 +263,18 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.dir);
+        if self.keep {
+            return;
+        }
+        // A task orphaned by a lost bridge or worker may still be writing
+        // its output here: a file created between listing the directory and
+        // removing it fails the removal (not empty). Try again briefly; once
+        // the directory is gone such a task fails to write and stops.
+        for _ in 0..50 {
+            if std::fs::remove_dir_all(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 }
