@@ -13,11 +13,11 @@ use quarry::app::compute::{JobKind, JobView};
 use quarry::app::update::{request_preview, PreviewData};
 use quarry::app::{update, Msg, State};
 use quarry::config::Config;
-use quarry::engine::apply::JoinTables;
-use quarry::engine::events::Event;
-use quarry::engine::graph::StageKind;
-use quarry::engine::job::{Job, JobOptions};
+use quarry::engine::plan::graph::StageKind;
 use quarry::engine::recipe::{Recipe, SourceConfig};
+use quarry::engine::run::events::Event;
+use quarry::engine::run::job::{Job, JobOptions};
+use quarry::engine::steps::apply::JoinTables;
 use quarry::engine::{Previewer, Source, SourceSpec};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -102,14 +102,14 @@ fn csv_parse_fast(b: Bencher, which: &str) {
     let cols = (which == "two_columns").then(maxtab_columns);
     let d = source.csv.as_ref().unwrap();
     b.bench(|| {
-        let req = quarry::engine::fast_csv::Request {
+        let req = quarry::engine::input::fast_csv::Request {
             dialect: d,
             encoding: source.spec.encoding,
             schema: &source.schema,
             columns: cols.as_deref(),
             skip_header: false,
         };
-        quarry::engine::fast_csv::try_parse(bytes, &req)
+        quarry::engine::input::fast_csv::try_parse(bytes, &req)
             .expect("the fast reader takes ARCOS partitions")
     });
 }
@@ -121,7 +121,7 @@ fn csv_parse_polars(b: Bencher, which: &str) {
     let cols = (which == "two_columns").then(maxtab_columns);
     let d = source.csv.as_ref().unwrap();
     b.bench(|| {
-        quarry::engine::parse::csv_options(d, source.spec.encoding, false)
+        quarry::engine::input::dialect::csv_options(d, source.spec.encoding, false)
             .with_schema(Some(source.schema.clone()))
             .with_columns(
                 cols.as_ref()
@@ -162,10 +162,10 @@ fn describe_partial_and_merge(b: Bencher) {
     let frame = source.read_partition(0).unwrap();
     b.bench(|| {
         let states: Vec<DataFrame> = (0..8)
-            .map(|_| quarry::engine::describe::partial(&frame, None).unwrap())
+            .map(|_| quarry::engine::stats::describe::partial(&frame, None).unwrap())
             .collect();
-        let all = quarry::engine::job::concat_frames(states).unwrap();
-        quarry::engine::describe::merge(&all).unwrap()
+        let all = quarry::engine::frames::concat_frames(states).unwrap();
+        quarry::engine::stats::describe::merge(&all).unwrap()
     });
 }
 
@@ -174,12 +174,12 @@ fn describe_partial_and_merge(b: Bencher) {
 /// executor's own cost (scheduling, events, progress) per job.
 #[divan::bench(sample_count = 20)]
 fn job_on_local_executor(b: Bencher) {
-    use quarry::engine::exec::local::LocalExecutor;
-    use quarry::engine::exec::{CancelToken, Executor};
+    use quarry::engine::run::exec::local::LocalExecutor;
+    use quarry::engine::run::exec::{CancelToken, Executor};
     let job = Arc::new(job_for_overhead());
     let exec = LocalExecutor::new(2, 1 << 32);
     b.bench(|| {
-        let events: quarry::engine::exec::EventSink = Arc::new(|e: Event| {
+        let events: quarry::engine::run::exec::EventSink = Arc::new(|e: Event| {
             divan::black_box(serde_json::to_string(&e).unwrap());
         });
         exec.execute(Arc::clone(&job), None, events, CancelToken::new())
@@ -380,7 +380,7 @@ const REVIEWS_PATTERN: &str = r"(?s)review/helpfulness: (?P<num>\d+)/(?P<den>\d+
 #[divan::bench(args = ["quarry", "polars"])]
 fn parse_text_records(b: Bencher, which: &str) {
     let records = review_records();
-    let extractor = quarry::engine::extract::Extractor::new(REVIEWS_PATTERN).unwrap();
+    let extractor = quarry::engine::steps::extract::Extractor::new(REVIEWS_PATTERN).unwrap();
     let df = DataFrame::new(records.len(), vec![records.clone()]).unwrap();
     b.bench_local(|| match which {
         "quarry" => extractor.extract(records).unwrap(),
@@ -408,9 +408,9 @@ fn derived_date_column(b: Bencher, which: &str) {
         .collect();
     let df = DataFrame::new(dates.len(), vec![Column::new("d".into(), &dates)]).unwrap();
     let text = "date_part('year', strptime(lpad(CAST(d AS VARCHAR), 8, '0'), '%m%d%Y'))";
-    let e = quarry::engine::expr::parse_expr(text).unwrap();
+    let e = quarry::engine::recipe::expr::parse_expr(text).unwrap();
     let e = match which {
-        "per_distinct" => quarry::engine::distinct_eval::per_distinct(e, &DataType::Int32),
+        "per_distinct" => quarry::engine::steps::distinct_eval::per_distinct(e, &DataType::Int32),
         _ => e,
     };
     b.bench_local(|| df.clone().lazy().select([e.clone()]).collect().unwrap());

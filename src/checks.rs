@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 
-use crate::engine::apply::{schemas_after_steps, JoinTables};
-use crate::engine::expr::parse_expr;
+use crate::engine::recipe::expr::parse_expr;
 use crate::engine::recipe::Recipe;
+use crate::engine::steps::apply::{schemas_after_steps, JoinTables};
 use crate::engine::{Source, SourceSpec};
 
 /// The partition boundary finder: for any bytes read as CSV and any
@@ -97,6 +97,6 @@ pub fn recipe(data: &[u8]) {
     };
     let joins = JoinTables::new();
     if schemas_after_steps(&fixed_schema(), &recipe.steps, &joins).is_ok() {
-        let _ = crate::engine::lower::plan(&recipe.steps, |_| 0);
+        let _ = crate::engine::plan::lower::plan(&recipe.steps, |_| 0);
     }
 }

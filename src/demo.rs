@@ -3,11 +3,10 @@
 //! Everything is written to a temp name and renamed, so an interrupted run
 //! never leaves a torn file behind.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::engine::preview::SplitMix64;
+use crate::engine::run::preview::SplitMix64;
 use crate::engine::{QuarryError, Result};
 
 pub struct DemoFiles {
@@ -99,35 +98,18 @@ pub fn write_demo(dir: &Path, rows: u64) -> Result<DemoFiles> {
             ..files
         });
     }
-    write_atomic(&files.arcos, |w| write_arcos(w, rows, 42))?;
-    write_atomic(&files.reviews, |w| write_reviews(w, review_records, 42))?;
-    write_atomic(&files.arcos_recipe, |w| {
+    crate::engine::run::atomic::write_file(&files.arcos, |w| write_arcos(w, rows, 42))?;
+    crate::engine::run::atomic::write_file(&files.reviews, |w| {
+        write_reviews(w, review_records, 42)
+    })?;
+    crate::engine::run::atomic::write_file(&files.arcos_recipe, |w| {
         w.write_all(ARCOS_RECIPE.as_bytes())
     })?;
-    write_atomic(&files.reviews_recipe, |w| {
+    crate::engine::run::atomic::write_file(&files.reviews_recipe, |w| {
         w.write_all(REVIEWS_RECIPE.as_bytes())
     })?;
-    write_atomic(&stamp, |w| w.write_all(want.as_bytes()))?;
+    crate::engine::run::atomic::write_file(&stamp, |w| w.write_all(want.as_bytes()))?;
     Ok(files)
-}
-
-fn write_atomic(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-) -> Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
-        fill(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(QuarryError::io(path, e));
-    }
-    Ok(())
 }
 
 struct Rng(SplitMix64);

@@ -5,13 +5,12 @@
 
 pub mod allocator;
 pub mod app;
+pub mod cell;
 pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
-pub mod print;
-pub mod run;
 pub mod signals;
 pub mod tui;
 pub mod ui;

@@ -5,55 +5,23 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
 /// Call `on_signal` once, from a background thread, when the process is
 /// asked to stop. The handlers are installed before this returns: a signal
 /// that arrives a moment later must cancel, not kill the process with the
 /// default action (which would leave partial output behind).
 pub fn on_termination(on_signal: impl FnOnce() + Send + 'static) {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    // Registering is synchronous; only the wait happens on the thread.
+    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
     std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            drop(ready_tx);
-            return;
-        };
-        rt.block_on(async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let mut streams: Vec<_> = [
-                SignalKind::interrupt(),
-                SignalKind::terminate(),
-                SignalKind::hangup(),
-            ]
-            .into_iter()
-            .filter_map(|kind| signal(kind).ok())
-            .collect();
-            let _ = ready_tx.send(());
-            drop(ready_tx);
-            if streams.is_empty() {
-                return std::future::pending::<()>().await;
-            }
-            let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
-            futures_select_first(waits.collect()).await;
-        });
-        on_signal();
-    });
-    // Returns when the thread has registered (or failed to).
-    let _ = ready_rx.recv();
-}
-
-/// Resolve when the first of `futs` resolves.
-async fn futures_select_first<F: std::future::Future + Unpin>(mut futs: Vec<F>) {
-    std::future::poll_fn(|cx| {
-        for f in futs.iter_mut() {
-            if std::pin::Pin::new(f).poll(cx).is_ready() {
-                return std::task::Poll::Ready(());
-            }
+        if signals.forever().next().is_some() {
+            on_signal();
         }
-        std::task::Poll::Pending
-    })
-    .await
+    });
 }
 
 /// A flag set when a termination signal arrives.

@@ -656,8 +656,8 @@ fn the_bridge_dying_is_reported_and_quarry_exits_cleanly() {
 fn the_explorer_runs_its_computes_on_the_cluster() {
     use quarry::app::compute::{JobKind, JobView};
     use quarry::app::Msg;
-    use quarry::engine::exec::dask::{DaskExecutor, DaskTarget};
     use quarry::engine::recipe::Recipe;
+    use quarry::engine::run::exec::dask::{DaskExecutor, DaskTarget};
 
     let _g = lock();
     let Some(c) = cluster() else { return };
@@ -672,17 +672,21 @@ fn the_explorer_runs_its_computes_on_the_cluster() {
     dask.scratch = env.scratch();
     let got: Arc<Mutex<Vec<Msg>>> = Arc::default();
     let sink = Arc::clone(&got);
-    let outcome = quarry::tui::run_job(
-        1,
-        JobKind::Compute,
+    // The same work the explorer's runtime runs for a compute.
+    let work = quarry::tui::effects::Work::Job {
+        id: 1,
+        kind: JobKind::Compute,
         recipe,
-        &base,
+        base,
         source,
-        Arc::new(move |m| sink.lock().unwrap().push(m)),
-        quarry::engine::exec::CancelToken::new(),
-        &dask,
-    )
-    .unwrap();
+        executor: Arc::new(dask),
+    };
+    let emit: quarry::tui::effects::Emit = Arc::new(move |m| sink.lock().unwrap().push(m));
+    let done = work.run(&emit, &quarry::engine::run::exec::CancelToken::new());
+    let quarry::tui::effects::Done::Msg(Msg::JobDone { result, .. }) = done else {
+        panic!("a job ends with JobDone")
+    };
+    let outcome = result.unwrap();
     assert!(outcome.frame.is_some_and(|f| f.height() > 100));
     // The progress view's model sees the cluster's workers as lanes.
     let msgs = std::mem::take(&mut *got.lock().unwrap());
@@ -713,11 +717,11 @@ fn the_explorer_runs_its_computes_on_the_cluster() {
 /// newlines across block cuts, so the worker must use the driver's cuts.
 #[test]
 fn tasks_run_one_by_one_from_the_scratch_directory_equal_the_local_run() {
-    use quarry::engine::exec::local::LocalExecutor;
-    use quarry::engine::exec::remote::{exec_task, output_path, read_output, Scratch};
-    use quarry::engine::exec::{CancelToken, Executor};
-    use quarry::engine::job::{Job, JobOptions};
     use quarry::engine::recipe::Recipe;
+    use quarry::engine::run::exec::local::LocalExecutor;
+    use quarry::engine::run::exec::remote::{exec_task, output_path, read_output, Scratch};
+    use quarry::engine::run::exec::{CancelToken, Executor};
+    use quarry::engine::run::job::{Job, JobOptions};
 
     let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("k,note,v\n");

@@ -9,13 +9,13 @@ use std::process::Command;
 use std::sync::Arc;
 
 use polars::prelude::*;
-use quarry::engine::describe::QUANTILES;
-use quarry::engine::exec::local::LocalExecutor;
-use quarry::engine::exec::{CancelToken, Executor};
-use quarry::engine::graph::StageKind;
-use quarry::engine::job::{Job, JobOptions};
+use quarry::engine::plan::graph::StageKind;
 use quarry::engine::recipe::Recipe;
-use quarry::engine::sketch::{HLL_STATED_ERROR, TDIGEST_STATED_RANK_ERROR};
+use quarry::engine::run::exec::local::LocalExecutor;
+use quarry::engine::run::exec::{CancelToken, Executor};
+use quarry::engine::run::job::{Job, JobOptions};
+use quarry::engine::stats::describe::QUANTILES;
+use quarry::engine::stats::sketch::{HLL_STATED_ERROR, TDIGEST_STATED_RANK_ERROR};
 
 const ROWS: u64 = 150_000;
 
@@ -171,7 +171,7 @@ fn describe_matches_polars_across_blocksizes() {
                 panic!("{what}: no distinct")
             };
             let exact = cell(&table, "distinct_exact", row) == AnyValue::Boolean(true);
-            if truth as usize <= quarry::engine::sketch::EXACT_DISTINCT {
+            if truth as usize <= quarry::engine::stats::sketch::EXACT_DISTINCT {
                 assert!(exact, "{what}");
                 assert_eq!(distinct, truth, "{what}");
             } else {

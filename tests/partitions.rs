@@ -7,11 +7,19 @@ use std::path::Path;
 
 use polars::prelude::*;
 use proptest::prelude::*;
-use quarry::engine::records::Grammar;
+use quarry::engine::input::records::Grammar;
+use quarry::engine::input::storage::local::LocalStorage;
+use quarry::engine::input::storage::memory::MemoryStorage;
+use quarry::engine::input::storage::Storage;
 use quarry::engine::{RecordSeparator, Source, SourceSpec};
 
 fn read_all(spec: SourceSpec) -> quarry::engine::Result<DataFrame> {
-    let source = Source::open(spec)?;
+    read_all_in(&LocalStorage, spec)
+}
+
+/// Every partition read through `storage`, concatenated.
+fn read_all_in(storage: &dyn Storage, spec: SourceSpec) -> quarry::engine::Result<DataFrame> {
+    let source = Source::open_in(storage, spec)?;
     let mut out = DataFrame::empty_with_schema(&source.schema);
     for p in &source.partitions {
         let df = source.read_partition(p.index)?;
@@ -120,14 +128,22 @@ proptest! {
         let expected = polars_csv(&path);
         let mut sizes = blocksizes;
         sizes.push(bytes.len() as u64 + 7);
+        // The same bytes behind the second storage backend read the same.
+        let mut memory = MemoryStorage::new();
+        memory.insert(path.clone(), bytes.clone());
         for bs in sizes {
             let mut spec = SourceSpec::new(path.clone());
             spec.blocksize = bs;
-            let ours = read_all(spec);
+            let ours = read_all(spec.clone());
             match (&ours, &expected) {
                 (Ok(o), Ok(t)) => assert_same(o, t),
                 (Err(_), Err(_)) => {}
                 (o, t) => panic!("blocksize {bs}: ours {o:?}, polars {t:?}"),
+            }
+            match (&ours, read_all_in(&memory, spec)) {
+                (Ok(o), Ok(m)) => assert_same(o, &m),
+                (Err(o), Err(m)) => prop_assert_eq!(o.to_string(), m.to_string()),
+                (o, m) => panic!("blocksize {bs}: local {o:?}, memory {m:?}"),
             }
         }
     }
@@ -298,4 +314,56 @@ fn empty_csv_is_an_error_for_both() {
     assert!(polars_csv(&path).is_err());
     let err = Source::open(SourceSpec::new(path)).unwrap_err();
     assert!(err.to_string().contains("is empty"), "{err}");
+}
+
+/// A directory of CSV, gzipped CSV and Parquet files read through the
+/// in-memory storage equals the same files read from disk: nothing above
+/// the byte-access traits reads files directly.
+#[test]
+fn every_format_reads_the_same_through_another_storage_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,name,score\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("{i},\"n, {}\",{}.5\n", i % 17, i % 101));
+    }
+    let mut gz = Vec::new();
+    {
+        let mut enc = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::fast());
+        enc.write_all(csv.as_bytes()).unwrap();
+        enc.finish().unwrap();
+    }
+    let mut frame = CsvReadOptions::default()
+        .into_reader_with_file_handle(std::io::Cursor::new(csv.as_bytes().to_vec()))
+        .finish()
+        .unwrap();
+    let mut parquet = Vec::new();
+    ParquetWriter::new(&mut parquet)
+        .with_row_group_size(Some(500))
+        .finish(&mut frame)
+        .unwrap();
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("a.csv", csv.clone().into_bytes()),
+        ("b.csv.gz", gz),
+        ("c.parquet", parquet),
+    ];
+    let mut memory = MemoryStorage::new();
+    for (name, bytes) in &cases {
+        let path = write(dir.path(), name, bytes);
+        memory.insert(path, bytes.clone());
+    }
+    for (name, _) in &cases {
+        let path = dir.path().join(name).to_string_lossy().into_owned();
+        for blocksize in [4096, 50_000, 1 << 20] {
+            let mut spec = SourceSpec::new(path.clone());
+            spec.blocksize = blocksize;
+            let local = read_all(spec.clone()).unwrap();
+            let mem = read_all_in(&memory, spec).unwrap();
+            assert_eq!(local.height(), 3000, "{name}");
+            assert_same(&local, &mem);
+        }
+    }
+    // A glob over the store lists its objects like files on disk.
+    let pattern = dir.path().join("*.csv").to_string_lossy().into_owned();
+    let source = Source::open_in(&memory, SourceSpec::new(pattern)).unwrap();
+    assert_eq!(source.files.len(), 1);
 }

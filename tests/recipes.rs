@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 use proptest::prelude::*;
-use quarry::engine::apply::apply_steps;
-use quarry::engine::events::Event;
-use quarry::engine::exec::local::LocalExecutor;
-use quarry::engine::exec::{CancelToken, Executor};
-use quarry::engine::graph::StageKind;
-use quarry::engine::job::{Job, JobOptions};
-use quarry::engine::output::{OutputTarget, PartSink};
+use quarry::engine::plan::graph::StageKind;
 use quarry::engine::recipe::Recipe;
+use quarry::engine::run::events::Event;
+use quarry::engine::run::exec::local::LocalExecutor;
+use quarry::engine::run::exec::{CancelToken, Executor};
+use quarry::engine::run::job::{Job, JobOptions};
+use quarry::engine::run::output::{OutputTarget, PartSink};
+use quarry::engine::steps::apply::apply_steps;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::File::create(dir.join(name))
@@ -196,7 +196,7 @@ proptest! {
                     .unwrap()
                     .finish()
                     .unwrap();
-                let joins = quarry::engine::apply::load_joins(&recipe, dir.path()).unwrap();
+                let joins = quarry::engine::steps::apply::load_joins(&recipe, dir.path()).unwrap();
                 let polars = apply_steps(df.lazy(), 0, &recipe.steps, &joins)
                     .map_err(|e| e.to_string())
                     .and_then(|lf| lf.collect().map_err(|e| e.to_string()));
@@ -406,7 +406,7 @@ fn cancellation_stops_dispatch_and_leaves_no_output() {
     let c2 = cancel.clone();
     let finished = Arc::new(Mutex::new(0usize));
     let f2 = Arc::clone(&finished);
-    let events: quarry::engine::exec::EventSink = Arc::new(move |e| {
+    let events: quarry::engine::run::exec::EventSink = Arc::new(move |e| {
         if let Event::TaskFinished { .. } = e {
             let mut n = f2.lock().unwrap();
             *n += 1;
@@ -443,7 +443,7 @@ fn memory_budget_limits_partitions_in_flight() {
     let job = Arc::new(Job::prepare(r, dir.path(), &JobOptions::default()).unwrap());
     let running = Arc::new(Mutex::new((0i64, 0i64)));
     let r2 = Arc::clone(&running);
-    let events: quarry::engine::exec::EventSink = Arc::new(move |e| {
+    let events: quarry::engine::run::exec::EventSink = Arc::new(move |e| {
         let mut g = r2.lock().unwrap();
         match e {
             Event::TaskStarted {

@@ -10,16 +10,17 @@ use std::time::{Duration, Instant};
 
 use quarry::app::compute::{JobKind, JobView, Phase, TaskState};
 use quarry::app::state::View;
-use quarry::app::update::{PreviewData, PreviewRequest};
 use quarry::app::{update, Action, Effect, Msg, State};
 use quarry::config::{Config, Keymap, Mode};
-use quarry::engine::apply::JoinTables;
-use quarry::engine::events::{Event, Fix};
-use quarry::engine::exec::local::LocalExecutor;
-use quarry::engine::exec::CancelToken;
-use quarry::engine::graph::{StageKind, TaskGraph};
+use quarry::engine::error::Fix;
+use quarry::engine::plan::graph::{StageKind, TaskGraph};
 use quarry::engine::recipe::{Recipe, SourceConfig, Step};
+use quarry::engine::run::events::Event;
+use quarry::engine::run::exec::local::LocalExecutor;
+use quarry::engine::run::exec::CancelToken;
+use quarry::engine::steps::apply::JoinTables;
 use quarry::engine::{Previewer, Source, SourceSpec};
+use quarry::tui::effects::{work_for, Done, Emit, Engine, Work};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -40,7 +41,7 @@ fn csv(dir: &Path) -> String {
 
 struct App {
     state: State,
-    previewer: Previewer,
+    engine: Engine,
 }
 
 impl App {
@@ -60,70 +61,47 @@ impl App {
         );
         let mut app = App {
             state,
-            previewer: Previewer::new(source),
+            engine: Engine {
+                previewer: Arc::new(Previewer::new(source)),
+                executor: Arc::new(LocalExecutor::new(2, 1 << 30)),
+            },
         };
         let fx = quarry::app::update::request_preview(&mut app.state);
         app.run(fx);
         app
     }
 
-    /// Perform preview effects synchronously (the runtime does it on a thread).
+    /// Perform engine effects inline, through the same functions the
+    /// terminal runtime runs on its threads; the rest are returned.
     fn run(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
         let mut rest = Vec::new();
         for e in effects {
-            match e {
-                Effect::Preview(PreviewRequest {
-                    request,
-                    steps,
-                    rows,
-                    take,
-                }) => {
-                    let p = self
-                        .previewer
-                        .preview_steps(&steps, &self.state.joins.clone(), rows, take)
-                        .map(|p| PreviewData {
-                            frame: p.frame,
-                            partial: p.partial,
-                            partitions_read: p.partitions_read,
-                            elapsed_ms: 0,
-                        })
-                        .map_err(|e| e.to_string());
-                    let more = update(&mut self.state, Msg::PreviewDone { request, result: p });
-                    rest.extend(self.run(more));
+            let keep = matches!(
+                e,
+                Effect::Preview(_) | Effect::StartJob { .. } | Effect::PlanGraph { .. }
+            );
+            if !keep {
+                rest.push(e);
+                continue;
+            }
+            let Some(work) = work_for(e, &self.state, &self.engine) else {
+                continue;
+            };
+            let got: Arc<Mutex<Vec<Msg>>> = Arc::default();
+            let sink = Arc::clone(&got);
+            let emit: Emit = Arc::new(move |m| sink.lock().unwrap().push(m));
+            let done = work.run(&emit, &CancelToken::new());
+            let mut msgs: Vec<Msg> = std::mem::take(&mut *got.lock().unwrap());
+            match done {
+                Done::Msg(m) => msgs.push(m),
+                Done::Reopened(p, m) => {
+                    self.engine.previewer = p;
+                    msgs.push(m);
                 }
-                Effect::StartJob { id, kind, recipe } => {
-                    let got: Arc<Mutex<Vec<Msg>>> = Arc::default();
-                    let sink = Arc::clone(&got);
-                    let emit: Arc<dyn Fn(Msg) + Send + Sync> =
-                        Arc::new(move |m| sink.lock().unwrap().push(m));
-                    let result = quarry::tui::run_job(
-                        id,
-                        kind,
-                        recipe,
-                        &self.state.base.clone(),
-                        Arc::clone(self.previewer.source()),
-                        emit,
-                        CancelToken::new(),
-                        &LocalExecutor::new(2, 1 << 30),
-                    );
-                    let msgs: Vec<Msg> = std::mem::take(&mut *got.lock().unwrap());
-                    for m in msgs {
-                        let more = update(&mut self.state, m);
-                        rest.extend(self.run(more));
-                    }
-                    let more = update(&mut self.state, Msg::JobDone { id, result });
-                    rest.extend(self.run(more));
-                }
-                Effect::PlanGraph { request, recipe } => {
-                    let result = quarry::tui::plan_graph(
-                        recipe,
-                        &self.state.base.clone(),
-                        Arc::clone(self.previewer.source()),
-                    );
-                    let more = update(&mut self.state, Msg::GraphReady { request, result });
-                    rest.extend(self.run(more));
-                }
-                other => rest.push(other),
+            }
+            for m in msgs {
+                let more = update(&mut self.state, m);
+                rest.extend(self.run(more));
             }
         }
         rest
@@ -145,8 +123,13 @@ impl App {
 
     fn screen(&self, w: u16, h: u16) -> String {
         let config = Config::load("default", "dark").unwrap();
+        self.screen_with(&config.keymap, w, h)
+    }
+
+    fn screen_with(&self, keymap: &Keymap, w: u16, h: u16) -> String {
+        let config = Config::load("default", "dark").unwrap();
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        term.draw(|f| quarry::ui::draw(&self.state, &config.theme, &config.keymap, f))
+        term.draw(|f| quarry::ui::draw(&self.state, &config.theme, keymap, f))
             .unwrap();
         let buf = term.backend().buffer().clone();
         (0..h)
@@ -157,6 +140,14 @@ impl App {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+}
+
+/// Run one piece of effect work inline and return its final message.
+fn run_work(work: Work) -> Msg {
+    let emit: Emit = Arc::new(|_| {});
+    match work.run(&emit, &CancelToken::new()) {
+        Done::Msg(m) | Done::Reopened(_, m) => m,
     }
 }
 
@@ -275,7 +266,13 @@ fn stale_previews_are_dropped_and_quit_asks_about_unsaved_work() {
         "a stale answer changes nothing"
     );
     assert!(app.act(Action::Quit).is_empty(), "first q warns");
-    assert!(app.state.status.as_ref().unwrap().0.contains("unsaved"));
+    assert!(app
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text()
+        .contains("unsaved"));
     assert_eq!(app.act(Action::Quit), vec![Effect::Quit]);
 }
 
@@ -345,7 +342,7 @@ fn clicks_select_cells_and_steps() {
     assert_eq!(hit, quarry::ui::Hit::Cell { row: 2, col: 1 });
     let fx = update(&mut app.state, Msg::Click(hit));
     app.run(fx);
-    assert_eq!((app.state.cursor_row, app.state.cursor_col), (2, 1));
+    assert_eq!((app.state.table.row, app.state.table.col), (2, 1));
     // The side panel: line 1 is the source, then two lines per step.
     let step0 = quarry::ui::hit_test(&app.state, area, 100, 2).unwrap();
     assert_eq!(step0, quarry::ui::Hit::Step(0));
@@ -549,7 +546,7 @@ fn help_scrolls_to_the_palette_commands() {
         "{screen}"
     );
     assert_eq!(
-        app.state.cursor_row, 0,
+        app.state.table.row, 0,
         "movement scrolled the help, not the table"
     );
     app.act(Action::ToggleHelp);
@@ -637,7 +634,7 @@ fn compute_runs_the_selected_step_and_shows_the_result() {
     app.act(Action::Frequency); // value_counts(city)
     let fx = app.act(Action::Compute);
     assert!(fx.is_empty(), "the job ran in the harness: {fx:?}");
-    let job = app.state.job.as_ref().unwrap();
+    let job = app.state.jobs.current.as_ref().unwrap();
     assert_eq!(
         job.phase,
         Phase::Finished {
@@ -650,7 +647,7 @@ fn compute_runs_the_selected_step_and_shows_the_result() {
     );
     assert!(job.tasks.iter().all(|t| t.state == TaskState::Done));
     assert_eq!(app.state.view, View::Result);
-    let r = app.state.result.as_ref().unwrap();
+    let r = app.state.jobs.result.as_ref().unwrap();
     assert_eq!(r.frame.height(), 4);
     use polars::prelude::ChunkAgg;
     let counts: u64 = r
@@ -691,7 +688,7 @@ fn write_streams_to_a_file_and_a_computed_result_is_written_directly() {
     let p = app.state.prompt.as_mut().unwrap();
     p.input = ratatui_textarea::TextArea::new(vec![out.to_string_lossy().into_owned()]);
     app.act(Action::Submit);
-    let job = app.state.job.as_ref().unwrap();
+    let job = app.state.jobs.current.as_ref().unwrap();
     assert!(matches!(job.kind, JobKind::Write { .. }));
     assert!(
         matches!(job.phase, Phase::Finished { rows_out: 500, .. }),
@@ -729,10 +726,8 @@ fn cancel_cancels_a_running_job_and_quits_when_none_runs() {
     // Compute again asks; `q` queues.
     let fx = update(&mut app.state, Msg::Action(Action::Compute));
     assert!(fx.is_empty() && app.state.confirm.is_some());
-    let key =
-        |c| ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(c));
-    update(&mut app.state, Msg::Key(key('q')));
-    assert!(app.state.confirm.is_none() && app.state.queued_job.is_some());
+    update(&mut app.state, Msg::Action(Action::QueueJob));
+    assert!(app.state.confirm.is_none() && app.state.jobs.queued.is_some());
     let fx = update(&mut app.state, Msg::Action(Action::Cancel));
     assert_eq!(fx, vec![Effect::CancelJob]);
     assert!(!app.state.should_quit);
@@ -809,7 +804,13 @@ fn a_dtype_failure_offers_a_one_key_fix_that_reopens_and_reruns() {
             result: Err("column `amount` has a value that does not fit".into()),
         },
     );
-    assert!(app.state.status.as_ref().unwrap().0.contains("press f"));
+    assert!(app
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text()
+        .contains("⟨apply_fix⟩ in the progress view applies the fix"));
     let screen = app.screen(120, 40);
     assert!(
         screen.contains("f: set [source.dtypes] amount = \"str\""),
@@ -917,7 +918,7 @@ fn recorded_job(parts: usize) -> JobView {
             fix: None,
         });
     }
-    j.apply(&Event::Progress(quarry::engine::events::Progress {
+    j.apply(&Event::Progress(quarry::engine::run::events::Progress {
         done,
         total: j.tasks.len(),
         partitions_done: done,
@@ -947,9 +948,9 @@ fn progress_and_graph_snapshots_from_recorded_events() {
         let j = recorded_job(parts);
         let c = j.stage_counts(0);
         assert_eq!(c.done, parts / 3);
-        app.state.job = Some(j);
+        app.state.jobs.current = Some(j);
         app.state.view = View::Progress;
-        app.state.progress_cursor = parts / 3;
+        app.state.jobs.progress_cursor = parts / 3;
         let screen = app.screen(120, 40);
         if parts == 5000 {
             assert!(screen.contains("a cell is"), "{screen}");
@@ -1330,7 +1331,11 @@ fn command_palette_adds_every_step_kind_and_joins_load_in_the_background() {
     let [Effect::LoadJoin { step, at }] = fx.as_slice() else {
         panic!("{fx:?}")
     };
-    let msg = quarry::tui::load_join(step.clone(), *at, &app.state.base.clone());
+    let msg = run_work(Work::LoadJoin {
+        step: step.clone(),
+        at: *at,
+        base: app.state.base.clone(),
+    });
     let fx = update(&mut app.state, msg);
     app.run(fx);
     assert!(
@@ -1353,8 +1358,8 @@ fn command_palette_adds_every_step_kind_and_joins_load_in_the_background() {
     assert!(app.state.step_schemas.len() == 2, "{:?}", app.state.status);
 
     // A missing file is a status message, not a step.
-    let msg = quarry::tui::load_join(
-        quarry::engine::recipe::Step::Join {
+    let msg = run_work(Work::LoadJoin {
+        step: quarry::engine::recipe::Step::Join {
             source: SourceConfig {
                 path: "nope.csv".into(),
                 ..SourceConfig::default()
@@ -1362,11 +1367,12 @@ fn command_palette_adds_every_step_kind_and_joins_load_in_the_background() {
             on: quarry::engine::recipe::OneOrMany::One("city".into()),
             how: "inner".into(),
         },
-        0,
-        &app.state.base.clone(),
-    );
+        at: 0,
+        base: app.state.base.clone(),
+    });
     update(&mut app.state, msg);
-    let (text, is_err) = app.state.status.clone().unwrap();
+    let status = app.state.status.clone().unwrap();
+    let (text, is_err) = (status.text(), status.error);
     assert!(is_err && text.contains("nope.csv"), "{text}");
     assert_eq!(app.state.recipe.steps.len(), 2);
     // So is a corrupt one from the bad-input corpus; the session goes on.
@@ -1374,8 +1380,8 @@ fn command_palette_adds_every_step_kind_and_joins_load_in_the_background() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/bad/truncated.parquet"
     );
-    let msg = quarry::tui::load_join(
-        quarry::engine::recipe::Step::Join {
+    let msg = run_work(Work::LoadJoin {
+        step: quarry::engine::recipe::Step::Join {
             source: SourceConfig {
                 path: bad.into(),
                 ..SourceConfig::default()
@@ -1383,11 +1389,12 @@ fn command_palette_adds_every_step_kind_and_joins_load_in_the_background() {
             on: quarry::engine::recipe::OneOrMany::One("city".into()),
             how: "inner".into(),
         },
-        0,
-        &app.state.base.clone(),
-    );
+        at: 0,
+        base: app.state.base.clone(),
+    });
     update(&mut app.state, msg);
-    let (text, is_err) = app.state.status.clone().unwrap();
+    let status = app.state.status.clone().unwrap();
+    let (text, is_err) = (status.text(), status.error);
     assert!(is_err && text.contains("not a valid Parquet"), "{text}");
     assert_eq!(app.state.recipe.steps.len(), 2);
     app.act(Action::MoveDown);
@@ -1404,7 +1411,12 @@ fn describe_frequency_and_histogram_views_over_all_rows() {
     // The preview holds 200 of the 500 rows; the views compute on all 500.
     app.act(Action::Describe);
     assert_eq!(app.state.view, View::Describe);
-    let full = app.state.insights.last().expect("the describe job ran");
+    let full = app
+        .state
+        .insight
+        .results
+        .last()
+        .expect("the describe job ran");
     assert_eq!(full.frame.height(), 3, "one row per column");
     let count = full.frame.column("count").unwrap().get(0).unwrap();
     assert_eq!(count, polars::prelude::AnyValue::UInt64(500));
@@ -1422,6 +1434,10 @@ fn describe_frequency_and_histogram_views_over_all_rows() {
         screen.contains("Kyiv (125)") && screen.contains("city"),
         "{screen}"
     );
+    // Moving left scrolls back (it never opens a histogram).
+    app.act(Action::MoveLeft);
+    assert_eq!(app.state.view, View::Describe);
+    assert_eq!(app.state.insight.col, 12);
     app.act(Action::FirstColumn);
     assert!(app.screen(80, 30).contains("dtype"));
 
@@ -1442,17 +1458,17 @@ fn describe_frequency_and_histogram_views_over_all_rows() {
     );
 
     // Back to describe (kept: no second job), then h on `amount`.
-    let job_before = app.state.job_seq;
+    let job_before = app.state.jobs.seq;
     app.act(Action::Describe);
     assert_eq!(
-        app.state.job_seq, job_before,
+        app.state.jobs.seq, job_before,
         "the describe result was reused"
     );
     app.act(Action::MoveDown);
     app.act(Action::MoveDown);
-    app.act(Action::MoveLeft);
+    app.act(Action::Histogram);
     assert_eq!(app.state.view, View::Histogram);
-    let r = app.state.insights.last().unwrap();
+    let r = app.state.insight.results.last().unwrap();
     let counts = quarry::app::insight::histogram_counts(&r.frame);
     assert_eq!(counts.iter().sum::<u64>(), 500, "every value in a bin");
     assert!(
@@ -1470,7 +1486,7 @@ fn describe_frequency_and_histogram_views_over_all_rows() {
     );
     // L: a log scale; amount has a 0, which is left out.
     app.act(Action::ToggleLogScale);
-    let r = app.state.insights.last().unwrap();
+    let r = app.state.insight.results.last().unwrap();
     assert!(matches!(
         r.insight,
         quarry::app::insight::Insight::Histogram { log: true, .. }
@@ -1484,9 +1500,15 @@ fn describe_frequency_and_histogram_views_over_all_rows() {
     // h on a string column explains itself instead.
     app.act(Action::Describe);
     app.act(Action::Top);
-    app.act(Action::MoveLeft);
+    app.act(Action::Histogram);
     assert_eq!(app.state.view, View::Describe);
-    assert!(app.state.status.as_ref().unwrap().0.contains("not numeric"));
+    assert!(app
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text()
+        .contains("not numeric"));
 }
 
 #[test]
@@ -1520,9 +1542,9 @@ fn date_columns_get_histograms_with_date_edges() {
     spec.dtypes.insert("day".into(), "date".into());
     let mut app = App::open(dir.path(), spec);
     app.act(Action::Describe);
-    app.act(Action::MoveLeft); // h on `day`
+    app.act(Action::Histogram); // on the `day` row
     assert_eq!(app.state.view, View::Histogram, "{:?}", app.state.status);
-    let r = app.state.insights.last().unwrap();
+    let r = app.state.insight.results.last().unwrap();
     let counts = quarry::app::insight::histogram_counts(&r.frame);
     assert_eq!(counts.iter().sum::<u64>(), 400);
     let screen = app.screen(120, 30);
@@ -1544,17 +1566,20 @@ fn describe_fills_in_live_from_the_partitions_done() {
     };
     let got: Arc<Mutex<Vec<Msg>>> = Arc::default();
     let sink = Arc::clone(&got);
-    let emit: Arc<dyn Fn(Msg) + Send + Sync> = Arc::new(move |m| sink.lock().unwrap().push(m));
-    let result = quarry::tui::run_job(
-        *id,
-        kind.clone(),
-        recipe.clone(),
-        &app.state.base.clone(),
-        Arc::clone(app.previewer.source()),
-        emit,
-        CancelToken::new(),
-        &LocalExecutor::new(2, 1 << 30),
-    );
+    let emit: Emit = Arc::new(move |m| sink.lock().unwrap().push(m));
+    let work = work_for(
+        Effect::StartJob {
+            id: *id,
+            kind: kind.clone(),
+            recipe: recipe.clone(),
+        },
+        &app.state,
+        &app.engine,
+    )
+    .unwrap();
+    let Done::Msg(job_done) = work.run(&emit, &CancelToken::new()) else {
+        panic!("a job does not reopen the source")
+    };
     let msgs: Vec<Msg> = std::mem::take(&mut *got.lock().unwrap());
     let first = msgs
         .iter()
@@ -1587,7 +1612,7 @@ fn describe_fills_in_live_from_the_partitions_done() {
     for m in msgs {
         update(&mut app.state, m);
     }
-    update(&mut app.state, Msg::JobDone { id: *id, result });
+    update(&mut app.state, job_done);
     assert!(app.screen(140, 30).contains("describe · all rows"));
 }
 
@@ -1736,4 +1761,132 @@ fn tmux_termination_during_a_write_leaves_no_output() {
             assert_eq!(text.lines().count(), 1_500_001, "{sig}: a torn output");
         }
     }
+}
+
+/// A keymap that binds every action, in every mode, to a key no preset
+/// uses (f100, f101, …): under it, a key name written into the code shows
+/// up as a key the keymap does not bind.
+fn probe_keymap() -> Keymap {
+    let mut text = String::new();
+    for mode in Mode::ALL {
+        text.push_str(&format!("[{}]\n", mode.section()));
+        for (i, a) in Action::ALL.iter().enumerate() {
+            text.push_str(&format!("\"f{}\" = \"{}\"\n", 100 + i, a.name()));
+        }
+    }
+    let (km, warning) = Keymap::load(&text, None);
+    assert!(warning.is_none(), "{warning:?}");
+    km
+}
+
+/// Every screen a walk through the explorer shows: each view, the help,
+/// the confirm question, and statuses that name keys.
+fn walk_screens(keymap: &Keymap) -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    let mut out = Vec::new();
+    let mut shot = |app: &App, name: &str| {
+        for (w, h) in [(120, 40), (60, 20)] {
+            out.push((format!("{name} {w}x{h}"), app.screen_with(keymap, w, h)));
+        }
+    };
+    shot(&app, "table");
+    app.act(Action::ViewPipeline);
+    shot(&app, "pipeline, no steps");
+    app.act(Action::ViewSchema);
+    shot(&app, "schema");
+    app.act(Action::ViewGraph);
+    shot(&app, "graph");
+    app.act(Action::TogglePlan);
+    shot(&app, "graph plan");
+    app.act(Action::ViewProgress);
+    shot(&app, "progress, no job");
+    app.act(Action::ViewResult);
+    shot(&app, "no result status");
+    app.act(Action::ToggleHelp);
+    shot(&app, "help");
+    app.act(Action::ToggleHelp);
+    app.act(Action::ViewTable);
+    app.act(Action::MoveRight);
+    app.act(Action::Histogram);
+    shot(&app, "histogram before describe");
+    app.act(Action::Describe);
+    shot(&app, "describe");
+    app.act(Action::MoveDown);
+    app.act(Action::MoveDown);
+    app.act(Action::Histogram);
+    shot(&app, "histogram");
+    app.act(Action::ToggleLogScale);
+    app.act(Action::Describe);
+    app.act(Action::MoveDown);
+    app.act(Action::Frequency);
+    shot(&app, "frequencies");
+    app.act(Action::ViewTable);
+    app.act(Action::ToggleLogScale);
+    shot(&app, "log scale outside a histogram");
+    app.act(Action::Persist);
+    app.act(Action::EditStep);
+    shot(&app, "persist has nothing to edit");
+    // A job as the runtime leaves it while it runs, then a second one.
+    update(&mut app.state, Msg::Action(Action::Compute));
+    shot(&app, "computing");
+    update(&mut app.state, Msg::Action(Action::Compute));
+    shot(&app, "confirm");
+    update(&mut app.state, Msg::Action(Action::CancelPrompt));
+    update(&mut app.state, Msg::Action(Action::Cancel));
+    shot(&app, "cancelling");
+    update(
+        &mut app.state,
+        Msg::JobDone {
+            id: 1,
+            result: Err("cancelled".into()),
+        },
+    );
+    app.act(Action::Quit);
+    shot(&app, "quit with unsaved changes");
+    out
+}
+
+/// Key names on screen come from the active keymap: under the default, the
+/// simple and a probe keymap, every `KEY verb` hint names a key that keymap
+/// binds, and no hint refers to an unbound action.
+#[test]
+fn every_hint_names_a_key_the_active_keymap_binds() {
+    // What a key label looks like: a named key, or one printable ASCII
+    // character (box drawing and prose words are not keys).
+    let label = r"(?:ctrl-|alt-)?(?:f\d{1,3}|shift-tab|backspace|delete|enter|space|pgup|pgdn|home|end|esc|tab|[←→↑↓]|[!-~&&[^/(]])";
+    let verbs = "closes|scroll|select|toggles|shows|cancels|computes|writes|describes|frequencies|histogram|filter|derive|frequency|queue|quits|removes|applies|back|never|again|stages|polars|cancel|help|quit|undo|delete|table|pipeline|schema|graph|progress|compute|write|sort|freq";
+    let hint = regex::Regex::new(&format!(
+        r"(?:^|[\s(·,:])({label})(?:/({label}))?:?\s+(?:{verbs})\b"
+    ))
+    .unwrap();
+    let presets =
+        ["default", "simple"].map(|n| (n, Keymap::load(Keymap::preset(n).unwrap(), None).0));
+    let probe = ("probe", probe_keymap());
+    let mut checked = 0;
+    for (name, km) in presets.iter().chain(std::iter::once(&probe)) {
+        for (what, screen) in walk_screens(km) {
+            assert!(
+                !screen.contains('⟨'),
+                "{name} keymap, {what}: a hint names an action the keymap does not bind\n{screen}"
+            );
+            for line in screen.lines() {
+                for c in hint.captures_iter(line) {
+                    for key in [c.get(1), c.get(2)].into_iter().flatten() {
+                        let key = key.as_str();
+                        // An English article, not a key.
+                        if key == "a" {
+                            continue;
+                        }
+                        checked += 1;
+                        assert!(
+                            km.binds_label(key),
+                            "{name} keymap, {what}: `{key}` is not a key it binds, in\n{line}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "the hint pattern found only {checked} hints");
 }

@@ -1,198 +1,109 @@
-//! Everything a user can do, by name: keymap files bind keys to these.
+//! Everything a user can do, by name: keymap files bind keys to these. One
+//! table below defines each action's name (what keymap files say), short
+//! label (status-line hints) and help line; the list of all actions, the
+//! name lookups and the labels are derived from it.
 
-use serde::{Deserialize, Serialize};
+macro_rules! actions {
+    ($($variant:ident = $name:literal, $short:literal, $help:literal;)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($variant,)*
+        }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    MoveDown,
-    MoveUp,
-    MoveLeft,
-    MoveRight,
-    PageDown,
-    PageUp,
-    HalfPageDown,
-    HalfPageUp,
-    Top,
-    Bottom,
-    FirstColumn,
-    LastColumn,
-    ViewTable,
-    ViewPipeline,
-    ViewSchema,
-    ToggleHelp,
-    FocusPipeline,
-    FocusTable,
-    FilterPrompt,
-    DerivePrompt,
-    GroupByPrompt,
-    SearchPrompt,
-    SearchNext,
-    SearchPrev,
-    CommandPalette,
-    Frequency,
-    SortAscending,
-    SortDescending,
-    DropColumn,
-    ToggleTake,
-    CopyCell,
-    CopyRow,
-    DeleteStep,
-    MoveStepUp,
-    MoveStepDown,
-    EditStep,
-    Undo,
-    Redo,
-    Submit,
-    CancelPrompt,
-    Complete,
-    Quit,
-    ViewGraph,
-    ViewProgress,
-    ViewResult,
-    Compute,
-    Cancel,
-    WriteResult,
-    Persist,
-    TogglePlan,
-    ApplyFix,
-    ToggleStep,
-    Describe,
-    ToggleLogScale,
+        impl Action {
+            /// Every action, in the table's order (help screens list them so).
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The name keymap files use.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+
+            /// The action a keymap file names, if any.
+            pub fn from_name(name: &str) -> Option<Action> {
+                match name {
+                    $($name => Some(Action::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// One or two words, for hints next to a key.
+            pub fn short(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $short,)*
+                }
+            }
+
+            /// One line for the help screen.
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $help,)*
+                }
+            }
+        }
+    };
 }
 
-impl Action {
-    /// Every action, for help screens and keymap validation.
-    pub const ALL: [Action; 54] = [
-        Action::MoveDown,
-        Action::MoveUp,
-        Action::MoveLeft,
-        Action::MoveRight,
-        Action::PageDown,
-        Action::PageUp,
-        Action::HalfPageDown,
-        Action::HalfPageUp,
-        Action::Top,
-        Action::Bottom,
-        Action::FirstColumn,
-        Action::LastColumn,
-        Action::ViewTable,
-        Action::ViewPipeline,
-        Action::ViewSchema,
-        Action::ToggleHelp,
-        Action::FocusPipeline,
-        Action::FocusTable,
-        Action::FilterPrompt,
-        Action::DerivePrompt,
-        Action::GroupByPrompt,
-        Action::SearchPrompt,
-        Action::SearchNext,
-        Action::SearchPrev,
-        Action::CommandPalette,
-        Action::Frequency,
-        Action::SortAscending,
-        Action::SortDescending,
-        Action::DropColumn,
-        Action::ToggleTake,
-        Action::CopyCell,
-        Action::CopyRow,
-        Action::DeleteStep,
-        Action::MoveStepUp,
-        Action::MoveStepDown,
-        Action::EditStep,
-        Action::Undo,
-        Action::Redo,
-        Action::Submit,
-        Action::CancelPrompt,
-        Action::Complete,
-        Action::Quit,
-        Action::ViewGraph,
-        Action::ViewProgress,
-        Action::ViewResult,
-        Action::Compute,
-        Action::Cancel,
-        Action::WriteResult,
-        Action::Persist,
-        Action::TogglePlan,
-        Action::ApplyFix,
-        Action::ToggleStep,
-        Action::Describe,
-        Action::ToggleLogScale,
-    ];
-
-    /// The name keymap files use.
-    pub fn name(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    }
-
-    /// One line for the help screen.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Action::MoveDown => "next row",
-            Action::MoveUp => "previous row",
-            Action::MoveLeft => "previous column",
-            Action::MoveRight => "next column",
-            Action::PageDown => "page down",
-            Action::PageUp => "page up",
-            Action::HalfPageDown => "half a page down",
-            Action::HalfPageUp => "half a page up",
-            Action::Top => "first row",
-            Action::Bottom => "last row",
-            Action::FirstColumn => "first column",
-            Action::LastColumn => "last column",
-            Action::ViewTable => "table view",
-            Action::ViewPipeline => "pipeline view",
-            Action::ViewSchema => "schema view",
-            Action::ToggleHelp => "this help",
-            Action::FocusPipeline => "focus the pipeline panel",
-            Action::FocusTable => "focus the table",
-            Action::FilterPrompt => "filter rows (prefilled with the current cell)",
-            Action::DerivePrompt => "add a derived column",
-            Action::GroupByPrompt => "group by the current column",
-            Action::SearchPrompt => "search the preview",
-            Action::SearchNext => "next match",
-            Action::SearchPrev => "previous match",
-            Action::CommandPalette => {
-                "command palette (:w FILE.toml, :e FILE.toml, :q, :sql …, :join …: ? lists them)"
-            }
-            Action::Frequency => "frequency of the current column",
-            Action::SortAscending => "sort ascending by the current column",
-            Action::SortDescending => "sort descending by the current column",
-            Action::DropColumn => "drop the current column",
-            Action::ToggleTake => "toggle head / random take",
-            Action::CopyCell => "copy the current cell (OSC 52)",
-            Action::CopyRow => "copy the current row, tab-separated (OSC 52)",
-            Action::DeleteStep => "delete the selected step",
-            Action::MoveStepUp => "move the step up",
-            Action::MoveStepDown => "move the step down",
-            Action::EditStep => "edit the selected step",
-            Action::Undo => "undo a pipeline change",
-            Action::Redo => "redo",
-            Action::Submit => "accept",
-            Action::CancelPrompt => "cancel",
-            Action::Complete => "complete a column or function name",
-            Action::Quit => "quit",
-            Action::ViewGraph => "task graph view",
-            Action::ViewProgress => "progress view",
-            Action::ViewResult => "result view",
-            Action::Compute => "compute the pipeline at the selected step",
-            Action::Cancel => "cancel the running job (quits when none runs)",
-            Action::WriteResult => "write the result to a file",
-            Action::Persist => "keep the selected step's partitions for later runs (toggle)",
-            Action::TogglePlan => "graph view: polars' plan of one partition task",
-            Action::ApplyFix => "apply the suggested fix of a failed job and re-run",
-            Action::ToggleStep => {
-                "disable / enable the selected step (kept in the recipe, not run)"
-            }
-            Action::Describe => {
-                "describe every column over all rows (F / h on a row: frequencies / histogram)"
-            }
-            Action::ToggleLogScale => "histogram: toggle a log scale",
-        }
-    }
+actions! {
+    MoveDown = "move_down", "down", "next row";
+    MoveUp = "move_up", "up", "previous row";
+    MoveLeft = "move_left", "left", "previous column";
+    MoveRight = "move_right", "right", "next column";
+    PageDown = "page_down", "page down", "page down";
+    PageUp = "page_up", "page up", "page up";
+    HalfPageDown = "half_page_down", "half page down", "half a page down";
+    HalfPageUp = "half_page_up", "half page up", "half a page up";
+    Top = "top", "top", "first row";
+    Bottom = "bottom", "bottom", "last row";
+    FirstColumn = "first_column", "first column", "first column";
+    LastColumn = "last_column", "last column", "last column";
+    ViewTable = "view_table", "table", "table view";
+    ViewPipeline = "view_pipeline", "pipeline", "pipeline view";
+    ViewSchema = "view_schema", "schema", "schema view";
+    ToggleHelp = "toggle_help", "help", "this help";
+    FocusPipeline = "focus_pipeline", "steps", "focus the pipeline panel";
+    FocusTable = "focus_table", "table", "focus the table";
+    FilterPrompt = "filter_prompt", "filter", "filter rows (prefilled with the current cell)";
+    DerivePrompt = "derive_prompt", "derive", "add a derived column";
+    GroupByPrompt = "group_by_prompt", "group", "group by the current column";
+    SearchPrompt = "search_prompt", "search", "search the preview";
+    SearchNext = "search_next", "next", "next match";
+    SearchPrev = "search_prev", "previous", "previous match";
+    CommandPalette = "command_palette", "command", "command palette (:w FILE.toml, :e FILE.toml, :q, :sql …, :join …: ? lists them)";
+    Frequency = "frequency", "freq", "frequency of the current column";
+    SortAscending = "sort_ascending", "sort", "sort ascending by the current column";
+    SortDescending = "sort_descending", "sort desc", "sort descending by the current column";
+    DropColumn = "drop_column", "drop", "drop the current column";
+    ToggleTake = "toggle_take", "take", "toggle head / random take";
+    CopyCell = "copy_cell", "copy", "copy the current cell (OSC 52)";
+    CopyRow = "copy_row", "copy row", "copy the current row, tab-separated (OSC 52)";
+    DeleteStep = "delete_step", "delete", "delete the selected step";
+    MoveStepUp = "move_step_up", "step up", "move the step up";
+    MoveStepDown = "move_step_down", "step down", "move the step down";
+    EditStep = "edit_step", "edit", "edit the selected step";
+    Undo = "undo", "undo", "undo a pipeline change";
+    Redo = "redo", "redo", "redo";
+    Submit = "submit", "accept", "accept";
+    CancelPrompt = "cancel_prompt", "cancel", "cancel";
+    Complete = "complete", "complete", "complete a column or function name";
+    Quit = "quit", "quit", "quit";
+    ViewGraph = "view_graph", "graph", "task graph view";
+    ViewProgress = "view_progress", "progress", "progress view";
+    ViewResult = "view_result", "result", "result view";
+    Compute = "compute", "compute", "compute the pipeline at the selected step";
+    Cancel = "cancel", "cancel", "cancel the running job (quits when none runs)";
+    WriteResult = "write_result", "write", "write the result to a file";
+    Persist = "persist", "persist", "keep the selected step's partitions for later runs (toggle)";
+    TogglePlan = "toggle_plan", "plan", "graph view: polars' plan of one partition task";
+    ApplyFix = "apply_fix", "fix", "apply the suggested fix of a failed job and re-run";
+    ToggleStep = "toggle_step", "on/off", "disable / enable the selected step (kept in the recipe, not run)";
+    Describe = "describe", "describe", "describe every column over all rows (then frequencies or a histogram of the selected column)";
+    Histogram = "histogram", "histogram", "histogram of the current column (numbers and dates; in the describe view, of the selected row's column)";
+    QueueJob = "queue_job", "queue", "start the new job when the running one ends";
+    ReplaceJob = "replace_job", "replace", "cancel the running job and start the new one";
+    ToggleLogScale = "toggle_log_scale", "log scale", "histogram: toggle a log scale";
 }
 
 #[cfg(test)]
@@ -200,10 +111,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip() {
-        for a in Action::ALL {
-            let back: Action = serde_json::from_value(serde_json::Value::String(a.name())).unwrap();
-            assert_eq!(back, a);
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for &a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(a));
+            assert!(seen.insert(a.name()), "{} twice", a.name());
+            assert!(!a.short().is_empty() && !a.describe().is_empty());
         }
+        assert_eq!(Action::from_name("fly"), None);
     }
 }

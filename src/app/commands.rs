@@ -14,14 +14,20 @@ pub const STEP_COMMANDS: &[(&str, &str)] = &[
     ("drop A, B", "remove these columns"),
     ("rename A = NEW, …", "rename columns"),
     ("cast A = f64, …", "change dtypes (str i64 f64 bool date …)"),
-    ("derive NAME = EXPR, …", "derived columns (like =)"),
-    ("filter EXPR", "keep rows where EXPR holds (like |)"),
+    (
+        "derive NAME = EXPR, …",
+        "derived columns (as the derive prompt)",
+    ),
+    (
+        "filter EXPR",
+        "keep rows where EXPR holds (as the filter prompt)",
+    ),
     ("sort A, B desc", "sort (desc after a column reverses it)"),
     ("unique [A, B]", "distinct rows (on these columns)"),
     ("head N", "the first N rows"),
     ("explode A", "one row per list element"),
     ("parse A REGEX", "named groups of REGEX become columns"),
-    ("count A", "value counts of A (like F)"),
+    ("count A", "value counts of A (as the frequency action)"),
     (
         "group KEYS: NAME = AGG, …",
         "group by; KEYS empty aggregates all rows",
@@ -51,9 +57,7 @@ pub fn parse_step_command(cmd: &str, arg: &str) -> Option<Result<StepCommand, St
         "drop" => names(arg, cmd).map(|columns| Step::Drop { columns }),
         "rename" => pairs(arg, cmd).map(|columns| Step::Rename { columns }),
         "cast" => pairs(arg, cmd).map(|columns| Step::Cast { columns }),
-        "derive" | "with" => {
-            super::update::parse_assignments(arg).map(|columns| Step::WithColumns { columns })
-        }
+        "derive" | "with" => parse_assignments(arg).map(|columns| Step::WithColumns { columns }),
         "filter" => nonempty(arg, || need("give a condition, e.g. amount > 10"))
             .map(|e| Step::Filter { expr: e.into() }),
         "sort" => sort(arg, cmd),
@@ -190,7 +194,7 @@ fn group(arg: &str, cmd: &str) -> Result<Step, String> {
     })?;
     Ok(Step::GroupBy {
         keys: split_list(keys),
-        aggs: super::update::parse_assignments(aggs)?,
+        aggs: parse_assignments(aggs)?,
     })
 }
 
@@ -233,6 +237,39 @@ fn is_join_kind(s: &str) -> bool {
     ]
     .iter()
     .any(|k| k.eq_ignore_ascii_case(s))
+}
+
+/// `name = expr` pairs separated by commas at the top level.
+pub(super) fn parse_assignments(text: &str) -> Result<IndexMap<String, String>, String> {
+    let mut out = IndexMap::new();
+    let mut depth = 0i32;
+    let mut quote = false;
+    let mut start = 0;
+    let mut parts = Vec::new();
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => quote = !quote,
+            '(' if !quote => depth += 1,
+            ')' if !quote => depth -= 1,
+            ',' if !quote && depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    for p in parts {
+        let (name, expr) = p
+            .split_once('=')
+            .ok_or_else(|| format!("expected name = expression, got `{}`", p.trim()))?;
+        let name = name.trim().trim_matches('"').to_string();
+        if name.is_empty() || expr.trim().is_empty() {
+            return Err(format!("expected name = expression, got `{}`", p.trim()));
+        }
+        out.insert(name, expr.trim().to_string());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
-use crate::engine::events::{Event, Fix, Progress};
-use crate::engine::graph::TaskGraph;
+use crate::engine::error::Fix;
+use crate::engine::plan::graph::TaskGraph;
 use crate::engine::recipe::Step;
+use crate::engine::run::events::{Event, Progress};
 
 /// Width of one throughput sample.
 pub const SAMPLE_MS: u64 = 250;
@@ -371,7 +372,7 @@ pub fn aggregate(states: impl Iterator<Item = TaskState>) -> Option<TaskState> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::graph::StageKind;
+    use crate::engine::plan::graph::StageKind;
 
     fn graph(parts: usize) -> Arc<TaskGraph> {
         let mut g = TaskGraph::default();

@@ -167,7 +167,7 @@ pub fn frequency_rows(frame: &DataFrame) -> Vec<FrequencyRow> {
             FrequencyRow {
                 value: values
                     .get(i)
-                    .map(|v| crate::print::cell_text(&v))
+                    .map(|v| crate::cell::cell_text(&v))
                     .unwrap_or_default(),
                 count: c,
                 share: c as f64 / total as f64,

@@ -8,9 +8,10 @@ use polars::prelude::{DataFrame, Schema};
 use ratatui_textarea::TextArea;
 
 use super::compute::{JobKind, JobView};
-use crate::engine::apply::JoinTables;
-use crate::engine::graph::TaskGraph;
+use super::status::Status;
+use crate::engine::plan::graph::TaskGraph;
 use crate::engine::recipe::{Recipe, SourceConfig, Step};
+use crate::engine::steps::apply::JoinTables;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -149,6 +150,73 @@ pub enum Confirm {
     Busy { kind: JobKind },
 }
 
+/// Where the table's cursor is and what part of the frame is on screen.
+#[derive(Debug, Clone, Default)]
+pub struct TableCursor {
+    pub row: usize,
+    pub col: usize,
+    pub row_offset: usize,
+    pub col_offset: usize,
+    /// Rows that fit on screen, set by the runtime from the terminal size.
+    pub page: usize,
+}
+
+/// Pipeline edits to undo and redo, and what was last saved.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub undo: Vec<Vec<Step>>,
+    pub redo: Vec<Vec<Step>>,
+    pub saved: Vec<Step>,
+    pub saved_source: SourceConfig,
+}
+
+/// The describe / frequency / histogram views.
+#[derive(Debug, Clone, Default)]
+pub struct InsightView {
+    /// Results computed in full, newest last (a few are kept so moving
+    /// between the views reuses them).
+    pub results: Vec<super::insight::InsightResult>,
+    /// What the views show until the full pass is done: the same figures
+    /// on the preview rows.
+    pub preview: Option<(super::insight::Insight, DataFrame)>,
+    /// When the provisional figures come from the partitions done so far
+    /// (rather than the preview rows): (done, total).
+    pub partitions: Option<(usize, usize)>,
+    /// The insight wanted now (what the view shows), and its selected row.
+    pub wanted: Option<super::insight::Insight>,
+    pub cursor: usize,
+    /// Statistic columns scrolled off to the left in the Describe view.
+    pub col: usize,
+}
+
+/// The Graph view: the planned graph and what is selected in it.
+#[derive(Debug, Clone, Default)]
+pub struct GraphView {
+    pub planned: Option<PlannedGraph>,
+    /// The newest planning request (older answers are dropped).
+    pub request: u64,
+    pub error: Option<String>,
+    /// Selected stage, and the first task row shown.
+    pub stage: usize,
+    pub task_offset: usize,
+    /// Show polars' plan instead of the stages.
+    pub show_plan: bool,
+}
+
+/// The running (or last) job, the one queued after it, and the result.
+#[derive(Debug, Clone, Default)]
+pub struct Jobs {
+    pub current: Option<JobView>,
+    pub seq: u64,
+    /// Started when the running job ends.
+    pub queued: Option<JobKind>,
+    /// Selected partition in the Progress view.
+    pub progress_cursor: usize,
+    pub result: Option<ComputedResult>,
+    /// Re-run the job once the source has been reopened (after a fix).
+    pub rerun_after_reopen: bool,
+}
+
 pub struct State {
     pub source_line: String,
     pub source_schema: Arc<Schema>,
@@ -167,60 +235,24 @@ pub struct State {
     pub take: bool,
     pub seed: u64,
     pub rows: usize,
-    pub cursor_row: usize,
-    pub cursor_col: usize,
-    pub row_offset: usize,
-    pub col_offset: usize,
-    /// Rows that fit on screen, set by the runtime from the terminal size.
-    pub page: usize,
+    pub table: TableCursor,
     pub prompt: Option<Prompt>,
-    pub status: Option<(String, bool)>,
-    pub undo: Vec<Vec<Step>>,
-    pub redo: Vec<Vec<Step>>,
-    pub saved: Vec<Step>,
+    pub status: Option<Status>,
+    pub history: History,
     pub quit_armed: bool,
     pub show_help: bool,
-    /// Describes, frequencies and histograms computed in full, newest last
-    /// (a few are kept so moving between the views reuses them).
-    pub insights: Vec<super::insight::InsightResult>,
-    /// What the insight views show until the full pass is done: the same
-    /// figures on the preview rows.
-    pub insight_preview: Option<(super::insight::Insight, DataFrame)>,
-    /// When the provisional figures come from the partitions done so far
-    /// (rather than the preview rows): (done, total).
-    pub insight_partitions: Option<(usize, usize)>,
-    /// The insight wanted now (what the view shows), and its selected row.
-    pub insight_wanted: Option<super::insight::Insight>,
-    pub insight_cursor: usize,
-    /// Statistic columns scrolled off to the left in the Describe view.
-    pub insight_col: usize,
     /// First line of the help overlay on screen.
     pub help_scroll: usize,
+    pub insight: InsightView,
     pub search: Option<String>,
+    /// The newest preview request (older answers are dropped).
     pub request: u64,
     pub should_quit: bool,
     /// Terminal width, for layouts `update` must know (the progress grid).
     pub width: u16,
-    /// The running or last job.
-    pub job: Option<JobView>,
-    pub job_seq: u64,
-    /// Started when the running job ends.
-    pub queued_job: Option<JobKind>,
+    pub jobs: Jobs,
     pub confirm: Option<Confirm>,
-    pub planned: Option<PlannedGraph>,
-    pub graph_request: u64,
-    pub graph_error: Option<String>,
-    /// Selected stage in the Graph view, and the first task row shown.
-    pub graph_stage: usize,
-    pub graph_task_offset: usize,
-    /// The Graph view shows polars' plan instead of the stages.
-    pub show_plan: bool,
-    /// Selected partition in the Progress view.
-    pub progress_cursor: usize,
-    pub result: Option<ComputedResult>,
-    /// Re-run the job once the source has been reopened (after a fix).
-    pub rerun_after_reopen: bool,
-    pub saved_source: SourceConfig,
+    pub graph: GraphView,
 }
 
 impl State {
@@ -249,47 +281,36 @@ impl State {
             take: false,
             seed: 0,
             rows: 200,
-            cursor_row: 0,
-            cursor_col: 0,
-            row_offset: 0,
-            col_offset: 0,
-            page: 20,
+            table: TableCursor {
+                page: 20,
+                ..TableCursor::default()
+            },
             prompt: None,
             status: None,
-            undo: Vec::new(),
-            redo: Vec::new(),
-            saved: steps,
+            history: History {
+                undo: Vec::new(),
+                redo: Vec::new(),
+                saved: steps,
+                saved_source,
+            },
             quit_armed: false,
             show_help: false,
-            insights: Vec::new(),
-            insight_preview: None,
-            insight_partitions: None,
-            insight_wanted: None,
-            insight_cursor: 0,
-            insight_col: 0,
             help_scroll: 0,
+            insight: InsightView::default(),
             search: None,
             request: 0,
             should_quit: false,
             width: 120,
-            job: None,
-            job_seq: 0,
-            queued_job: None,
+            jobs: Jobs::default(),
             confirm: None,
-            planned: None,
-            graph_request: 0,
-            graph_error: None,
-            graph_stage: 0,
-            graph_task_offset: 0,
-            show_plan: false,
-            progress_cursor: 0,
-            result: None,
-            rerun_after_reopen: false,
-            saved_source,
+            graph: GraphView::default(),
         };
-        s.step_schemas =
-            crate::engine::apply::schemas_after_steps(&s.source_schema, &s.recipe.steps, &s.joins)
-                .unwrap_or_default();
+        s.step_schemas = crate::engine::steps::apply::schemas_after_steps(
+            &s.source_schema,
+            &s.recipe.steps,
+            &s.joins,
+        )
+        .unwrap_or_default();
         s
     }
 
@@ -308,32 +329,33 @@ impl State {
     /// else the preview.
     pub fn table_frame(&self) -> Option<&DataFrame> {
         if self.view == View::Result {
-            self.result.as_ref().map(|r| &r.frame)
+            self.jobs.result.as_ref().map(|r| &r.frame)
         } else {
             self.preview.frame.as_ref()
         }
     }
 
-    /// The steps up to the selected one: what previews, graphs and computes
-    /// are of.
     /// The full result of `i` for the pipeline at the selected step.
     pub fn insight_result(
         &self,
         i: &super::insight::Insight,
     ) -> Option<&super::insight::InsightResult> {
         let steps = self.steps_at();
-        self.insights
+        self.insight
+            .results
             .iter()
             .rev()
             .find(|r| &r.insight == i && r.steps == steps)
     }
 
+    /// The steps up to the selected one: what previews, graphs and computes
+    /// are of.
     pub fn steps_at(&self) -> Vec<Step> {
         self.recipe.steps[..self.at_step.min(self.recipe.steps.len())].to_vec()
     }
 
     pub fn job_running(&self) -> bool {
-        self.job.as_ref().is_some_and(|j| j.is_running())
+        self.jobs.current.as_ref().is_some_and(|j| j.is_running())
     }
 
     pub fn column_names(&self) -> Vec<String> {
@@ -352,11 +374,11 @@ impl State {
     }
 
     pub fn current_column(&self) -> Option<String> {
-        self.column_names().get(self.cursor_col).cloned()
+        self.column_names().get(self.table.col).cloned()
     }
 
     pub fn dirty(&self) -> bool {
-        self.recipe.steps != self.saved || self.recipe.source != self.saved_source
+        self.recipe.steps != self.history.saved || self.recipe.source != self.history.saved_source
     }
 
     pub fn frame_height(&self) -> usize {

@@ -8,28 +8,12 @@ use std::collections::{BTreeMap, HashMap};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::action::Action;
+pub use crate::app::mode::Mode;
 
 pub const PRESETS: [(&str, &str); 2] = [
     ("default", include_str!("../../keymaps/default.toml")),
     ("simple", include_str!("../../keymaps/simple.toml")),
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Mode {
-    Table,
-    Pipeline,
-    Prompt,
-}
-
-impl Mode {
-    fn section(self) -> &'static str {
-        match self {
-            Mode::Table => "table",
-            Mode::Pipeline => "pipeline",
-            Mode::Prompt => "prompt",
-        }
-    }
-}
 
 /// A key as the terminal reports it, normalised (shift folded into chars).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,17 +144,16 @@ impl Keymap {
 
     fn apply(&mut self, raw: &RawKeymap) -> Result<(), String> {
         for (section, entries) in raw {
-            let mode = match section.as_str() {
-                "table" => Mode::Table,
-                "pipeline" => Mode::Pipeline,
-                "prompt" => Mode::Prompt,
-                other => return Err(format!("unknown mode [{other}] (table, pipeline, prompt)")),
-            };
+            let mode = Mode::ALL
+                .into_iter()
+                .find(|m| m.section() == section)
+                .ok_or_else(|| {
+                    format!("unknown mode [{section}] (table, pipeline, prompt, confirm)")
+                })?;
             for (key, action) in entries {
                 let k = Key::parse(key)?;
-                let a: Action =
-                    serde_json::from_value(serde_json::Value::String(action.clone()))
-                        .map_err(|_| format!("[{section}] \"{key}\": unknown action `{action}`"))?;
+                let a = Action::from_name(action)
+                    .ok_or_else(|| format!("[{section}] \"{key}\": unknown action `{action}`"))?;
                 self.bindings.insert((mode, k), a);
             }
         }
@@ -205,6 +188,24 @@ impl Keymap {
 
     pub fn mode_name(mode: Mode) -> &'static str {
         mode.section()
+    }
+
+    /// The label of the key that runs `action` in `mode` (the shortest, so
+    /// hints stay short), or in another mode when `mode` has none.
+    pub fn key_for(&self, mode: Mode, action: Action) -> Option<String> {
+        let in_mode = |m: Mode| {
+            self.bindings
+                .iter()
+                .filter(|((bm, _), a)| *bm == m && **a == action)
+                .map(|((_, k), _)| k.label())
+                .min_by_key(|l| (l.chars().count(), l.clone()))
+        };
+        in_mode(mode).or_else(|| Mode::ALL.into_iter().find_map(in_mode))
+    }
+
+    /// Whether some key in some mode has this label.
+    pub fn binds_label(&self, label: &str) -> bool {
+        self.bindings.keys().any(|(_, k)| k.label() == label)
     }
 }
 

@@ -97,10 +97,7 @@ pub enum QuarryError {
     /// A task's failure reported by another process (a Dask worker running
     /// `quarry exec-task`), with the repair it found, if any.
     #[error("{message}")]
-    Task {
-        message: String,
-        fix: Option<super::events::Fix>,
-    },
+    Task { message: String, fix: Option<Fix> },
 
     #[error("cancelled")]
     Cancelled,
@@ -138,9 +135,9 @@ impl std::fmt::Display for DtypeMismatch {
 
 impl QuarryError {
     /// The recipe change that repairs this error, when there is one.
-    pub fn fix(&self) -> Option<super::events::Fix> {
+    pub fn fix(&self) -> Option<Fix> {
         match self {
-            QuarryError::DtypeMismatch(m) => Some(super::events::Fix::SetDtype {
+            QuarryError::DtypeMismatch(m) => Some(Fix::SetDtype {
                 column: m.column.clone(),
                 dtype: widen_dtype_for(&m.value).to_string(),
             }),
@@ -174,4 +171,12 @@ pub fn widen_dtype_for(value: &str) -> &'static str {
     } else {
         "str"
     }
+}
+
+/// A repair the UI can offer for a failed task.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "fix", rename_all = "snake_case")]
+pub enum Fix {
+    /// Read `column` as `dtype` (a `[source.dtypes]` override).
+    SetDtype { column: String, dtype: String },
 }

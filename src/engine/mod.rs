@@ -1,36 +1,32 @@
-//! The engine: sources, partitions, parsing and previews. Nothing below this
-//! module knows about terminals.
+//! The engine: no terminal code below this module. Data moves through its
+//! folders from left to right:
+//!
+//! ```text
+//! input ──► recipe ──► steps ──► plan ──► run
+//! bytes,    TOML,      what a    task     jobs, executors,
+//! formats,  SQL exprs, step does graph,   events, outputs,
+//! schema,   aggs       to a      blocking previews
+//! partitions           frame     operators
+//!                  stats (describe's sketches) serves steps and plan
+//! ```
+//!
+//! `input` opens a source (discovery, byte access, dialect, schema) and
+//! reads one partition into a DataFrame; `recipe` is what the user wrote;
+//! `steps` gives each step its meaning on a LazyFrame; `plan` lowers a
+//! recipe over a source into a task graph whose blocking steps are
+//! operators with chunk / combine / finalize; `run` executes graphs (local
+//! pool or Dask), streams events and writes outputs atomically.
 
-pub mod agg;
-pub mod apply;
-pub mod describe;
-pub mod discover;
-pub mod distinct_eval;
 pub mod error;
-pub mod events;
-pub mod exec;
-pub mod expr;
-pub mod extract;
-pub mod fast_csv;
-pub mod file;
-pub mod graph;
-pub mod job;
-pub mod lower;
-pub mod output;
-pub mod parse;
-pub mod persist;
-pub mod preview;
-pub mod projection;
+pub mod frames;
+pub mod input;
+pub mod plan;
 pub mod recipe;
-pub mod records;
-pub mod safety;
-pub mod schema;
-pub mod segments;
-pub mod sketch;
-pub mod source;
-pub mod spec;
+pub mod run;
+pub mod stats;
+pub mod steps;
 
 pub use error::{QuarryError, Result};
-pub use preview::Previewer;
-pub use source::{Partition, PartitionKind, Source};
-pub use spec::{Format, RecordSeparator, SourceSpec};
+pub use input::source::{Partition, PartitionKind, Source};
+pub use input::spec::{Format, RecordSeparator, SourceSpec};
+pub use run::preview::Previewer;

@@ -12,11 +12,13 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::block;
+use super::keys::Keys;
 use crate::app::compute::{JobView, StageCounts, TaskState};
 use crate::app::state::State;
+use crate::app::Action;
 use crate::config::Theme;
-use crate::engine::graph::{StageKind, TaskGraph};
-use crate::engine::spec::format_bytes;
+use crate::engine::input::spec::format_bytes;
+use crate::engine::plan::graph::{StageKind, TaskGraph};
 
 /// What the view draws: a job's graph (with live states) when the job ran
 /// the steps now selected, else the planned graph.
@@ -28,9 +30,14 @@ pub struct Shown<'a> {
 
 pub fn shown(s: &State) -> Option<Shown<'_>> {
     let steps = s.steps_at();
-    let labels = s.planned.as_ref().map(|p| Arc::clone(&p.partition_labels));
+    let labels = s
+        .graph
+        .planned
+        .as_ref()
+        .map(|p| Arc::clone(&p.partition_labels));
     if let Some(j) = s
-        .job
+        .jobs
+        .current
         .as_ref()
         .filter(|j| j.steps == steps && !j.graph.tasks.is_empty())
     {
@@ -40,7 +47,8 @@ pub fn shown(s: &State) -> Option<Shown<'_>> {
             labels: labels.or_else(|| Some(Arc::clone(&j.labels))),
         });
     }
-    s.planned
+    s.graph
+        .planned
         .as_ref()
         .filter(|p| p.steps == steps)
         .map(|p| Shown {
@@ -80,16 +88,26 @@ fn kind_name(k: StageKind) -> &'static str {
     }
 }
 
-pub fn draw_graph(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let title = if s.show_plan {
-        " graph · plan of one partition task (P: stages) "
+pub fn draw_graph(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rect) {
+    let title = if s.graph.show_plan {
+        format!(
+            " graph · plan of one partition task ({}) ",
+            keys.hints(&[(Action::TogglePlan, "stages")])
+        )
     } else {
-        " graph · stages (j/k select · ctrl-d/u scroll tasks · P: polars plan) "
+        format!(
+            " graph · stages ({}/{} select · {}/{} scroll tasks · {} polars plan) ",
+            keys.label(Action::MoveDown),
+            keys.label(Action::MoveUp),
+            keys.label(Action::PageDown),
+            keys.label(Action::PageUp),
+            keys.label(Action::TogglePlan)
+        )
     };
-    let outer = block(title, theme, true);
+    let outer = block(&title, theme, true);
     let inner = outer.inner(area);
     f.render_widget(outer, area);
-    if let Some(e) = &s.graph_error {
+    if let Some(e) = &s.graph.error {
         f.render_widget(
             Paragraph::new(e.as_str())
                 .style(theme.error)
@@ -105,8 +123,9 @@ pub fn draw_graph(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         );
         return;
     };
-    if s.show_plan {
+    if s.graph.show_plan {
         let text = s
+            .graph
             .planned
             .as_ref()
             .map(|p| p.plan_text.clone())
@@ -192,7 +211,7 @@ fn draw_boxes(
     for (i, st) in g.stages.iter().enumerate() {
         let x = area.x + i as u16 * (w + arrow);
         let r = Rect::new(x, area.y, w, area.height);
-        let selected = i == s.graph_stage;
+        let selected = i == s.graph.stage;
         let title = format!(" {} ", st.id + 1);
         let b = block(&title, theme, selected);
         let inner = b.inner(r);
@@ -251,7 +270,7 @@ fn draw_stage_list(
         .iter()
         .enumerate()
         .map(|(i, st)| {
-            let mark = if i == s.graph_stage { "▸" } else { " " };
+            let mark = if i == s.graph.stage { "▸" } else { " " };
             let mut spans = vec![
                 Span::styled(mark.to_string(), theme.accent),
                 Span::styled(
@@ -274,12 +293,13 @@ fn draw_stage_list(
 
 fn draw_tasks(s: &State, theme: &Theme, f: &mut Frame, area: Rect, shown: &Shown) {
     let g = &shown.graph;
-    let Some(st) = g.stages.get(s.graph_stage) else {
+    let Some(st) = g.stages.get(s.graph.stage) else {
         return;
     };
     let rows = area.height.saturating_sub(1) as usize;
     let offset = s
-        .graph_task_offset
+        .graph
+        .task_offset
         .min(st.tasks.len().saturating_sub(rows.max(1)));
     let mut lines = vec![Line::from(Span::styled(
         format!(

@@ -4,18 +4,19 @@
 
 use polars::prelude::DataFrame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
-use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Gauge, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::block;
+use super::keys::Keys;
 use crate::app::compute::{JobKind, Phase};
 use crate::app::insight::{frequency_rows, histogram_counts, Insight, HISTOGRAM_BINS};
 use crate::app::state::State;
+use crate::app::Action;
+use crate::cell::cell_text;
 use crate::config::Theme;
-use crate::engine::describe::short_float;
-use crate::print::cell_text;
+use crate::engine::stats::describe::short_float;
 
 /// What the view shows: the full result, or the preview's (provisional).
 struct Shown<'a> {
@@ -25,7 +26,7 @@ struct Shown<'a> {
 }
 
 fn shown(s: &State) -> Option<Shown<'_>> {
-    let wanted = s.insight_wanted.as_ref()?;
+    let wanted = s.insight.wanted.as_ref()?;
     if let Some(r) = s.insight_result(wanted) {
         return Some(Shown {
             insight: &r.insight,
@@ -33,7 +34,8 @@ fn shown(s: &State) -> Option<Shown<'_>> {
             provisional: false,
         });
     }
-    s.insight_preview
+    s.insight
+        .preview
         .as_ref()
         .filter(|(i, _)| i == wanted)
         .map(|(i, f)| Shown {
@@ -44,9 +46,9 @@ fn shown(s: &State) -> Option<Shown<'_>> {
 }
 
 /// Split off a line for the job's progress while it runs for this insight.
-fn progress_line(s: &State, theme: &Theme, f: &mut Frame, area: Rect) -> Rect {
-    let running = s.job.as_ref().filter(|j| {
-        matches!(&j.kind, JobKind::Insight(i) if Some(i) == s.insight_wanted.as_ref())
+fn progress_line(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rect) -> Rect {
+    let running = s.jobs.current.as_ref().filter(|j| {
+        matches!(&j.kind, JobKind::Insight(i) if Some(i) == s.insight.wanted.as_ref())
             && matches!(j.phase, Phase::Preparing | Phase::Running)
     });
     let Some(j) = running else {
@@ -63,8 +65,10 @@ fn progress_line(s: &State, theme: &Theme, f: &mut Frame, area: Rect) -> Rect {
             .gauge_style(theme.accent)
             .ratio((done as f64 / total as f64).clamp(0.0, 1.0))
             .label(format!(
-                "all rows: {done}/{total} partitions · {:.1} s · ctrl-c cancels · 5 shows the progress view",
-                j.now_ms as f64 / 1000.0
+                "all rows: {done}/{total} partitions · {:.1} s · {} cancels · {} shows the progress view",
+                j.now_ms as f64 / 1000.0,
+                keys.label(Action::Cancel),
+                keys.label(Action::ViewProgress)
             )),
         parts[0],
     );
@@ -73,7 +77,7 @@ fn progress_line(s: &State, theme: &Theme, f: &mut Frame, area: Rect) -> Rect {
 
 fn title(sh: &Option<Shown>, what: &str, s: &State) -> String {
     match sh {
-        Some(x) if x.provisional => match s.insight_partitions {
+        Some(x) if x.provisional => match s.insight.partitions {
             Some((done, total)) => {
                 format!(" {what} · provisional: {done} of {total} partitions ")
             }
@@ -99,8 +103,8 @@ fn empty(theme: &Theme, f: &mut Frame, area: Rect, title: &str, msg: &str) {
     );
 }
 
-pub fn draw_describe(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let area = progress_line(s, theme, f, area);
+pub fn draw_describe(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rect) {
+    let area = progress_line(s, theme, keys, f, area);
     let sh = shown(s);
     let t = title(&sh, "describe", s);
     let Some(sh) = sh else {
@@ -109,10 +113,13 @@ pub fn draw_describe(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             f,
             area,
             &t,
-            "I describes every column of the pipeline at the selected step, over all rows",
+            &format!(
+                "{} describes every column of the pipeline at the selected step, over all rows",
+                keys.label(Action::Describe)
+            ),
         );
     };
-    let Ok(table) = crate::engine::describe::display_frame(sh.frame) else {
+    let Ok(table) = crate::engine::stats::describe::display_frame(sh.frame) else {
         return empty(theme, f, area, &t, "the describe table could not be shown");
     };
     let outer = block(&t, theme, true);
@@ -144,7 +151,7 @@ pub fn draw_describe(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         }
     }
     // The column name stays; the statistics scroll (l, 0, $).
-    let skip = s.insight_col.min(names.len().saturating_sub(2));
+    let skip = s.insight.col.min(names.len().saturating_sub(2));
     let keep = |v: &[String]| -> Vec<String> {
         v.iter()
             .enumerate()
@@ -161,9 +168,9 @@ pub fn draw_describe(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let line = |vals: &[String], style| line_of(&keep(vals), &widths, style);
     let mut lines = vec![line(&names, theme.header)];
     let body = inner.height.saturating_sub(2) as usize;
-    let top = s.insight_cursor.saturating_sub(body.saturating_sub(1));
+    let top = s.insight.cursor.saturating_sub(body.saturating_sub(1));
     for (i, row) in cells.iter().enumerate().skip(top).take(body) {
-        let style = if i == s.insight_cursor {
+        let style = if i == s.insight.cursor {
             theme.selected
         } else {
             theme.base
@@ -171,14 +178,24 @@ pub fn draw_describe(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         lines.push(line(row, style));
     }
     lines.push(Line::from(Span::styled(
-        if sh.provisional {
-            "values are provisional until the full pass is done · F frequencies · h histogram · l 0 $ scroll"
-                .to_string()
-        } else {
-            format!(
-                "F frequencies · h histogram · l 0 $ scroll · {}",
-                crate::engine::describe::accuracy_note()
-            )
+        {
+            let hints = format!(
+                "{} · {}/{} scroll",
+                keys.hints(&[
+                    (Action::Frequency, "frequencies"),
+                    (Action::Histogram, "histogram"),
+                ]),
+                keys.label(Action::MoveLeft),
+                keys.label(Action::MoveRight)
+            );
+            if sh.provisional {
+                format!("values are provisional until the full pass is done · {hints}")
+            } else {
+                format!(
+                    "{hints} · {}",
+                    crate::engine::stats::describe::accuracy_note()
+                )
+            }
         },
         theme.dtype,
     )));
@@ -198,11 +215,12 @@ fn line_of(vals: &[String], widths: &[usize], style: ratatui::style::Style) -> L
     Line::from(spans)
 }
 
-pub fn draw_frequency(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let area = progress_line(s, theme, f, area);
+pub fn draw_frequency(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rect) {
+    let area = progress_line(s, theme, keys, f, area);
     let sh = shown(s);
     let what = s
-        .insight_wanted
+        .insight
+        .wanted
         .as_ref()
         .map_or("frequencies".to_string(), |i| i.label());
     let t = title(&sh, &what, s);
@@ -235,7 +253,7 @@ pub fn draw_frequency(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         theme.header,
     ))];
     let body = inner.height.saturating_sub(2) as usize;
-    let top = s.insight_cursor.saturating_sub(body.saturating_sub(1));
+    let top = s.insight.cursor.saturating_sub(body.saturating_sub(1));
     let full = if theme.ascii { "#" } else { "█" };
     for (i, r) in rows.iter().enumerate().skip(top).take(body) {
         let mut v: String = r.value.chars().take(vw).collect();
@@ -244,7 +262,7 @@ pub fn draw_frequency(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             v.push('…');
         }
         let n = ((r.count as f64 / max as f64) * bar_w as f64).round() as usize;
-        let style = if i == s.insight_cursor {
+        let style = if i == s.insight.cursor {
             theme.selected
         } else {
             theme.base
@@ -277,11 +295,12 @@ pub fn draw_frequency(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-pub fn draw_histogram(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let area = progress_line(s, theme, f, area);
+pub fn draw_histogram(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rect) {
+    let area = progress_line(s, theme, keys, f, area);
     let sh = shown(s);
     let what = s
-        .insight_wanted
+        .insight
+        .wanted
         .as_ref()
         .map_or("histogram".to_string(), |i| i.label());
     let t = title(&sh, &what, s);
@@ -291,7 +310,10 @@ pub fn draw_histogram(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             f,
             area,
             &t,
-            "binning all rows… (L toggles a log scale)",
+            &format!(
+                "binning all rows… ({} toggles a log scale)",
+                keys.label(Action::ToggleLogScale)
+            ),
         );
     };
     let counts = histogram_counts(sh.frame);
@@ -378,8 +400,10 @@ pub fn draw_histogram(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
                 ),
                 theme.dtype,
             ),
-            Span::styled("L", theme.accent.add_modifier(Modifier::BOLD)),
-            Span::styled(" toggles log scale · I back to describe", theme.dtype),
+            keys.span(Action::ToggleLogScale),
+            Span::styled(" toggles log scale · ", theme.dtype),
+            keys.span(Action::Describe),
+            Span::styled(" back to describe", theme.dtype),
         ])),
         parts[2],
     );

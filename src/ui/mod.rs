@@ -3,6 +3,7 @@
 
 mod graph;
 mod insight;
+pub mod keys;
 mod pipeline;
 mod progress;
 mod table;
@@ -14,8 +15,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::app::mode::Mode;
 use crate::app::state::{Focus, State, View};
-use crate::config::{Keymap, Mode, Theme};
+use crate::app::Action;
+use crate::config::{Keymap, Theme};
+use keys::Keys;
 
 /// Below this size panels collapse to the table alone.
 pub const MIN_FULL_WIDTH: u16 = 80;
@@ -121,20 +125,27 @@ pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
         return;
     }
     let a = areas(s, area);
+    // Hints inside the views name the keys of the panel that has focus.
+    let view_mode = if s.focus == Focus::Pipeline {
+        Mode::Pipeline
+    } else {
+        Mode::Table
+    };
+    let keys = Keys::new(keymap, view_mode, theme);
     draw_title(s, theme, f, a.title);
     if let Some(t) = a.table {
         table::draw_table(s, theme, f, t);
     }
     if let Some(p) = a.panel {
-        pipeline::draw_panel(s, theme, f, p, s.view == View::Pipeline);
+        pipeline::draw_panel(s, theme, keys, f, p, s.view == View::Pipeline);
     }
     match s.view {
         View::Schema => table::draw_schema(s, theme, f, a.main),
-        View::Graph => graph::draw_graph(s, theme, f, a.main),
-        View::Progress => progress::draw_progress(s, theme, f, a.main),
-        View::Describe => insight::draw_describe(s, theme, f, a.main),
-        View::Frequency => insight::draw_frequency(s, theme, f, a.main),
-        View::Histogram => insight::draw_histogram(s, theme, f, a.main),
+        View::Graph => graph::draw_graph(s, theme, keys, f, a.main),
+        View::Progress => progress::draw_progress(s, theme, keys, f, a.main),
+        View::Describe => insight::draw_describe(s, theme, keys, f, a.main),
+        View::Frequency => insight::draw_frequency(s, theme, keys, f, a.main),
+        View::Histogram => insight::draw_histogram(s, theme, keys, f, a.main),
         _ => {}
     }
     draw_cell_line(s, theme, f, a.cell_line);
@@ -146,11 +157,11 @@ pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
         draw_help(s, theme, keymap, f, area);
     }
     if s.confirm.is_some() {
-        draw_confirm(theme, f, area);
+        draw_confirm(theme, keys.in_mode(Mode::Confirm), f, area);
     }
 }
 
-fn draw_confirm(theme: &Theme, f: &mut Frame, area: Rect) {
+fn draw_confirm(theme: &Theme, keys: Keys, f: &mut Frame, area: Rect) {
     let w = area.width.min(60);
     let h = 6.min(area.height);
     let r = Rect::new(
@@ -163,11 +174,11 @@ fn draw_confirm(theme: &Theme, f: &mut Frame, area: Rect) {
     let lines = vec![
         Line::raw("A job is running."),
         Line::from(vec![
-            Span::styled("q", theme.accent),
+            keys.span(Action::QueueJob),
             Span::raw(" queue this one after it   "),
-            Span::styled("x", theme.accent),
+            keys.span(Action::ReplaceJob),
             Span::raw(" cancel it and start this one   "),
-            Span::styled("esc", theme.accent),
+            keys.span(Action::CancelPrompt),
             Span::raw(" never mind"),
         ]),
     ];
@@ -197,7 +208,7 @@ fn draw_title(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         Span::raw(s.source_line.clone()),
         Span::styled(format!("  [{mode} · {step}{load}]"), theme.accent),
     ];
-    if let Some(j) = s.job.as_ref().filter(|j| j.is_running()) {
+    if let Some(j) = s.jobs.current.as_ref().filter(|j| j.is_running()) {
         let n = j.partitions();
         let done = (0..n)
             .filter(|&p| j.partition_state(p) == crate::app::compute::TaskState::Done)
@@ -214,16 +225,16 @@ fn draw_title(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 /// The current cell, shown whole.
 fn draw_cell_line(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let text = match s.table_frame() {
-        Some(df) => match (df.columns().get(s.cursor_col), s.cursor_row < df.height()) {
+        Some(df) => match (df.columns().get(s.table.col), s.table.row < df.height()) {
             (Some(c), true) => {
                 let v = c
-                    .get(s.cursor_row)
-                    .map(|v| crate::print::cell_text(&v))
+                    .get(s.table.row)
+                    .map(|v| crate::cell::cell_text(&v))
                     .unwrap_or_default();
                 format!(
                     "{}[{}]: {}",
                     c.name(),
-                    s.cursor_row + 1,
+                    s.table.row + 1,
                     v.replace('\n', "↵").replace('\t', " ")
                 )
             }
@@ -256,15 +267,22 @@ fn draw_prompt(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 }
 
 fn draw_status(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: Rect) {
+    let mode = if s.focus == Focus::Pipeline {
+        Mode::Pipeline
+    } else {
+        Mode::Table
+    };
+    let keys = Keys::new(keymap, mode, theme);
     let (text, style) = match &s.status {
-        Some((msg, true)) => (msg.lines().next().unwrap_or("").to_string(), theme.error),
-        Some((msg, false)) => (msg.clone(), theme.status),
-        None => {
-            let mode = if s.focus == Focus::Pipeline {
-                Mode::Pipeline
+        Some(st) => {
+            let text = st.render(|a| keys.label(a));
+            if st.error {
+                (text.lines().next().unwrap_or("").to_string(), theme.error)
             } else {
-                Mode::Table
-            };
+                (text, theme.status)
+            }
+        }
+        None => {
             let hint = keymap
                 .bindings(mode)
                 .into_iter()
@@ -287,7 +305,7 @@ fn draw_status(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: R
                             | WriteResult
                     )
                 })
-                .map(|(a, keys)| format!("{} {}", keys[0], short(a)))
+                .map(|(a, labels)| format!("{} {}", labels[0], a.short()))
                 .collect::<Vec<_>>()
                 .join("  ");
             (hint, theme.status)
@@ -296,35 +314,13 @@ fn draw_status(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: R
     f.render_widget(Paragraph::new(format!(" {text}")).style(style), area);
 }
 
-fn short(a: crate::app::Action) -> &'static str {
-    use crate::app::Action::*;
-    match a {
-        FilterPrompt => "filter",
-        DerivePrompt => "derive",
-        Frequency => "freq",
-        SortAscending => "sort",
-        Undo => "undo",
-        ToggleHelp => "help",
-        Quit => "quit",
-        DeleteStep => "delete",
-        ViewTable => "table",
-        ViewPipeline => "pipeline",
-        ViewSchema => "schema",
-        ViewGraph => "graph",
-        ViewProgress => "progress",
-        Compute => "compute",
-        WriteResult => "write",
-        _ => "",
-    }
-}
-
 fn draw_help(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: Rect) {
     let w = area.width.min(76);
     let h = area.height.saturating_sub(2).min(40);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
     f.render_widget(Clear, r);
     let mut lines = Vec::new();
-    for mode in [Mode::Table, Mode::Pipeline, Mode::Prompt] {
+    for mode in Mode::ALL {
         lines.push(Line::from(Span::styled(
             format!("{} keys", Keymap::mode_name(mode)),
             theme.header,
@@ -337,8 +333,14 @@ fn draw_help(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: Rec
         }
         lines.push(Line::raw(""));
     }
+    let prompt_keys = Keys::new(keymap, Mode::Prompt, theme);
+    let table_keys = Keys::new(keymap, Mode::Table, theme);
     lines.push(Line::from(Span::styled(
-        "commands (: then one of these; Enter adds the step after the selected one)",
+        format!(
+            "commands ({} then one of these; {} adds the step after the selected one)",
+            table_keys.label(Action::CommandPalette),
+            prompt_keys.label(Action::Submit)
+        ),
         theme.header,
     )));
     for (cmd, what) in crate::app::commands::STEP_COMMANDS {
@@ -363,7 +365,16 @@ fn draw_help(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame, area: Rec
     f.render_widget(
         Paragraph::new(lines)
             .scroll((top as u16, 0))
-            .block(block(" help (? closes, j/k scroll) ", theme, true))
+            .block(block(
+                &format!(
+                    " help ({} closes, {}/{} scroll) ",
+                    table_keys.label(Action::ToggleHelp),
+                    table_keys.label(Action::MoveDown),
+                    table_keys.label(Action::MoveUp)
+                ),
+                theme,
+                true,
+            ))
             .style(theme.base.add_modifier(Modifier::empty())),
         r,
     );

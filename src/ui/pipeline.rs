@@ -7,7 +7,10 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::block;
+use super::keys::Keys;
+use crate::app::mode::Mode;
 use crate::app::state::{Focus, State};
+use crate::app::Action;
 use crate::config::Theme;
 
 fn schema_change(before: &polars::prelude::Schema, after: &polars::prelude::Schema) -> String {
@@ -45,7 +48,7 @@ pub fn hit(s: &State, area: Rect, y: u16, full: bool) -> Option<super::Hit> {
     (k <= s.recipe.steps.len()).then_some(super::Hit::Step(k))
 }
 
-pub fn draw_panel(s: &State, theme: &Theme, f: &mut Frame, area: Rect, full: bool) {
+pub fn draw_panel(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rect, full: bool) {
     let focused = s.focus == Focus::Pipeline;
     let outer = block(" pipeline ", theme, focused);
     let inner = outer.inner(area);
@@ -88,8 +91,14 @@ pub fn draw_panel(s: &State, theme: &Theme, f: &mut Frame, area: Rect, full: boo
         before = after;
     }
     if s.recipe.steps.is_empty() {
+        let table = keys.in_mode(Mode::Table);
         lines.push(Line::from(Span::styled(
-            "  no steps yet: | filter, = derive, F frequency",
+            format!(
+                "  no steps yet: {} filter, {} derive, {} frequency",
+                table.label(Action::FilterPrompt),
+                table.label(Action::DerivePrompt),
+                table.label(Action::Frequency)
+            ),
             theme.dtype,
         )));
     }

@@ -12,12 +12,14 @@ use ratatui::Frame;
 
 use super::block;
 use super::graph::{state_name, state_style};
+use super::keys::Keys;
 use crate::app::compute::{aggregate, grid_columns, JobKind, JobView, Phase, TaskState};
 use crate::app::state::State;
+use crate::app::Action;
 use crate::config::Theme;
-use crate::engine::events::Fix;
-use crate::engine::graph::StageKind;
-use crate::engine::spec::format_bytes;
+use crate::engine::error::Fix;
+use crate::engine::input::spec::format_bytes;
+use crate::engine::plan::graph::StageKind;
 
 fn cell_char(theme: &Theme, st: TaskState) -> char {
     match (theme.ascii, st) {
@@ -34,15 +36,17 @@ fn cell_char(theme: &Theme, st: TaskState) -> char {
     }
 }
 
-pub fn draw_progress(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let Some(j) = &s.job else {
+pub fn draw_progress(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rect) {
+    let Some(j) = &s.jobs.current else {
         let outer = block(" progress ", theme, true);
         let inner = outer.inner(area);
         f.render_widget(outer, area);
         f.render_widget(
-            Paragraph::new(
-                "no job yet: c computes the pipeline at the selected step, w writes it to a file",
-            )
+            Paragraph::new(format!(
+                "no job yet: {} computes the pipeline at the selected step, {} writes it to a file",
+                keys.label(Action::Compute),
+                keys.label(Action::WriteResult)
+            ))
             .style(theme.dtype)
             .wrap(Wrap { trim: true }),
             inner,
@@ -125,7 +129,7 @@ pub fn draw_progress(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     if stream_h > 0 {
         draw_stream(theme, f, parts[5], j);
     }
-    draw_detail(s, theme, f, parts[6], j);
+    draw_detail(s, theme, keys, f, parts[6], j);
 }
 
 fn draw_gauge(theme: &Theme, f: &mut Frame, area: Rect, j: &JobView) {
@@ -291,7 +295,7 @@ fn draw_grid(s: &State, theme: &Theme, f: &mut Frame, area: Rect, j: &JobView) {
         ));
     }
     let mut lines = vec![Line::from(legend_spans)];
-    let cursor_cell = s.progress_cursor.min(n - 1) / per_cell;
+    let cursor_cell = s.jobs.progress_cursor.min(n - 1) / per_cell;
     for r in 0..rows {
         let mut spans = Vec::with_capacity(cols);
         for c in 0..cols {
@@ -387,7 +391,7 @@ fn truncate(s: &str, w: usize) -> String {
     }
 }
 
-fn draw_detail(s: &State, theme: &Theme, f: &mut Frame, area: Rect, j: &JobView) {
+fn draw_detail(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rect, j: &JobView) {
     let mut lines = Vec::new();
     if let Phase::Failed(e) = &j.phase {
         lines.push(Line::from(Span::styled(
@@ -396,7 +400,10 @@ fn draw_detail(s: &State, theme: &Theme, f: &mut Frame, area: Rect, j: &JobView)
         )));
         if let Some(Fix::SetDtype { column, dtype }) = j.fix() {
             lines.push(Line::from(Span::styled(
-                format!("f: set [source.dtypes] {column} = \"{dtype}\" and re-run"),
+                format!(
+                    "{}: set [source.dtypes] {column} = \"{dtype}\" and re-run",
+                    keys.label(Action::ApplyFix)
+                ),
                 theme.accent,
             )));
         } else if let Some(rest) = e.lines().nth(1) {
@@ -405,7 +412,7 @@ fn draw_detail(s: &State, theme: &Theme, f: &mut Frame, area: Rect, j: &JobView)
     }
     let n = j.partitions();
     if n > 0 {
-        let p = s.progress_cursor.min(n - 1);
+        let p = s.jobs.progress_cursor.min(n - 1);
         let t = &j.tasks[j.partition_task[p]];
         let label = j
             .labels

@@ -9,9 +9,9 @@ use ratatui::Frame;
 
 use super::block;
 use crate::app::state::{Focus, State};
+use crate::cell::cell_text;
 use crate::config::Theme;
-use crate::engine::spec::dtype_name;
-use crate::print::cell_text;
+use crate::engine::input::spec::dtype_name;
 
 const MAX_COL: usize = 32;
 
@@ -81,7 +81,7 @@ struct Geometry {
 
 fn geometry(s: &State, df: &DataFrame, inner: Rect) -> Geometry {
     let body_rows = inner.height.saturating_sub(2) as usize;
-    let first = s.row_offset.min(df.height());
+    let first = s.table.row_offset.min(df.height());
     let last = (first + body_rows).min(df.height());
     let widths: Vec<usize> = df
         .columns()
@@ -98,7 +98,7 @@ fn geometry(s: &State, df: &DataFrame, inner: Rect) -> Geometry {
         .collect();
     let num_w = last.max(1).to_string().len();
     let avail = (inner.width as usize).saturating_sub(num_w + 1);
-    let (c0, c1) = visible_columns(&widths, s.cursor_col, s.col_offset, avail);
+    let (c0, c1) = visible_columns(&widths, s.table.col, s.table.col_offset, avail);
     Geometry {
         first,
         last,
@@ -136,7 +136,7 @@ pub fn hit(s: &State, area: Rect, x: u16, y: u16) -> Option<super::Hit> {
 }
 
 pub fn draw_table(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
-    let title = match (&s.result, s.view) {
+    let title = match (&s.jobs.result, s.view) {
         (Some(r), crate::app::state::View::Result) => format!(
             " result · {} rows · computed in {:.2} s · w writes it ",
             r.frame.height(),
@@ -199,7 +199,7 @@ pub fn draw_table(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             } else {
                 t
             };
-            let style = if r == s.cursor_row && ci == s.cursor_col {
+            let style = if r == s.table.row && ci == s.table.col {
                 theme.selected
             } else if is_null {
                 theme.null

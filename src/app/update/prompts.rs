@@ -1,0 +1,214 @@
+//! Prompts: opening one for an action (prefilled where the data suggests
+//! the text), submitting it (a step, a search, a palette command, a path to
+//! write), and cancelling it.
+
+use std::path::PathBuf;
+
+use polars::prelude::AnyValue;
+
+use super::completion::complete;
+use super::jobs::ask_or_start;
+use super::navigation::{current_value, quit, search};
+use super::pipeline::{adopt_steps, insert_step, recipe_text};
+use super::step_text::{edit_text, edited_step};
+use super::Effect;
+use crate::app::action::Action;
+use crate::app::commands::{parse_assignments, parse_step_command, StepCommand};
+use crate::app::compute::JobKind;
+use crate::app::state::{Prompt, PromptKind, State};
+use crate::app::status::Status;
+use crate::cell::cell_text;
+use crate::engine::recipe::Step;
+
+/// Actions while a prompt is open.
+pub fn on_prompt_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
+    Some(match a {
+        Action::Submit => submit_prompt(s),
+        Action::CancelPrompt => {
+            s.prompt = None;
+            vec![]
+        }
+        Action::Complete => {
+            complete(s);
+            vec![]
+        }
+        _ => vec![],
+    })
+}
+
+/// Actions that open a prompt.
+pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
+    Some(match a {
+        Action::FilterPrompt => {
+            let text = filter_text(s);
+            open_prompt(s, PromptKind::Filter, &text)
+        }
+        Action::DerivePrompt => open_prompt(s, PromptKind::Derive, "new_column = "),
+        Action::GroupByPrompt => match s.current_column() {
+            Some(key) => open_prompt(s, PromptKind::GroupBy { key }, "n = count(*)"),
+            None => vec![],
+        },
+        Action::SearchPrompt => {
+            let last = s.search.clone().unwrap_or_default();
+            open_prompt(s, PromptKind::Search, &last)
+        }
+        Action::CommandPalette => open_prompt(s, PromptKind::Command, ""),
+        Action::EditStep => {
+            let Some(i) = s.at_step.checked_sub(1) else {
+                return Some(vec![]);
+            };
+            if matches!(s.recipe.steps[i], Step::Persist {}) {
+                s.status = Some(
+                    Status::info("a persist step has nothing to edit (")
+                        .key(Action::Persist)
+                        .then(" removes it)"),
+                );
+                return Some(vec![]);
+            }
+            let text = edit_text(&s.recipe.steps[i]);
+            let op = match &s.recipe.steps[i] {
+                Step::Disabled { step } => step.op(),
+                other => other.op(),
+            };
+            open_prompt(s, PromptKind::Edit { index: i, op }, &text)
+        }
+        Action::WriteResult => {
+            let stem = std::path::Path::new(&s.recipe.source.path)
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .unwrap_or("result")
+                .trim_end_matches(".csv")
+                .to_string();
+            open_prompt(s, PromptKind::Write, &format!("{stem}-result.parquet"))
+        }
+        _ => return None,
+    })
+}
+
+/// The filter prompt starts as `column = value` of the current cell.
+fn filter_text(s: &State) -> String {
+    match (s.current_column(), current_value(s)) {
+        (Some(c), Some(AnyValue::Null)) => format!("{} IS NULL", ident(&c)),
+        (Some(c), Some(v)) if is_textual(&v) => {
+            format!("{} = '{}'", ident(&c), cell_text(&v).replace('\'', "''"))
+        }
+        (Some(c), Some(v)) => format!("{} = {}", ident(&c), cell_text(&v)),
+        (Some(c), None) => format!("{} ", ident(&c)),
+        _ => String::new(),
+    }
+}
+
+fn open_prompt(s: &mut State, kind: PromptKind, text: &str) -> Vec<Effect> {
+    s.prompt = Some(Prompt::new(kind, text));
+    vec![]
+}
+
+fn is_textual(v: &AnyValue) -> bool {
+    matches!(v, AnyValue::String(_) | AnyValue::StringOwned(_))
+}
+
+/// Quote a column name for SQL when it is not a plain identifier.
+fn ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+fn submit_prompt(s: &mut State) -> Vec<Effect> {
+    let Some(p) = s.prompt.take() else {
+        return vec![];
+    };
+    let text = p.text().trim().to_string();
+    let fail = |s: &mut State, mut p: Prompt, msg: String| {
+        p.error = Some(msg);
+        s.prompt = Some(p);
+        vec![]
+    };
+    match p.kind.clone() {
+        PromptKind::Filter => insert_step(s, Step::Filter { expr: text }, Some(p)),
+        PromptKind::Derive => match parse_assignments(&text) {
+            Ok(columns) => insert_step(s, Step::WithColumns { columns }, Some(p)),
+            Err(e) => fail(s, p, e),
+        },
+        PromptKind::GroupBy { key } => match parse_assignments(&text) {
+            Ok(aggs) => insert_step(
+                s,
+                Step::GroupBy {
+                    keys: vec![key],
+                    aggs,
+                },
+                Some(p),
+            ),
+            Err(e) => fail(s, p, e),
+        },
+        PromptKind::Edit { index, .. } => match edited_step(&s.recipe.steps[index], &text) {
+            Ok(step) => {
+                let mut steps = s.recipe.steps.clone();
+                steps[index] = step;
+                adopt_steps(s, steps, index + 1, Some(p))
+            }
+            Err(e) => fail(s, p, e),
+        },
+        PromptKind::Write => {
+            if text.is_empty() {
+                return fail(s, p, "name the file to write".into());
+            }
+            if let Err(e) = crate::engine::run::output::OutputTarget::parse(&text) {
+                return fail(s, p, e.to_string());
+            }
+            let current = s.steps_at();
+            if s.jobs.result.as_ref().is_some_and(|r| r.steps == current) {
+                s.status = Some(Status::info(format!("writing {text}…")));
+                vec![Effect::WriteResult { path: text }]
+            } else {
+                ask_or_start(s, JobKind::Write { path: text })
+            }
+        }
+        PromptKind::Search => {
+            s.search = (!text.is_empty()).then_some(text);
+            search(s, true)
+        }
+        PromptKind::Command => {
+            let (cmd, arg) = text
+                .split_once(char::is_whitespace)
+                .map(|(c, a)| (c, a.trim()))
+                .unwrap_or((text.as_str(), ""));
+            let path = || s.base.join(arg);
+            match cmd {
+                "w" | "write" if !arg.is_empty() => vec![Effect::Save {
+                    path: PathBuf::from(arg),
+                    text: recipe_text(s),
+                }],
+                "e" | "edit" | "load" if !arg.is_empty() => vec![Effect::Load { path: path() }],
+                "q" | "quit" => quit(s),
+                "q!" => {
+                    s.should_quit = true;
+                    vec![Effect::Quit]
+                }
+                _ => match parse_step_command(cmd, arg) {
+                    Some(Ok(StepCommand::Step(step))) => insert_step(s, step, Some(p)),
+                    Some(Ok(StepCommand::Join(step))) => {
+                        s.status = Some(Status::info("loading the join's right side…"));
+                        vec![Effect::LoadJoin {
+                            step,
+                            at: s.at_step,
+                        }]
+                    }
+                    Some(Err(e)) => fail(s, p, e),
+                    None => fail(
+                        s,
+                        p,
+                        "commands: w FILE.toml, e FILE.toml, q, q!, and steps: sql select drop rename cast derive filter sort unique head explode parse count group join repartition (the help lists them)".into(),
+                    ),
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Asking the engine for what the screen shows of the pipeline at the
+//! selected step: its preview rows and, in the Graph view, its task graph.
+//! Each request is numbered; answers to older ones are dropped.
+
+use super::{Effect, PreviewRequest};
+use crate::app::state::{State, View};
+use crate::engine::recipe::Recipe;
+
+/// Preview the selected step (and re-plan the graph when it is shown).
+pub fn request_preview(s: &mut State) -> Vec<Effect> {
+    s.request += 1;
+    s.preview.loading = true;
+    let mut fx = vec![Effect::Preview(PreviewRequest {
+        request: s.request,
+        steps: s.steps_at(),
+        rows: s.rows,
+        take: s.take.then_some(s.seed),
+    })];
+    fx.extend(request_graph(s));
+    fx
+}
+
+/// Plan the graph of the selected step when the Graph view shows it.
+pub fn request_graph(s: &mut State) -> Vec<Effect> {
+    if s.view != View::Graph {
+        return vec![];
+    }
+    s.graph.request += 1;
+    vec![Effect::PlanGraph {
+        request: s.graph.request,
+        recipe: Recipe {
+            source: s.recipe.source.clone(),
+            steps: s.steps_at(),
+        },
+    }]
+}

@@ -1,0 +1,84 @@
+//! `quarry schema`: the inferred schema, as a table or JSON.
+
+use crate::cli::args::{split_format, OutputFormat, SchemaArgs};
+use crate::cli::print::emit;
+use crate::engine::input::spec::dtype_name;
+use crate::engine::{Result, Source};
+
+pub fn run(a: SchemaArgs) -> Result<()> {
+    let (out, input) = split_format(
+        a.format.as_deref(),
+        &[OutputFormat::Table, OutputFormat::Json],
+    )?;
+    let source = Source::open(a.source.to_spec(input)?)?;
+    print_schema(&source, out)
+}
+
+fn print_schema(source: &Source, out: OutputFormat) -> Result<()> {
+    match out {
+        OutputFormat::Json => {
+            let columns: Vec<serde_json::Value> = source
+                .schema
+                .iter()
+                .map(|(n, dt)| {
+                    serde_json::json!({
+                        "name": n.as_str(),
+                        "dtype": dtype_name(dt),
+                        "overridden": source.overridden.iter().any(|o| o == n.as_str()),
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "path": source.spec.path,
+                "format": source.format.name(),
+                "files": source.files.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>(),
+                "file_count": source.files.len(),
+                "total_bytes": source.total_bytes(),
+                "blocksize": source.spec.blocksize,
+                "partitions": source.partitions.len(),
+                "columns": columns,
+            });
+            emit(|w| {
+                writeln!(
+                    w,
+                    "{}",
+                    serde_json::to_string_pretty(&doc).unwrap_or_default()
+                )
+            })
+        }
+        _ => emit(|w| {
+            writeln!(w, "{}", source.describe())?;
+            writeln!(
+                w,
+                "files: {}  bytes: {}  partitions: {}",
+                source.files.len(),
+                source.total_bytes(),
+                source.partitions.len()
+            )?;
+            writeln!(w)?;
+            let width = source
+                .schema
+                .iter_names()
+                .map(|n| n.chars().count())
+                .max()
+                .unwrap_or(6)
+                .max(6);
+            writeln!(w, "{:>3}  {:<width$}  dtype", "#", "column")?;
+            for (i, (n, dt)) in source.schema.iter().enumerate() {
+                let mark = if source.overridden.iter().any(|o| o == n.as_str()) {
+                    "  (set by --dtype)"
+                } else {
+                    ""
+                };
+                writeln!(
+                    w,
+                    "{:>3}  {:<width$}  {}{mark}",
+                    i + 1,
+                    n.as_str(),
+                    dtype_name(dt)
+                )?;
+            }
+            Ok(())
+        }),
+    }
+}

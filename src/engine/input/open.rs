@@ -1,0 +1,99 @@
+//! Opening a source: discover its files, sniff the dialect, infer the
+//! schema from a spread sample and plan partitions.
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use crate::engine::error::Result;
+use crate::engine::input::dialect::sniff_dialect;
+use crate::engine::input::discover::{discover, resolve_format};
+use crate::engine::input::file::SourceFile;
+use crate::engine::input::parse;
+use crate::engine::input::schema;
+use crate::engine::input::source::{Partition, PartitionKind, Source};
+use crate::engine::input::spec::{Format, SourceSpec};
+use crate::engine::input::storage::{storage_for, Storage};
+
+impl Source {
+    /// Discover files, sniff the dialect, infer the schema from a spread
+    /// sample and plan partitions. Reads only samples, never whole files.
+    pub fn open(spec: SourceSpec) -> Result<Source> {
+        let storage = storage_for(&spec.path);
+        Source::open_in(storage.as_ref(), spec)
+    }
+
+    /// Like [`Source::open`], reading through `storage`.
+    pub fn open_in(storage: &dyn Storage, spec: SourceSpec) -> Result<Source> {
+        let paths = discover(storage, &spec.path, spec.format)?;
+        let format = resolve_format(&paths, spec.format)?;
+        let mut files = Vec::with_capacity(paths.len());
+        for p in &paths {
+            files.push(SourceFile::open(storage, p)?);
+        }
+        let csv = match format {
+            Format::Csv | Format::Tsv => Some(sniff_dialect(&spec, format, &files[0])?),
+            _ => None,
+        };
+        let mut source = Source {
+            spec,
+            format,
+            files,
+            csv,
+            schema: Arc::new(Schema::default()),
+            native_schema: Arc::new(Schema::default()),
+            overridden: Vec::new(),
+            partitions: Vec::new(),
+            header_ends: std::sync::Mutex::new(Vec::new()),
+        };
+        let inferred = schema::infer(&source)?;
+        source.native_schema = Arc::new(inferred.clone());
+        let (schema, overridden) = schema::apply_overrides(inferred, &source.spec.dtypes)?;
+        source.schema = Arc::new(schema);
+        source.overridden = overridden;
+        source.partitions = plan_partitions(&source)?;
+        Ok(source)
+    }
+}
+
+fn plan_partitions(source: &Source) -> Result<Vec<Partition>> {
+    let mut parts = Vec::new();
+    let mut push = |file: usize, kind: PartitionKind| {
+        let index = parts.len();
+        parts.push(Partition { index, file, kind });
+    };
+    for (fi, f) in source.files.iter().enumerate() {
+        match source.format {
+            Format::Parquet => {
+                for (start, end, row_offset, rows) in
+                    parse::parquet_row_group_runs(f, source.spec.blocksize)?
+                {
+                    push(
+                        fi,
+                        PartitionKind::RowGroups {
+                            start,
+                            end,
+                            row_offset,
+                            rows,
+                        },
+                    );
+                }
+            }
+            Format::Ipc => push(fi, PartitionKind::Whole),
+            _ if f.is_compressed() => push(fi, PartitionKind::Whole),
+            _ => {
+                let n = f.block_count(source.spec.blocksize);
+                for block in 0..n {
+                    push(
+                        fi,
+                        PartitionKind::Block {
+                            block,
+                            last: block + 1 == n,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    Ok(parts)
+}

@@ -1,0 +1,463 @@
+//! Bytes of one partition -> DataFrame, per format, and turning a parse
+//! failure into an error that names file, partition, line, column and value.
+
+use std::io::Cursor;
+
+use polars::prelude::*;
+
+use crate::engine::error::{QuarryError, Result};
+use crate::engine::input::dialect::{count_outside_quotes, csv_options};
+use crate::engine::input::file::SourceFile;
+use crate::engine::input::records::{count_byte, Grammar};
+use crate::engine::input::source::{Partition, PartitionKind, Source};
+use crate::engine::input::spec::{dtype_name, Encoding, Format};
+
+/// Parse the bytes of a text partition. `offset` is where `bytes` start in
+/// the (decompressed) file; `at_file_start` says whether a header is there.
+/// `columns` limits the output to those columns (parsing only them, for CSV).
+pub fn parse_bytes(
+    source: &Source,
+    p: &Partition,
+    bytes: &[u8],
+    offset: u64,
+    at_file_start: bool,
+    columns: Option<&[String]>,
+) -> Result<DataFrame> {
+    match source.format {
+        Format::Csv | Format::Tsv => parse_csv(source, p, bytes, offset, at_file_start, columns),
+        Format::Ndjson => project(parse_ndjson(source, p, bytes, offset)?, columns),
+        Format::Text => project(parse_text(source, p, bytes, offset)?, columns),
+        Format::Parquet | Format::Ipc => unreachable!("binary formats are not byte ranges"),
+    }
+}
+
+/// Keep only `columns` (all when `None`).
+pub fn project(df: DataFrame, columns: Option<&[String]>) -> Result<DataFrame> {
+    match columns {
+        None => Ok(df),
+        Some(c) => Ok(df.select(c.iter().map(|s| s.as_str()))?),
+    }
+}
+
+/// The request the vectorised reader gets for this source.
+pub fn fast_request<'a>(
+    source: &'a Source,
+    columns: Option<&'a [String]>,
+    at_file_start: bool,
+) -> crate::engine::input::fast_csv::Request<'a> {
+    let d = source.csv.as_ref().expect("csv dialect");
+    crate::engine::input::fast_csv::Request {
+        dialect: d,
+        encoding: source.spec.encoding,
+        schema: &source.schema,
+        columns,
+        skip_header: at_file_start && d.has_header,
+    }
+}
+
+fn parse_csv(
+    source: &Source,
+    p: &Partition,
+    bytes: &[u8],
+    offset: u64,
+    at_file_start: bool,
+    columns: Option<&[String]>,
+) -> Result<DataFrame> {
+    let req = fast_request(source, columns, at_file_start);
+    if let Some(df) = crate::engine::input::fast_csv::try_parse(bytes, &req) {
+        return Ok(df);
+    }
+    parse_csv_with_polars(source, p, bytes, offset, at_file_start, columns)
+}
+
+/// polars' reader: whatever the vectorised one declines, and the error
+/// diagnosis when it fails.
+pub fn parse_csv_with_polars(
+    source: &Source,
+    p: &Partition,
+    bytes: &[u8],
+    offset: u64,
+    at_file_start: bool,
+    columns: Option<&[String]>,
+) -> Result<DataFrame> {
+    let d = source.csv.as_ref().expect("csv dialect");
+    let header = at_file_start && d.has_header;
+    let opts = csv_options(d, source.spec.encoding, header)
+        .with_schema(Some(source.schema.clone()))
+        .with_columns(columns.map(|c| c.iter().map(|s| PlSmallStr::from(s.as_str())).collect()))
+        .with_raise_if_empty(false);
+    match opts
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+    {
+        Ok(df) => Ok(df),
+        Err(e) => Err(diagnose_csv(source, p, bytes, offset, header, e)),
+    }
+}
+
+fn parse_ndjson(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -> Result<DataFrame> {
+    let schema = native_schema(source);
+    match polars::io::ndjson::core::parse_ndjson(bytes, None, &schema, false) {
+        Ok(df) => cast_overrides(source, p, df, bytes, offset, &Grammar::Lines, false),
+        Err(e) => {
+            // Find the first line that does not parse on its own.
+            for (s, end) in Grammar::Lines.records(bytes) {
+                let line = &bytes[s..end];
+                if line.iter().all(|b| b.is_ascii_whitespace()) {
+                    continue;
+                }
+                if let Err(le) =
+                    polars::io::ndjson::core::parse_ndjson(line, Some(1), &schema, false)
+                {
+                    let file = &source.files[p.file];
+                    let abs = offset + s as u64;
+                    return Err(QuarryError::Parse {
+                        path: file.path.clone(),
+                        detail: format!(
+                            "line {} (partition {}, byte offset {abs}) is not a JSON object matching the schema: {le}\nFix the line, or set the column's dtype (--dtype COL=str).",
+                            line_number(file, p, bytes, offset, s)?,
+                            p.index
+                        ),
+                    });
+                }
+            }
+            Err(QuarryError::Parse {
+                path: source.files[p.file].path.clone(),
+                detail: format!("partition {}: {e}", p.index),
+            })
+        }
+    }
+}
+
+fn parse_text(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -> Result<DataFrame> {
+    let grammar = source.grammar();
+    let recs = grammar.records(bytes);
+    let mut builder = StringChunkedBuilder::new("text".into(), recs.len());
+    for (s, e) in recs {
+        let raw = &bytes[s..e];
+        match std::str::from_utf8(raw) {
+            Ok(text) => builder.append_value(text),
+            Err(_) if source.spec.encoding == Encoding::Utf8Lossy => {
+                builder.append_value(String::from_utf8_lossy(raw).as_ref())
+            }
+            Err(err) => {
+                let rel = s + err.valid_up_to();
+                let file = &source.files[p.file];
+                return Err(QuarryError::InvalidUtf8 {
+                    path: file.path.clone(),
+                    line: line_number(file, p, bytes, offset, rel)?,
+                    offset: offset + rel as u64,
+                });
+            }
+        }
+    }
+    let col = builder.finish().into_series().into_column();
+    Ok(DataFrame::new_infer_height(vec![col])?)
+}
+
+/// The schema a binary or JSON reader produces before overrides are cast.
+fn native_schema(source: &Source) -> Schema {
+    source.native_schema.as_ref().clone()
+}
+
+/// Cast columns with dtype overrides (formats whose readers do not take a
+/// schema), reporting the first value that does not fit.
+fn cast_overrides(
+    source: &Source,
+    p: &Partition,
+    mut df: DataFrame,
+    bytes: &[u8],
+    offset: u64,
+    grammar: &Grammar,
+    header: bool,
+) -> Result<DataFrame> {
+    for col in &source.overridden {
+        let target = source.schema.get(col.as_str()).expect("override column");
+        let Ok(series) = df
+            .column(col.as_str())
+            .map(|c| c.as_materialized_series().clone())
+        else {
+            continue;
+        };
+        if series.dtype() == target {
+            continue;
+        }
+        match series.strict_cast(target) {
+            Ok(cast) => {
+                df.with_column(cast.into_column())?;
+            }
+            Err(_) => {
+                let (row, value) =
+                    first_cast_failure(&series, target).unwrap_or((0, String::new()));
+                let (line, abs) = if bytes.is_empty() {
+                    (0, 0)
+                } else {
+                    row_location(source, p, bytes, offset, grammar, header, row)?
+                };
+                return Err(QuarryError::DtypeMismatch(Box::new(
+                    crate::engine::error::DtypeMismatch {
+                        path: source.files[p.file].path.clone(),
+                        partition: p.index,
+                        partitions: source.partitions.len(),
+                        line,
+                        offset: abs,
+                        column: col.clone(),
+                        dtype: dtype_name(target),
+                        value,
+                    },
+                )));
+            }
+        }
+    }
+    Ok(df)
+}
+
+/// The first row whose value is lost by casting `s` to `dtype`.
+fn first_cast_failure(s: &Series, dtype: &DataType) -> Option<(usize, String)> {
+    let cast = s.cast(dtype).ok()?;
+    let lost = s.is_not_null() & cast.is_null();
+    let row = lost.iter().position(|v| v == Some(true))?;
+    let value = match s.get(row).ok()? {
+        AnyValue::String(v) => v.to_string(),
+        AnyValue::StringOwned(v) => v.to_string(),
+        v => v.to_string(),
+    };
+    Some((row, value))
+}
+
+/// 1-based line number of byte `rel` of a partition's bytes.
+fn line_number(
+    file: &SourceFile,
+    p: &Partition,
+    bytes: &[u8],
+    offset: u64,
+    rel: usize,
+) -> Result<u64> {
+    let mut lines = 1 + count_byte(&bytes[..rel.min(bytes.len())], b'\n');
+    if matches!(p.kind, PartitionKind::Block { .. }) && offset > 0 {
+        // Count the newlines before this partition, in chunks.
+        let mut at = 0u64;
+        const CHUNK: u64 = 16 << 20;
+        while at < offset {
+            let end = (at + CHUNK).min(offset);
+            lines += count_byte(&file.read_range(at, end)?, b'\n');
+            at = end;
+        }
+    }
+    Ok(lines)
+}
+
+/// Line number and absolute byte offset of data row `row` of a partition.
+fn row_location(
+    source: &Source,
+    p: &Partition,
+    bytes: &[u8],
+    offset: u64,
+    grammar: &Grammar,
+    header: bool,
+    row: usize,
+) -> Result<(u64, u64)> {
+    let recs = grammar.records(bytes);
+    let data_recs = recs
+        .iter()
+        .skip(usize::from(header))
+        .filter(|(s, e)| e > s)
+        .nth(row);
+    let rel = data_recs.map_or(0, |(s, _)| *s);
+    let file = &source.files[p.file];
+    Ok((
+        line_number(file, p, bytes, offset, rel)?,
+        offset + rel as u64,
+    ))
+}
+
+fn diagnose_csv(
+    source: &Source,
+    p: &Partition,
+    bytes: &[u8],
+    offset: u64,
+    header: bool,
+    err: PolarsError,
+) -> QuarryError {
+    match try_diagnose_csv(source, p, bytes, offset, header) {
+        Ok(Some(e)) => e,
+        Ok(None) => QuarryError::Parse {
+            path: source.files[p.file].path.clone(),
+            detail: format!(
+                "cannot parse partition {} of {} (bytes {}..{}): {err}",
+                p.index,
+                source.partitions.len(),
+                offset,
+                offset + bytes.len() as u64
+            ),
+        },
+        Err(e) => e,
+    }
+}
+
+fn try_diagnose_csv(
+    source: &Source,
+    p: &Partition,
+    bytes: &[u8],
+    offset: u64,
+    header: bool,
+) -> Result<Option<QuarryError>> {
+    let file = &source.files[p.file];
+    let d = source.csv.as_ref().expect("csv dialect");
+    // 1. Bytes that are not UTF-8.
+    if source.spec.encoding == Encoding::Utf8 {
+        if let Err(e) = simd_free_utf8_check(bytes) {
+            return Ok(Some(QuarryError::InvalidUtf8 {
+                path: file.path.clone(),
+                line: line_number(file, p, bytes, offset, e)?,
+                offset: offset + e as u64,
+            }));
+        }
+    }
+    // 2. Rows with more fields than the header.
+    let grammar = Grammar::Csv { quote: d.quote };
+    let expected = source.schema.len();
+    for (s, e) in grammar.records(bytes).into_iter().skip(usize::from(header)) {
+        if e == s {
+            continue;
+        }
+        let found = count_outside_quotes(&bytes[s..e], d.delimiter, d.quote) + 1;
+        if found > expected {
+            return Ok(Some(QuarryError::RaggedRow {
+                path: file.path.clone(),
+                partition: p.index,
+                line: line_number(file, p, bytes, offset, s)?,
+                offset: offset + s as u64,
+                found,
+                expected,
+            }));
+        }
+    }
+    // 3. A value that does not fit its column's dtype: read everything as
+    //    text and find the first value the cast loses.
+    let all_str: Schema = source
+        .schema
+        .iter_names()
+        .map(|n| Field::new(n.clone(), DataType::String))
+        .collect();
+    let Ok(text) = csv_options(d, source.spec.encoding, header)
+        .with_schema(Some(all_str.into()))
+        .with_raise_if_empty(false)
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+    else {
+        return Ok(None);
+    };
+    for (name, dtype) in source.schema.iter() {
+        if dtype == &DataType::String {
+            continue;
+        }
+        let Ok(col) = text.column(name.as_str()) else {
+            continue;
+        };
+        if let Some((row, value)) = first_cast_failure(col.as_materialized_series(), dtype) {
+            let (line, abs) = row_location(source, p, bytes, offset, &grammar, header, row)?;
+            return Ok(Some(QuarryError::DtypeMismatch(Box::new(
+                crate::engine::error::DtypeMismatch {
+                    path: file.path.clone(),
+                    partition: p.index,
+                    partitions: source.partitions.len(),
+                    line,
+                    offset: abs,
+                    column: name.to_string(),
+                    dtype: dtype_name(dtype),
+                    value,
+                },
+            ))));
+        }
+    }
+    Ok(None)
+}
+
+/// Offset of the first invalid UTF-8 byte.
+fn simd_free_utf8_check(bytes: &[u8]) -> std::result::Result<(), usize> {
+    std::str::from_utf8(bytes)
+        .map(|_| ())
+        .map_err(|e| e.valid_up_to())
+}
+
+fn corrupt(file: &SourceFile, format: &str, e: impl std::fmt::Display) -> QuarryError {
+    QuarryError::Corrupt {
+        path: file.path.clone(),
+        format: format.into(),
+        detail: e.to_string(),
+    }
+}
+
+fn open(file: &SourceFile) -> Result<Box<dyn polars::io::mmap::MmapBytesReader>> {
+    file.polars_reader()
+}
+
+pub fn parquet_schema(file: &SourceFile) -> Result<Schema> {
+    let arrow = ParquetReader::new(open(file)?)
+        .schema()
+        .map_err(|e| corrupt(file, "Parquet", e))?;
+    Ok(Schema::from_arrow_schema(&arrow))
+}
+
+pub fn ipc_schema(file: &SourceFile) -> Result<Schema> {
+    let arrow = IpcReader::new(open(file)?)
+        .schema()
+        .map_err(|e| corrupt(file, "Arrow IPC", e))?;
+    Ok(Schema::from_arrow_schema(&arrow))
+}
+
+/// Runs of consecutive row groups of about `blocksize` compressed bytes:
+/// `(first_group, end_group, row_offset, rows)`.
+pub fn parquet_row_group_runs(
+    file: &SourceFile,
+    blocksize: u64,
+) -> Result<Vec<(usize, usize, usize, usize)>> {
+    let mut reader = ParquetReader::new(open(file)?);
+    let meta = reader
+        .get_metadata()
+        .map_err(|e| corrupt(file, "Parquet", e))?
+        .clone();
+    let mut runs = Vec::new();
+    let (mut start, mut bytes, mut row_offset, mut rows) = (0usize, 0u64, 0usize, 0usize);
+    for (i, rg) in meta.row_groups.iter().enumerate() {
+        bytes += rg.compressed_size() as u64;
+        rows += rg.num_rows();
+        if bytes >= blocksize {
+            runs.push((start, i + 1, row_offset, rows));
+            start = i + 1;
+            row_offset += rows;
+            bytes = 0;
+            rows = 0;
+        }
+    }
+    if start < meta.row_groups.len() || runs.is_empty() {
+        runs.push((start, meta.row_groups.len(), row_offset, rows));
+    }
+    Ok(runs)
+}
+
+pub fn read_parquet(
+    source: &Source,
+    p: &Partition,
+    row_offset: usize,
+    rows: usize,
+    columns: Option<&[String]>,
+) -> Result<DataFrame> {
+    let file = &source.files[p.file];
+    let df = ParquetReader::new(open(file)?)
+        .with_columns(columns.map(|c| c.to_vec()))
+        .with_slice(Some((row_offset, rows)))
+        .finish()
+        .map_err(|e| corrupt(file, "Parquet", e))?;
+    cast_overrides(source, p, df, &[], 0, &Grammar::Lines, false)
+}
+
+pub fn read_ipc(source: &Source, p: &Partition, columns: Option<&[String]>) -> Result<DataFrame> {
+    let file = &source.files[p.file];
+    let df = IpcReader::new(open(file)?)
+        .with_columns(columns.map(|c| c.to_vec()))
+        .finish()
+        .map_err(|e| corrupt(file, "Arrow IPC", e))?;
+    cast_overrides(source, p, df, &[], 0, &Grammar::Lines, false)
+}

@@ -1,0 +1,363 @@
+//! Dialect sniffing and schema inference from a sample spread through the
+//! files (start, middle, end), so a column that turns non-numeric late is
+//! caught before compute, not in partition 97.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use polars::prelude::*;
+
+use crate::engine::error::{QuarryError, Result};
+use crate::engine::input::file::head_bytes;
+use crate::engine::input::file::SourceFile;
+use crate::engine::input::records::Grammar;
+use crate::engine::input::source::Source;
+use crate::engine::input::spec::{parse_dtype, Encoding, Format};
+
+/// Bytes read from the start of the first file.
+const HEAD_SAMPLE: usize = 256 * 1024;
+/// Bytes read at each spot further into the data.
+const SPOT_SAMPLE: u64 = 64 * 1024;
+/// Spots (fractions of the total size) sampled after the start.
+const SPOTS: [f64; 4] = [0.25, 0.5, 0.75, 1.0];
+/// Below this total size the whole data is the sample: inference is exact.
+const SMALL_TOTAL: u64 = 1024 * 1024;
+
+/// Cut `data` after its last complete record (it began at a record start).
+fn complete_records(grammar: &Grammar, data: &[u8], complete: bool) -> usize {
+    if complete {
+        return data.len();
+    }
+    let recs = grammar.records(data);
+    // The last record may be cut; keep everything before it.
+    match recs.len() {
+        0 | 1 => 0,
+        n => recs[n - 1].0,
+    }
+}
+
+fn check_not_binary(file: &SourceFile, data: &[u8], format: Format) -> Result<()> {
+    if let Some(pos) = memchr::memchr(0, data) {
+        return Err(QuarryError::Binary {
+            path: file.path.clone(),
+            offset: pos as u64,
+            format: format.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The sample text inference reads: the start of the data and complete
+/// records from spots spread through it. The first element holds the header
+/// (for CSV) and the rest hold records only.
+fn sample(source: &Source) -> Result<Vec<Vec<u8>>> {
+    let grammar = source.grammar();
+    let Some(first) = source.files.iter().position(|f| f.size > 0) else {
+        return Err(QuarryError::EmptyFile {
+            path: source.files[0].path.clone(),
+        });
+    };
+    let f0 = &source.files[first];
+    let total = source.total_bytes();
+    let small = total <= SMALL_TOTAL && source.files.iter().all(|f| !f.is_compressed());
+    let head_limit = if small { total as usize } else { HEAD_SAMPLE };
+    let (head, complete) = head_bytes(f0, head_limit)?;
+    check_not_binary(f0, &head, source.format)?;
+    let cut = complete_records(&grammar, &head, complete);
+    // A single record longer than the sample: take the whole first partition.
+    let head = if cut == 0 && !complete {
+        let end = source.spec.blocksize.max(head_limit as u64) as usize;
+        let (more, complete) = head_bytes(f0, end)?;
+        let cut = complete_records(&grammar, &more, complete);
+        more[..cut].to_vec()
+    } else {
+        head[..cut].to_vec()
+    };
+    let mut out = vec![head];
+    let header_skip = |data: &[u8]| -> usize {
+        // Later files repeat the CSV header: drop it.
+        match (&source.csv, &grammar) {
+            (Some(d), Grammar::Csv { .. }) if d.has_header => grammar
+                .next_record_start(data, 1, data.first() == d.quote.as_ref())
+                .unwrap_or(data.len()),
+            _ => 0,
+        }
+    };
+    if small {
+        for f in source.files.iter().skip(first + 1) {
+            let data = f.read_range(0, f.size)?;
+            check_not_binary(f, &data, source.format)?;
+            let skip = header_skip(&data);
+            out.push(data[skip..].to_vec());
+        }
+        return Ok(out);
+    }
+    // Spots spread through the plain files, by cumulative offset.
+    let plain: Vec<&SourceFile> = source
+        .files
+        .iter()
+        .filter(|f| !f.is_compressed() && f.size > 0)
+        .collect();
+    let plain_total: u64 = plain.iter().map(|f| f.size).sum();
+    for frac in SPOTS {
+        let mut at = ((plain_total as f64 * frac) as u64).saturating_sub(SPOT_SAMPLE);
+        for f in &plain {
+            if at < f.size {
+                if at < head_limit as u64 && std::ptr::eq(*f, f0) {
+                    break; // already covered by the head sample
+                }
+                let data = f.read_range(at, at + SPOT_SAMPLE)?;
+                // Assume the cut is outside quotes: this is only a sample, and
+                // a wrong guess is caught when the sample fails to parse.
+                if let Some(s) = grammar.next_record_start(&data, 1, false) {
+                    let complete = at + SPOT_SAMPLE >= f.size;
+                    let body = &data[s.min(data.len())..];
+                    let end = complete_records(&grammar, body, complete);
+                    if end > 0 {
+                        check_not_binary(f, body, source.format)?;
+                        out.push(body[..end].to_vec());
+                    }
+                }
+                break;
+            }
+            at -= f.size;
+        }
+    }
+    Ok(out)
+}
+
+fn join_samples(parts: &[Vec<u8>]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for p in parts {
+        if p.is_empty() {
+            continue;
+        }
+        buf.extend_from_slice(p);
+        if buf.last() != Some(&b'\n') {
+            buf.push(b'\n');
+        }
+    }
+    buf
+}
+
+/// Infer the schema of a source (before dtype overrides).
+pub fn infer(source: &Source) -> Result<Schema> {
+    match source.format {
+        Format::Csv | Format::Tsv => {
+            let parts = sample(source)?;
+            if parts.len() > 1 {
+                if let Ok((schema, complete)) = infer_csv_with_coverage(source, &parts[0]) {
+                    if complete && spots_fit(source, &schema, &parts[1..]) {
+                        return Ok(schema);
+                    }
+                }
+            }
+            match infer_csv(source, &join_samples(&parts)) {
+                Ok(s) => Ok(s),
+                // A spot cut inside a quoted field can garble the sample;
+                // fall back to the start of the file, which is exact.
+                Err(_) if parts.len() > 1 => infer_csv(source, &join_samples(&parts[..1])),
+                Err(e) => Err(e),
+            }
+        }
+        Format::Ndjson => {
+            let parts = sample(source)?;
+            let buf = join_samples(&parts);
+            let mut cursor = Cursor::new(buf);
+            polars::io::ndjson::infer_schema(&mut cursor, None).map_err(|e| QuarryError::Parse {
+                path: source.files[0].path.clone(),
+                detail: format!("not valid NDJSON (one JSON object per line): {e}"),
+            })
+        }
+        Format::Text => Ok(Schema::from_iter([Field::new(
+            "text".into(),
+            DataType::String,
+        )])),
+        Format::Parquet => crate::engine::input::parse::parquet_schema(&source.files[0]),
+        Format::Ipc => crate::engine::input::parse::ipc_schema(&source.files[0]),
+    }
+}
+
+/// Whether every spot sample reads under `schema` as it stands: then
+/// inference over all the samples would give `schema` too (a value that
+/// does not fit a column's type is what widens it), and the spots need no
+/// second inference pass, the slow part of opening a large file. Checked
+/// with the fast reader, which declines anything it is unsure of (dates,
+/// booleans, odd quoting...): inference over everything then decides.
+fn spots_fit(source: &Source, schema: &Schema, spots: &[Vec<u8>]) -> bool {
+    let Some(dialect) = &source.csv else {
+        return false;
+    };
+    let req = crate::engine::input::fast_csv::Request {
+        dialect,
+        encoding: source.spec.encoding,
+        schema,
+        columns: None,
+        skip_header: false,
+    };
+    spots.iter().all(|spot| {
+        crate::engine::input::fast_csv::try_parse(spot, &req)
+            .is_some_and(|df| df.width() == schema.len())
+    })
+}
+
+/// The schema of `sample`, and whether every column had a value in it: a
+/// column empty throughout is read as str, which values further on could
+/// still make numeric.
+fn infer_csv_with_coverage(source: &Source, sample: &[u8]) -> Result<(Schema, bool)> {
+    let df = read_sample(source, sample)?;
+    let complete = df.columns().iter().all(|c| c.null_count() < c.len());
+    Ok((df.schema().as_ref().clone(), complete))
+}
+
+fn infer_csv(source: &Source, sample: &[u8]) -> Result<Schema> {
+    Ok(read_sample(source, sample)?.schema().as_ref().clone())
+}
+
+fn read_sample(source: &Source, sample: &[u8]) -> Result<DataFrame> {
+    let d = source.csv.as_ref().expect("csv dialect");
+    let opts = crate::engine::input::dialect::csv_options(d, Encoding::Utf8Lossy, d.has_header)
+        .with_infer_schema_length(None)
+        .with_raise_if_empty(false)
+        // A ragged row is reported with its line when its partition is read.
+        .map_parse_options(|o| o.with_truncate_ragged_lines(true));
+    opts.into_reader_with_file_handle(Cursor::new(sample))
+        .finish()
+        .map_err(|e| QuarryError::Parse {
+            path: source.files[0].path.clone(),
+            detail: inference_error(&e.to_string()),
+        })
+}
+
+/// polars' inference error without its advice for Python users, and the
+/// likely cause in quarry's terms.
+fn inference_error(raw: &str) -> String {
+    let core = raw
+        .split("\n\nThe current offset")
+        .next()
+        .unwrap_or(raw)
+        .split("You might want to try")
+        .next()
+        .unwrap_or(raw)
+        .trim();
+    let core: String = core.chars().take(300).collect();
+    let hint = if core.contains("could not parse") && core.contains('"') {
+        "A quoted field seems never to close (an unbalanced \"): fix the quoting, or read quote characters as text with --no-quote."
+    } else {
+        "Check the delimiter (--delimiter) and whether the file has a header (--no-header)."
+    };
+    format!("cannot infer the schema: {core}\n{hint}")
+}
+
+/// Apply `--dtype COL=TYPE` overrides. Unknown columns are errors that list
+/// the real ones.
+pub fn apply_overrides(
+    mut schema: Schema,
+    dtypes: &BTreeMap<String, String>,
+) -> Result<(Schema, Vec<String>)> {
+    let mut changed = Vec::new();
+    for (col, ty) in dtypes {
+        let dt = parse_dtype(ty)?;
+        match schema.get_mut(col.as_str()) {
+            Some(slot) => *slot = dt,
+            None => {
+                let names: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
+                return Err(QuarryError::Usage(format!(
+                    "a dtype override names column `{col}`, which the source does not have.\nColumns: {}",
+                    names.join(", ")
+                )));
+            }
+        }
+        changed.push(col.clone());
+    }
+    Ok((schema, changed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::input::spec::SourceSpec;
+
+    /// The schema inference over every sample gives: what `infer` must
+    /// agree with whichever way it takes.
+    fn joint(source: &Source) -> Schema {
+        infer_csv(source, &join_samples(&sample(source).unwrap())).unwrap()
+    }
+
+    fn open(rows: impl Fn(usize) -> String) -> (tempfile::TempDir, Source) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = String::from("id,a,b,c\n");
+        for i in 0..200_000 {
+            text.push_str(&rows(i));
+            text.push('\n');
+        }
+        assert!(text.len() as u64 > SMALL_TOTAL * 2);
+        std::fs::write(&path, text).unwrap();
+        let source = Source::open(SourceSpec::new(path.to_str().unwrap())).unwrap();
+        (dir, source)
+    }
+
+    #[test]
+    fn the_spots_confirm_the_head_schema_or_inference_reads_them_all() {
+        let late = 120_000; // after the head sample, before the 75 % spot
+        type Rows = Box<dyn Fn(usize) -> String>;
+        let cases: Vec<(&str, Rows)> = vec![
+            (
+                "consistent",
+                Box::new(|i| format!("{i},{},x{i},{}.5", i % 7, i % 3)),
+            ),
+            (
+                "ints turn float",
+                Box::new(move |i| {
+                    let a = if i < late {
+                        format!("{}", i % 7)
+                    } else {
+                        format!("{}.25", i % 7)
+                    };
+                    format!("{i},{a},x,1.5")
+                }),
+            ),
+            (
+                "ints turn text",
+                Box::new(move |i| {
+                    let a = if i < late {
+                        format!("{}", i % 7)
+                    } else {
+                        "n/a".into()
+                    };
+                    format!("{i},{a},x,1.5")
+                }),
+            ),
+            (
+                "empty in the head",
+                Box::new(move |i| {
+                    let a = if i < late {
+                        String::new()
+                    } else {
+                        format!("{i}")
+                    };
+                    format!("{i},{a},x,1.5")
+                }),
+            ),
+            (
+                "quoted text",
+                Box::new(|i| format!("{i},{},\"x, {i}\",\"\"\"q\"\"\"", i % 5)),
+            ),
+        ];
+        for (name, rows) in cases {
+            let (_dir, source) = open(rows);
+            assert_eq!(infer(&source).unwrap(), joint(&source), "{name}");
+        }
+        // The cases do reach both ways.
+        let (_dir, consistent) = open(|i| format!("{i},{},x,1.5", i % 7));
+        let parts = sample(&consistent).unwrap();
+        let (head, complete) = infer_csv_with_coverage(&consistent, &parts[0]).unwrap();
+        assert!(complete && spots_fit(&consistent, &head, &parts[1..]));
+        let (_dir, widened) = open(|i| format!("{i},{},x,1.5", if i < late { "1" } else { "1.5" }));
+        let parts = sample(&widened).unwrap();
+        let (head, _) = infer_csv_with_coverage(&widened, &parts[0]).unwrap();
+        assert!(!spots_fit(&widened, &head, &parts[1..]));
+        assert_eq!(infer(&widened).unwrap().get("a"), Some(&DataType::Float64));
+    }
+}

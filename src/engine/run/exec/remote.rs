@@ -1,0 +1,285 @@
+//! Tasks that run in another process, on another machine that shares the
+//! filesystem (a Dask worker): the job description the driver writes to a
+//! scratch directory, the task outputs kept there as Arrow IPC, and
+//! `quarry exec-task DIR TASK`, which runs one task of that job.
+//!
+//! The worker re-plans the job from the same recipe and options, so it
+//! computes exactly what the local executor would; a fingerprint of the
+//! plan (partitions, bytes, schema) guards against inputs that changed in
+//! between.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::error::Fix;
+use crate::engine::error::{QuarryError, Result};
+use crate::engine::input::spec::dtype_name;
+use crate::engine::plan::graph::StageKind;
+use crate::engine::recipe::{Recipe, SourceConfig};
+use crate::engine::run::atomic::Pending;
+use crate::engine::run::job::{Job, JobOptions};
+
+pub const JOB_FILE: &str = "job.json";
+/// Created by the driver when it cancels: running tasks stop.
+pub const CANCEL_FILE: &str = "CANCEL";
+
+/// What a worker needs to re-plan the job.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JobSpec {
+    /// The recipe with its source as the driver resolved it (absolute path,
+    /// blocksize and dtypes explicit).
+    pub recipe: Recipe,
+    /// Absolute: relative paths in join sources resolve against it.
+    pub base: PathBuf,
+    pub options: JobOptions,
+    pub check: Fingerprint,
+    /// Record starts at every block cut, per file, as the driver resolved
+    /// them (see `Source::block_starts`).
+    pub block_starts: Vec<Vec<u64>>,
+    /// Where the driver keeps the partitions of a `persist` step: workers
+    /// keep theirs there too (on a shared filesystem, the driver's later
+    /// previews and runs start from them), not in their own cache.
+    #[serde(default)]
+    pub persist_dir: Option<PathBuf>,
+}
+
+/// Enough of the driver's plan to notice a worker that sees other data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub tasks: usize,
+    pub partitions: usize,
+    pub bytes: u64,
+    pub schema: Vec<(String, String)>,
+}
+
+impl Fingerprint {
+    pub fn of(job: &Job) -> Fingerprint {
+        Fingerprint {
+            tasks: job.graph.tasks.len(),
+            partitions: job.source.partitions.len(),
+            bytes: job.source.total_bytes(),
+            schema: job
+                .source
+                .schema
+                .iter()
+                .map(|(n, d)| (n.to_string(), dtype_name(d)))
+                .collect(),
+        }
+    }
+}
+
+impl JobSpec {
+    pub fn of(job: &Job) -> Result<JobSpec> {
+        let base = absolute(&job.base)?;
+        let mut spec = job.source.spec.clone();
+        spec.path = absolute(Path::new(&spec.path))?
+            .to_string_lossy()
+            .into_owned();
+        let mut recipe = job.recipe.clone();
+        recipe.source = SourceConfig::from_spec(&spec);
+        let mut options = job.options.clone();
+        options.blocksize = Some(spec.blocksize);
+        Ok(JobSpec {
+            recipe,
+            base,
+            options,
+            check: Fingerprint::of(job),
+            block_starts: job.source.block_starts()?,
+            persist_dir: job.persist.as_ref().map(|p| absolute(&p.dir)).transpose()?,
+        })
+    }
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    // A recipe in the current directory has an empty base.
+    let p = if p.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        p
+    };
+    std::path::absolute(p).map_err(|e| QuarryError::io(p, e))
+}
+
+/// The file holding task `task`'s output.
+pub fn output_path(dir: &Path, task: usize) -> PathBuf {
+    dir.join(format!("t{task:06}.arrow"))
+}
+
+/// What `exec-task` prints as its last stdout line on success.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TaskReport {
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub elapsed_ms: u64,
+}
+
+/// What `exec-task` prints as its last stdout line on failure (exit 1).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TaskFailure {
+    pub error: String,
+    #[serde(default)]
+    pub fix: Option<Fix>,
+    /// Worth running again (an I/O error); a data error fails every time.
+    #[serde(default)]
+    pub retryable: bool,
+}
+
+impl TaskFailure {
+    pub fn of(e: &QuarryError) -> TaskFailure {
+        TaskFailure {
+            error: e.to_string(),
+            fix: e.fix(),
+            retryable: matches!(e, QuarryError::Io { .. }),
+        }
+    }
+}
+
+/// Run task `task` of the job described in `dir`, writing its output there.
+pub fn exec_task(dir: &Path, task: usize) -> Result<TaskReport> {
+    let t0 = Instant::now();
+    let spec_path = dir.join(JOB_FILE);
+    let text = std::fs::read_to_string(&spec_path).map_err(|e| QuarryError::io(&spec_path, e))?;
+    let spec: JobSpec = serde_json::from_str(&text).map_err(|e| {
+        QuarryError::Usage(format!(
+            "{}: not a job description this quarry understands ({e}).\nThe worker's quarry must be the same version as the driver's (--worker-binary).",
+            spec_path.display()
+        ))
+    })?;
+    let mut job = Job::prepare(spec.recipe, &spec.base, &spec.options)?;
+    if let (Some(store), Some(dir)) = (job.persist.as_mut(), spec.persist_dir) {
+        store.dir = dir;
+    }
+    let seen = Fingerprint::of(&job);
+    if seen != spec.check {
+        return Err(QuarryError::Usage(format!(
+            "the worker plans this job differently from the driver (driver: {} tasks, {} partitions, {} bytes; worker: {} tasks, {} partitions, {} bytes{}).\n\
+             The input changed since the job started, or the worker sees other files at the same path: run it again, and check that the data is on a filesystem every worker shares.",
+            spec.check.tasks,
+            spec.check.partitions,
+            spec.check.bytes,
+            seen.tasks,
+            seen.partitions,
+            seen.bytes,
+            if seen.schema != spec.check.schema { ", another schema" } else { "" }
+        )));
+    }
+    job.source.seed_block_starts(&spec.block_starts);
+    let Some(t) = job.graph.tasks.get(task) else {
+        return Err(QuarryError::Usage(format!(
+            "task {task} is not in this job (it has {} tasks)",
+            job.graph.tasks.len()
+        )));
+    };
+    let out = match t.partition {
+        Some(p) if job.graph.stages[t.stage].kind == StageKind::Map => job.run_map(p)?,
+        _ => {
+            let inputs = t
+                .deps
+                .iter()
+                .map(|&d| read_output(&output_path(dir, d)))
+                .collect::<Result<Vec<_>>>()?;
+            job.run_reduce(task, inputs)?
+        }
+    };
+    let mut frame = out.frame;
+    write_output(&output_path(dir, task), &mut frame)?;
+    Ok(TaskReport {
+        rows_in: out.rows_in as u64,
+        rows_out: frame.height() as u64,
+        elapsed_ms: t0.elapsed().as_millis() as u64,
+    })
+}
+
+pub fn read_output(path: &Path) -> Result<DataFrame> {
+    let file = std::fs::File::open(path).map_err(|e| QuarryError::io(path, e))?;
+    IpcReader::new(file)
+        .finish()
+        .map_err(|e| QuarryError::Engine(format!("reading task output {}: {e}", path.display())))
+}
+
+/// Write temp-then-rename in the same directory: a task that is retried, or
+/// orphaned by a lost worker and still running, never leaves a torn file,
+/// and two copies of a task write the same bytes.
+pub fn write_output(path: &Path, frame: &mut DataFrame) -> Result<()> {
+    let pending = Pending::file(path);
+    let file = pending.create()?;
+    frame.rechunk_mut();
+    IpcWriter::new(file).finish(frame).map_err(|e| {
+        QuarryError::Engine(format!("writing {}: {e}", pending.temp_path().display()))
+    })?;
+    pending.commit()
+}
+
+/// A job's scratch directory: owner-only, removed when dropped unless kept.
+pub struct Scratch {
+    pub dir: PathBuf,
+    pub keep: bool,
+}
+
+impl Scratch {
+    /// Create `root/quarry-HOST-PID-NANOS/` and write the job description.
+    pub fn create(root: &Path, job: &Job, keep: bool) -> Result<Scratch> {
+        use std::os::unix::fs::DirBuilderExt;
+        let root = absolute(root)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&root)
+            .map_err(|e| QuarryError::io(&root, e))?;
+        let dir = root.join(format!("quarry-{}", unique_id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| QuarryError::io(&dir, e))?;
+        let scratch = Scratch { dir, keep };
+        let spec = JobSpec::of(job)?;
+        let text = serde_json::to_string(&spec)
+            .map_err(|e| QuarryError::Engine(format!("cannot describe the job: {e}")))?;
+        let path = scratch.dir.join(JOB_FILE);
+        std::fs::write(&path, text).map_err(|e| QuarryError::io(&path, e))?;
+        Ok(scratch)
+    }
+
+    /// Tell running tasks to stop (they poll for this file).
+    pub fn mark_cancelled(&self) {
+        let _ = std::fs::write(self.dir.join(CANCEL_FILE), b"");
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        // A task orphaned by a lost bridge or worker may still be writing
+        // its output here: a file created between listing the directory and
+        // removing it fails the removal (not empty). Try again briefly; once
+        // the directory is gone such a task fails to write and stops.
+        for _ in 0..50 {
+            if std::fs::remove_dir_all(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// Unique across the machines of a cluster and the jobs of one process:
+/// Dask task keys are global on a shared scheduler.
+pub fn unique_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let host = crate::engine::run::atomic::hostname();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{host}-{}-{nanos:x}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,340 @@
+//! Writing results, always atomically: into a temp name in the target's
+//! directory, renamed into place only when complete. A failed or cancelled
+//! job leaves nothing behind.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::engine::error::{QuarryError, Result};
+use crate::engine::run::atomic::Pending;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutFormat {
+    Parquet,
+    Csv,
+    Ndjson,
+    Ipc,
+}
+
+impl OutFormat {
+    pub fn from_path(path: &Path) -> Option<OutFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "parquet" | "pq" => OutFormat::Parquet,
+            "csv" => OutFormat::Csv,
+            "ndjson" | "jsonl" | "json" => OutFormat::Ndjson,
+            "arrow" | "ipc" | "feather" => OutFormat::Ipc,
+            _ => return None,
+        })
+    }
+
+    pub fn ext(self) -> &'static str {
+        match self {
+            OutFormat::Parquet => "parquet",
+            OutFormat::Csv => "csv",
+            OutFormat::Ndjson => "ndjson",
+            OutFormat::Ipc => "arrow",
+        }
+    }
+}
+
+/// Where a result goes: one file, or a directory of parts.
+#[derive(Debug, Clone)]
+pub struct OutputTarget {
+    pub path: PathBuf,
+    pub format: OutFormat,
+    pub directory: bool,
+}
+
+impl OutputTarget {
+    /// `out.parquet|csv|ndjson|arrow` is a file; `out/` (or an existing
+    /// directory) is a directory of parquet parts.
+    pub fn parse(path: &str) -> Result<OutputTarget> {
+        let p = PathBuf::from(path);
+        let is_dir = path.ends_with('/') || p.is_dir();
+        if is_dir {
+            return Ok(OutputTarget {
+                path: PathBuf::from(path.trim_end_matches('/')),
+                format: OutFormat::Parquet,
+                directory: true,
+            });
+        }
+        let format = OutFormat::from_path(&p).ok_or_else(|| {
+            QuarryError::Usage(format!(
+                "cannot tell the output format of `{path}`: name it .parquet, .csv, .ndjson or .arrow, or end it with / for a directory of parts"
+            ))
+        })?;
+        Ok(OutputTarget {
+            path: p,
+            format,
+            directory: false,
+        })
+    }
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> QuarryError {
+    QuarryError::io(path, e)
+}
+
+fn pl_err(path: &Path, e: PolarsError) -> QuarryError {
+    QuarryError::Engine(format!("writing {}: {e}", path.display()))
+}
+
+/// Write one frame to `path` in `format` (not atomic by itself).
+/// Write a part file of a directory output (the directory itself is
+/// the pending, temporary one).
+fn write_frame(path: &Path, format: OutFormat, df: &mut DataFrame) -> Result<()> {
+    let file = File::create(path).map_err(|e| io_err(path, e))?;
+    write_frame_to(file, path, format, df)
+}
+
+fn write_frame_to(file: File, path: &Path, format: OutFormat, df: &mut DataFrame) -> Result<()> {
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    match format {
+        OutFormat::Parquet => {
+            ParquetWriter::new(&mut w)
+                .finish(df)
+                .map_err(|e| pl_err(path, e))?;
+        }
+        OutFormat::Csv => CsvWriter::new(&mut w)
+            .include_header(true)
+            .finish(df)
+            .map_err(|e| pl_err(path, e))?,
+        OutFormat::Ndjson => JsonWriter::new(&mut w)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(df)
+            .map_err(|e| pl_err(path, e))?,
+        OutFormat::Ipc => IpcWriter::new(&mut w)
+            .finish(df)
+            .map_err(|e| pl_err(path, e))?,
+    }
+    let file = w.into_inner().map_err(|e| io_err(path, e.into_error()))?;
+    file.sync_all().map_err(|e| io_err(path, e))
+}
+
+/// Write a whole result atomically.
+pub fn write_result(target: &OutputTarget, df: &mut DataFrame) -> Result<()> {
+    let mut sink = PartSink::create(target, u64::MAX)?;
+    sink.push(0, df.clone())?;
+    sink.finish()
+}
+
+/// Receives map outputs (possibly out of order), writes them in partition
+/// order, and on `finish` renames the result into place. Dropping an
+/// unfinished sink removes everything it wrote.
+pub struct PartSink {
+    target: OutputTarget,
+    /// The file or directory being written under a temporary name.
+    out: Pending,
+    next: usize,
+    pending: BTreeMap<usize, DataFrame>,
+    state: SinkState,
+    /// Directory mode: parts are coalesced up to this many bytes.
+    part_bytes: u64,
+}
+
+enum SinkState {
+    File(Option<Box<FileWriter>>),
+    Dir {
+        buffer: Vec<DataFrame>,
+        buffered: u64,
+        parts: usize,
+    },
+}
+
+// Held once per output, behind a Box: variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum FileWriter {
+    Parquet(polars::io::parquet::write::BatchedWriter<BufWriter<File>>),
+    Csv(polars::io::csv::write::BatchedWriter<BufWriter<File>>),
+    Ndjson(BufWriter<File>),
+    Ipc(polars::io::ipc::BatchedWriter<BufWriter<File>>),
+}
+
+impl PartSink {
+    pub fn create(target: &OutputTarget, part_bytes: u64) -> Result<PartSink> {
+        if let Some(parent) = target.path.parent() {
+            if !parent.as_os_str().is_empty() && !parent.exists() {
+                return Err(QuarryError::Usage(format!(
+                    "the output directory {} does not exist",
+                    parent.display()
+                )));
+            }
+        }
+        let out = if target.directory {
+            Pending::dir(&target.path)?
+        } else {
+            Pending::file(&target.path)
+        };
+        let state = if target.directory {
+            SinkState::Dir {
+                buffer: Vec::new(),
+                buffered: 0,
+                parts: 0,
+            }
+        } else {
+            SinkState::File(None)
+        };
+        Ok(PartSink {
+            target: target.clone(),
+            out,
+            next: 0,
+            pending: BTreeMap::new(),
+            state,
+            part_bytes: part_bytes.max(1),
+        })
+    }
+
+    /// Hand over partition `index`'s output. Partitions are written in order.
+    pub fn push(&mut self, index: usize, df: DataFrame) -> Result<()> {
+        self.pending.insert(index, df);
+        while let Some(df) = self.pending.remove(&self.next) {
+            self.write_in_order(df)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn write_in_order(&mut self, mut df: DataFrame) -> Result<()> {
+        if df.width() == 0 {
+            return Ok(());
+        }
+        // Batched writers need every column chunked alike.
+        df.rechunk_mut();
+        // A writer bug must fail this job, not abort the process.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write_rechunked(df)))
+            .unwrap_or_else(|_| {
+                Err(QuarryError::Engine(format!(
+                    "writing {} failed inside the writer",
+                    self.target.path.display()
+                )))
+            })
+    }
+
+    fn write_rechunked(&mut self, mut df: DataFrame) -> Result<()> {
+        let tmp = self.out.temp_path().to_path_buf();
+        let format = self.target.format;
+        match &mut self.state {
+            SinkState::File(w) => {
+                if w.is_none() {
+                    let file = self.out.create()?;
+                    let bw = BufWriter::with_capacity(1 << 20, file);
+                    let schema = df.schema().as_ref().clone();
+                    *w = Some(Box::new(match format {
+                        OutFormat::Parquet => FileWriter::Parquet(
+                            ParquetWriter::new(bw)
+                                .batched(&schema)
+                                .map_err(|e| pl_err(&tmp, e))?,
+                        ),
+                        OutFormat::Csv => FileWriter::Csv(
+                            CsvWriter::new(bw)
+                                .include_header(true)
+                                .batched(&schema)
+                                .map_err(|e| pl_err(&tmp, e))?,
+                        ),
+                        OutFormat::Ndjson => FileWriter::Ndjson(bw),
+                        OutFormat::Ipc => {
+                            let arrow = schema.to_arrow(CompatLevel::newest());
+                            let fields = polars_arrow::io::ipc::write::default_ipc_fields(
+                                arrow.iter_values(),
+                            );
+                            FileWriter::Ipc(
+                                IpcWriter::new(bw)
+                                    .batched(&schema, fields)
+                                    .map_err(|e| pl_err(&tmp, e))?,
+                            )
+                        }
+                    }));
+                }
+                match w.as_deref_mut().expect("writer") {
+                    FileWriter::Parquet(b) => b.write_batch(&df).map_err(|e| pl_err(&tmp, e))?,
+                    FileWriter::Csv(b) => b.write_batch(&df).map_err(|e| pl_err(&tmp, e))?,
+                    FileWriter::Ipc(b) => b.write_batch(&df).map_err(|e| pl_err(&tmp, e))?,
+                    FileWriter::Ndjson(f) => JsonWriter::new(f)
+                        .with_json_format(JsonFormat::JsonLines)
+                        .finish(&mut df)
+                        .map_err(|e| pl_err(&tmp, e))?,
+                }
+            }
+            SinkState::Dir {
+                buffer, buffered, ..
+            } => {
+                *buffered += df.estimated_size() as u64;
+                buffer.push(df);
+                if *buffered >= self.part_bytes {
+                    self.flush_part()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Directory mode: write the buffered outputs as one part, so selective
+    /// filters do not leave one tiny file per input partition.
+    fn flush_part(&mut self) -> Result<()> {
+        let SinkState::Dir {
+            buffer,
+            buffered,
+            parts,
+        } = &mut self.state
+        else {
+            return Ok(());
+        };
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        let mut df = crate::engine::frames::concat_frames(std::mem::take(buffer))?;
+        *buffered = 0;
+        let path =
+            self.out
+                .temp_path()
+                .join(format!("part-{:05}.{}", *parts, self.target.format.ext()));
+        *parts += 1;
+        write_frame(&path, self.target.format, &mut df)
+    }
+
+    /// Complete the output and move it into place.
+    pub fn finish(mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            return Err(QuarryError::Engine(format!(
+                "internal: output finished with partitions {:?} missing",
+                self.pending.keys().take(5).collect::<Vec<_>>()
+            )));
+        }
+        let tmp = self.out.temp_path().to_path_buf();
+        match &mut self.state {
+            SinkState::File(w) => {
+                let file = match w.take().map(|b| *b) {
+                    None => {
+                        // No rows and no schema: write an empty file of the format.
+                        let file = self.out.create()?;
+                        write_frame_to(file, &tmp, self.target.format, &mut DataFrame::empty())?;
+                        None
+                    }
+                    Some(FileWriter::Parquet(b)) => {
+                        b.finish().map_err(|e| pl_err(&tmp, e))?;
+                        None
+                    }
+                    Some(FileWriter::Csv(mut b)) => {
+                        b.finish().map_err(|e| pl_err(&tmp, e))?;
+                        None
+                    }
+                    Some(FileWriter::Ipc(mut b)) => {
+                        b.finish().map_err(|e| pl_err(&tmp, e))?;
+                        None
+                    }
+                    Some(FileWriter::Ndjson(f)) => Some(f),
+                };
+                if let Some(mut f) = file {
+                    f.flush().map_err(|e| io_err(&tmp, e))?;
+                }
+            }
+            SinkState::Dir { .. } => self.flush_part()?,
+        }
+        self.out.commit()
+    }
+}

@@ -1,0 +1,339 @@
+//! head / take: the rows a user sees at once. head reads only the partitions
+//! (and within the first, only the bytes) it needs; parsed partitions are
+//! cached for the interactive session.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use polars::prelude::*;
+
+use crate::engine::error::{QuarryError, Result};
+use crate::engine::input::records::Grammar;
+use crate::engine::input::source::{PartitionKind, Source};
+use crate::engine::run::exec::CancelToken;
+
+/// First window read for a head, grown 8x until enough rows come out.
+const HEAD_WINDOW: u64 = 64 * 1024;
+
+pub struct Previewer {
+    source: Arc<Source>,
+    cache: Mutex<HashMap<usize, DataFrame>>,
+}
+
+impl Previewer {
+    pub fn new(source: Arc<Source>) -> Previewer {
+        Previewer {
+            source,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn source(&self) -> &Arc<Source> {
+        &self.source
+    }
+
+    /// A fully parsed partition, from the cache when it is there.
+    pub fn partition(&self, index: usize) -> Result<DataFrame> {
+        if let Some(df) = self.cache.lock().unwrap().get(&index) {
+            return Ok(df.clone());
+        }
+        let df = self.source.read_partition(index)?;
+        self.cache.lock().unwrap().insert(index, df.clone());
+        Ok(df)
+    }
+
+    /// The first `n` rows, in order.
+    pub fn head(&self, n: usize) -> Result<DataFrame> {
+        let mut out: Option<DataFrame> = None;
+        let mut have = 0;
+        for p in &self.source.partitions {
+            if have >= n && out.is_some() {
+                break;
+            }
+            let need = n - have;
+            let cached = self.cache.lock().unwrap().get(&p.index).cloned();
+            let df = match cached {
+                Some(df) => df.head(Some(need)),
+                None => self.partition_head(p.index, need)?,
+            };
+            have += df.height();
+            match &mut out {
+                None => out = Some(df),
+                Some(acc) => {
+                    acc.vstack_mut(&df)?;
+                }
+            }
+        }
+        let df = out.unwrap_or_else(|| DataFrame::empty_with_schema(&self.source.schema));
+        Ok(df.head(Some(n)))
+    }
+
+    /// At most `need` leading rows of one partition, reading as little as
+    /// possible: a window that grows until it holds enough complete records.
+    fn partition_head(&self, index: usize, need: usize) -> Result<DataFrame> {
+        let src = &*self.source;
+        let p = &src.partitions[index];
+        let file = &src.files[p.file];
+        match &p.kind {
+            PartitionKind::Block { block, .. } => {
+                let grammar = src.grammar();
+                let start = file.record_start(&grammar, src.spec.blocksize, *block)?;
+                let cut = ((*block as u64 + 1) * src.spec.blocksize).min(file.size);
+                let mut len = HEAD_WINDOW;
+                while start + len < cut {
+                    let bytes = file.read_range(start, start + len)?;
+                    let end = complete_prefix(&grammar, &bytes);
+                    if end > 0 {
+                        let df = crate::engine::input::parse::parse_bytes(
+                            src,
+                            p,
+                            &bytes[..end],
+                            start,
+                            start == 0,
+                            None,
+                        )?;
+                        if df.height() >= need {
+                            return Ok(df.head(Some(need)));
+                        }
+                    }
+                    len *= 8;
+                }
+                Ok(self.partition(index)?.head(Some(need)))
+            }
+            PartitionKind::Whole if file.is_compressed() => {
+                let mut len = HEAD_WINDOW as usize;
+                loop {
+                    let (bytes, complete) = file.decompress_prefix(len)?;
+                    let grammar = src.grammar();
+                    let end = if complete {
+                        bytes.len()
+                    } else {
+                        complete_prefix(&grammar, &bytes)
+                    };
+                    if end > 0 || complete {
+                        let df = crate::engine::input::parse::parse_bytes(
+                            src,
+                            p,
+                            &bytes[..end],
+                            0,
+                            true,
+                            None,
+                        )?;
+                        if df.height() >= need || complete {
+                            return Ok(df.head(Some(need)));
+                        }
+                    }
+                    len *= 8;
+                }
+            }
+            PartitionKind::RowGroups { .. } | PartitionKind::Whole => {
+                Ok(self.partition(index)?.head(Some(need)))
+            }
+        }
+    }
+
+    /// `n` rows sampled uniformly from up to three random partitions,
+    /// reproducible for a given seed, in file order.
+    pub fn take(&self, n: usize, seed: u64) -> Result<DataFrame> {
+        let parts = self.source.partitions.len();
+        let mut rng = SplitMix64(seed ^ 0x9E37_79B9_7F4A_7C15);
+        let mut chosen: Vec<usize> = (0..parts).collect();
+        // Partial Fisher-Yates: the first k are a uniform sample.
+        let k = parts.min(3);
+        for i in 0..k {
+            let j = i + (rng.next_u64() % (parts - i) as u64) as usize;
+            chosen.swap(i, j);
+        }
+        let mut chosen = chosen[..k].to_vec();
+        chosen.sort_unstable();
+        let mut pool: Option<DataFrame> = None;
+        for idx in chosen {
+            let df = self.partition(idx)?;
+            match &mut pool {
+                None => pool = Some(df),
+                Some(acc) => {
+                    acc.vstack_mut(&df)?;
+                }
+            }
+        }
+        let pool = pool.unwrap_or_else(|| DataFrame::empty_with_schema(&self.source.schema));
+        let total = pool.height();
+        if total <= n {
+            return Ok(pool);
+        }
+        let mut rows: Vec<IdxSize> = (0..total as IdxSize).collect();
+        for i in 0..n {
+            let j = i + (rng.next_u64() % (total - i) as u64) as usize;
+            rows.swap(i, j);
+        }
+        let mut picked = rows[..n].to_vec();
+        picked.sort_unstable();
+        let idx = IdxCa::from_vec("idx".into(), picked);
+        Ok(pool.take(&idx)?)
+    }
+}
+
+/// Length of the complete records at the start of `bytes` (which begins at a
+/// record start); 0 when not even one record is complete.
+fn complete_prefix(grammar: &Grammar, bytes: &[u8]) -> usize {
+    let recs = grammar.records(bytes);
+    if recs.len() <= 1 {
+        return 0;
+    }
+    recs[recs.len() - 1].0
+}
+
+/// A tiny, seedable generator (SplitMix64): reproducible samples without a
+/// dependency.
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Rows after a pipeline of steps, for the interactive preview.
+pub struct StepPreview {
+    pub frame: DataFrame,
+    /// A blocking step ran on the first partition only.
+    pub partial: bool,
+    pub partitions_read: usize,
+}
+
+impl Previewer {
+    /// `rows` rows after `steps`: row-local pipelines read partitions in
+    /// order (or a random few for a take) until enough rows come out; a
+    /// pipeline with a blocking step runs on the first partition and is
+    /// labelled partial. Parsed partitions come from the cache.
+    pub fn preview_steps(
+        &self,
+        steps: &[crate::engine::recipe::Step],
+        joins: &crate::engine::steps::apply::JoinTables,
+        rows: usize,
+        take: Option<u64>,
+    ) -> Result<StepPreview> {
+        self.preview_steps_until(steps, joins, rows, take, &CancelToken::new())
+    }
+
+    /// Like [`preview_steps`](Previewer::preview_steps), stopping between
+    /// partitions once `cancel` is set (a newer request superseded this one).
+    pub fn preview_steps_until(
+        &self,
+        steps: &[crate::engine::recipe::Step],
+        joins: &crate::engine::steps::apply::JoinTables,
+        rows: usize,
+        take: Option<u64>,
+        cancel: &CancelToken,
+    ) -> Result<StepPreview> {
+        let check = || {
+            if cancel.is_cancelled() {
+                Err(QuarryError::Cancelled)
+            } else {
+                Ok(())
+            }
+        };
+        check()?;
+        if steps.is_empty() {
+            let frame = match take {
+                Some(seed) => self.take(rows, seed)?,
+                None => self.head(rows)?,
+            };
+            return Ok(StepPreview {
+                frame,
+                partial: false,
+                partitions_read: 1,
+            });
+        }
+        let plan = crate::engine::plan::lower::plan(steps, |_| 0)?;
+        let order: Vec<usize> = match take {
+            Some(seed) => {
+                let mut rng = SplitMix64(seed ^ 0x5EED);
+                let n = self.source.partitions.len();
+                let mut idx: Vec<usize> = (0..n).collect();
+                for i in 0..n.min(3) {
+                    let j = i + (rng.next_u64() % (n - i) as u64) as usize;
+                    idx.swap(i, j);
+                }
+                idx.truncate(n.min(3));
+                idx
+            }
+            None => (0..self.source.partitions.len()).collect(),
+        };
+        // A `persist` step among the row-local steps: partitions a compute
+        // kept are read from the cache and only the steps after it run.
+        let persisted = plan
+            .map_steps
+            .iter()
+            .rposition(|(_, s)| matches!(s, crate::engine::recipe::Step::Persist {}))
+            .map(|k| {
+                let i = plan.map_steps[k].0;
+                (
+                    i,
+                    crate::engine::run::persist::PersistStore::for_prefix(
+                        &self.source,
+                        &steps[..=i],
+                    ),
+                )
+            });
+        let run_partition = |p: usize| -> Result<DataFrame> {
+            check()?;
+            if let Some((i, store)) = &persisted {
+                if store.has(p) {
+                    let kept = store.load(p)?;
+                    let rest = crate::engine::steps::apply::apply_steps(
+                        kept.lazy(),
+                        i + 1,
+                        &steps[i + 1..],
+                        joins,
+                    )?;
+                    return crate::engine::frames::collect(rest);
+                }
+            }
+            let df = self.partition(p)?;
+            crate::engine::frames::collect(crate::engine::steps::apply::apply_steps(
+                df.lazy(),
+                0,
+                steps,
+                joins,
+            )?)
+        };
+        if plan.blocking.is_some() {
+            let first = order.first().copied().unwrap_or(0);
+            let frame = run_partition(first)?;
+            return Ok(StepPreview {
+                frame: frame.head(Some(rows)),
+                partial: self.source.partitions.len() > 1,
+                partitions_read: 1,
+            });
+        }
+        let mut out: Option<DataFrame> = None;
+        let mut read = 0;
+        for p in order {
+            let df = run_partition(p)?;
+            read += 1;
+            match &mut out {
+                None => out = Some(df),
+                Some(acc) => {
+                    acc.vstack_mut(&df)?;
+                }
+            }
+            if out.as_ref().is_some_and(|d| d.height() >= rows) {
+                break;
+            }
+        }
+        let frame = match out {
+            Some(df) => df.head(Some(rows)),
+            None => DataFrame::empty(),
+        };
+        Ok(StepPreview {
+            frame,
+            partial: false,
+            partitions_read: read,
+        })
+    }
+}

@@ -1,0 +1,8 @@
+//! What each step does to a LazyFrame (`apply`), with the fast paths that
+//! keep exact semantics: per-distinct evaluation of row-wise functions
+//! (`distinct_eval`) and the parse step's captures (`extract`, `segments`).
+
+pub mod apply;
+pub mod distinct_eval;
+pub mod extract;
+pub mod segments;
