@@ -539,7 +539,8 @@ fn demo_writes_deterministic_files_and_recipes() {
         .collect();
     let expect = [
         ("REPORTER_DEA_NO", "str"),
-        ("BUYER_ZIP", "i64"),
+        // Zero-padded ZIP codes: kept as text, zeros and all.
+        ("BUYER_ZIP", "str"),
         ("DOSAGE_UNIT", "f64"),
         ("QUANTITY", "i64"),
         ("MME_Conversion_Factor", "f64"),
@@ -966,4 +967,78 @@ fn safe_runs_refuse_reading_outside_the_recipe_directory() {
             }
         }
     }
+}
+
+/// ZIP codes with leading zeros are read as text (the zeros are what the
+/// author wrote); the schema says why, and `--dtype` still decides.
+#[test]
+fn leading_zeros_keep_a_column_as_text_and_the_schema_says_why() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fidelity/leading_zeros.csv"
+    );
+    let o = quarry(&["schema", fixture]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let zip = out.lines().find(|l| l.contains("zip")).unwrap();
+    assert!(
+        zip.contains("str") && zip.contains("leading zeros: kept as text"),
+        "{out}"
+    );
+    // `0` and `-0` are not leading zeros: amount stays a number.
+    let amount = out.lines().find(|l| l.contains("amount")).unwrap();
+    assert!(
+        amount.contains("i64") && !amount.contains("leading"),
+        "{out}"
+    );
+    let o = quarry(&["head", fixture, "--format", "csv"]);
+    assert!(stdout(&o).contains("1,08123,10"), "{}", stdout(&o));
+    let o = quarry(&["schema", fixture, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let zip = &doc["columns"][1];
+    assert_eq!(zip["dtype"], "str");
+    assert_eq!(zip["note"], "leading zeros: kept as text");
+    // An override wins, and needs no note.
+    let o = quarry(&["schema", fixture, "--dtype", "zip=i64"]);
+    let out = stdout(&o);
+    let zip = out.lines().find(|l| l.contains("zip")).unwrap();
+    assert!(
+        zip.contains("i64") && zip.contains("--dtype") && !zip.contains("leading"),
+        "{out}"
+    );
+}
+
+/// A leading-zero value far into a big file (in a spot sample, not the
+/// head) still makes the column text, and every partition reads it so.
+#[test]
+fn a_leading_zero_late_in_the_file_is_found_and_every_partition_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("id,code\n");
+    let n = 300_000;
+    for i in 0..n {
+        // Integers throughout the head; zero-padded codes now and then in
+        // the second half, where only the spot samples see them.
+        let code = if i > n / 2 && i % 997 == 0 {
+            "0042".to_string()
+        } else {
+            (1000 + i).to_string()
+        };
+        t.push_str(&format!("{i},{code}\n"));
+    }
+    let p = write(dir.path(), "late.csv", t.as_bytes());
+    let o = quarry(&["schema", s(&p), "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["columns"][1]["dtype"], "str", "{doc}");
+    let recipe = write(
+        dir.path(),
+        "r.toml",
+        format!(
+            "[source]\npath = \"{}\"\nblocksize = \"256KiB\"\n\n[[steps]]\nop = \"filter\"\nexpr = \"code = '0042'\"\n",
+            s(&p)
+        )
+        .as_bytes(),
+    );
+    let o = quarry(&["run", s(&recipe)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("0042"), "{}", stdout(&o));
 }

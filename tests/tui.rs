@@ -51,7 +51,7 @@ impl App {
 
     fn open(dir: &Path, spec: SourceSpec) -> App {
         let source = Arc::new(Source::open(spec.clone()).unwrap());
-        let state = State::new(
+        let mut state = State::new(
             Recipe::new(SourceConfig::from_spec(&spec)),
             dir.to_path_buf(),
             source.describe(),
@@ -59,6 +59,7 @@ impl App {
             source.partitions.len(),
             Arc::new(JoinTables::new()),
         );
+        state.source_notes = source.inference_notes.clone();
         let mut app = App {
             state,
             engine: Engine {
@@ -834,6 +835,7 @@ fn a_dtype_failure_offers_a_one_key_fix_that_reopens_and_reruns() {
             line: src.describe(),
             schema: Arc::clone(&src.schema),
             partitions: 1,
+            notes: src.inference_notes.clone(),
         })),
     );
     assert!(
@@ -1889,4 +1891,35 @@ fn every_hint_names_a_key_the_active_keymap_binds() {
         }
     }
     assert!(checked > 50, "the hint pattern found only {checked} hints");
+}
+
+/// The schema view says why a column of ZIP codes is text.
+#[test]
+fn the_schema_view_says_why_a_column_was_kept_as_text() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fidelity/leading_zeros.csv"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path(), SourceSpec::new(fixture));
+    app.act(Action::ViewSchema);
+    let screen = app.screen(140, 20);
+    let zip = screen.lines().find(|l| l.contains("zip")).unwrap();
+    assert!(
+        zip.contains("str") && zip.contains("leading zeros: kept as text"),
+        "{screen}"
+    );
+    assert!(
+        app.state
+            .preview
+            .frame
+            .as_ref()
+            .unwrap()
+            .column("zip")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(0)
+            == Some("08123")
+    );
 }

@@ -220,6 +220,9 @@ pub struct Jobs {
 pub struct State {
     pub source_line: String,
     pub source_schema: Arc<Schema>,
+    /// Why inference read source columns as it did (leading zeros kept as
+    /// text...), shown in the schema view.
+    pub source_notes: std::collections::BTreeMap<String, String>,
     pub partitions: usize,
     pub recipe: Recipe,
     /// Directory recipe paths are relative to.
@@ -269,6 +272,7 @@ impl State {
         let mut s = State {
             source_line,
             source_schema,
+            source_notes: Default::default(),
             partitions,
             at_step: steps.len(),
             recipe,

@@ -184,6 +184,7 @@ impl Work {
                             line: src.describe(),
                             schema: Arc::clone(&src.schema),
                             partitions: src.partitions.len(),
+                            notes: src.inference_notes.clone(),
                         };
                         Done::Reopened(Arc::new(Previewer::new(src)), Msg::Reopened(Ok(info)))
                     }

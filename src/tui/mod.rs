@@ -113,6 +113,7 @@ pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions
         source.partitions.len(),
         joins,
     );
+    state.source_notes = source.inference_notes.clone();
     if !config.warnings.is_empty() {
         state.status = Some(Status::error(config.warnings.join("; ")));
     }

@@ -265,7 +265,7 @@ pub fn draw_schema(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             None => Default::default(),
         };
         let clip = |t: String| t.chars().take(16).collect::<String>();
-        lines.push(Line::raw(format!(
+        let mut line = vec![Span::raw(format!(
             "{:<28} {:<9} {:>7} {:<16} {:<16} {}",
             name.as_str(),
             dtype_name(dt),
@@ -273,7 +273,12 @@ pub fn draw_schema(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             clip(min),
             clip(max),
             examples
-        )));
+        ))];
+        // Why the source column was read as it was (the source's own columns).
+        if let Some(note) = s.source_notes.get(name.as_str()).filter(|_| s.at_step == 0) {
+            line.push(Span::styled(format!("  ({note})"), theme.accent));
+        }
+        lines.push(Line::from(line));
     }
     f.render_widget(Paragraph::new(lines), inner);
 }

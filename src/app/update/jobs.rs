@@ -300,6 +300,7 @@ pub fn reopened(s: &mut State, result: Result<SourceInfo, String>) -> Vec<Effect
     s.source_line = info.line;
     s.source_schema = info.schema;
     s.partitions = info.partitions;
+    s.source_notes = info.notes;
     s.preview.frame = None;
     super::pipeline::refresh_schemas(s);
     let mut fx = request_preview(s);

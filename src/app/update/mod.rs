@@ -97,6 +97,8 @@ pub struct SourceInfo {
     pub line: String,
     pub schema: Arc<polars::prelude::Schema>,
     pub partitions: usize,
+    /// Why inference read columns as it did (see `State::source_notes`).
+    pub notes: std::collections::BTreeMap<String, String>,
 }
 
 pub struct PreviewData {

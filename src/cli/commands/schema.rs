@@ -21,11 +21,16 @@ fn print_schema(source: &Source, out: OutputFormat) -> Result<()> {
                 .schema
                 .iter()
                 .map(|(n, dt)| {
-                    serde_json::json!({
+                    let mut column = serde_json::json!({
                         "name": n.as_str(),
                         "dtype": dtype_name(dt),
                         "overridden": source.overridden.iter().any(|o| o == n.as_str()),
-                    })
+                    });
+                    // Why inference read it so, when that is not the obvious reading.
+                    if let Some(note) = source.inference_notes.get(n.as_str()) {
+                        column["note"] = note.as_str().into();
+                    }
+                    column
                 })
                 .collect();
             let doc = serde_json::json!({
@@ -66,9 +71,11 @@ fn print_schema(source: &Source, out: OutputFormat) -> Result<()> {
             writeln!(w, "{:>3}  {:<width$}  dtype", "#", "column")?;
             for (i, (n, dt)) in source.schema.iter().enumerate() {
                 let mark = if source.overridden.iter().any(|o| o == n.as_str()) {
-                    "  (set by --dtype)"
+                    "  (set by --dtype)".to_string()
+                } else if let Some(note) = source.inference_notes.get(n.as_str()) {
+                    format!("  ({note}; --dtype {n}=i64 reads numbers)")
                 } else {
-                    ""
+                    String::new()
                 };
                 writeln!(
                     w,

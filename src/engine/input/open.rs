@@ -43,12 +43,19 @@ impl Source {
             schema: Arc::new(Schema::default()),
             native_schema: Arc::new(Schema::default()),
             overridden: Vec::new(),
+            inference_notes: Default::default(),
             partitions: Vec::new(),
             header_ends: std::sync::Mutex::new(Vec::new()),
         };
-        let inferred = schema::infer(&source)?;
-        source.native_schema = Arc::new(inferred.clone());
-        let (schema, overridden) = schema::apply_overrides(inferred, &source.spec.dtypes)?;
+        let inferred = schema::infer_with_notes(&source)?;
+        source.native_schema = Arc::new(inferred.schema.clone());
+        let (schema, overridden) = schema::apply_overrides(inferred.schema, &source.spec.dtypes)?;
+        // A dtype the user set needs no explanation of what inference chose.
+        source.inference_notes = inferred
+            .notes
+            .into_iter()
+            .filter(|(c, _)| !overridden.contains(c))
+            .collect();
         source.schema = Arc::new(schema);
         source.overridden = overridden;
         source.partitions = plan_partitions(&source)?;

@@ -140,42 +140,155 @@ fn join_samples(parts: &[Vec<u8>]) -> Vec<u8> {
     buf
 }
 
+/// Why a column was read as it was, when inference chose differently from
+/// what the values first suggest (shown by the schema view and `quarry
+/// schema`).
+pub const LEADING_ZEROS: &str = "leading zeros: kept as text";
+
+/// The schema of a source (before dtype overrides), and per column the
+/// reason for a choice a reader would not expect.
+pub struct Inferred {
+    pub schema: Schema,
+    pub notes: BTreeMap<String, String>,
+}
+
 /// Infer the schema of a source (before dtype overrides).
 pub fn infer(source: &Source) -> Result<Schema> {
+    Ok(infer_with_notes(source)?.schema)
+}
+
+/// Like [`infer`], with the reasons for the choices it made.
+pub fn infer_with_notes(source: &Source) -> Result<Inferred> {
+    let plain = |schema| Inferred {
+        schema,
+        notes: BTreeMap::new(),
+    };
     match source.format {
         Format::Csv | Format::Tsv => {
             let parts = sample(source)?;
-            if parts.len() > 1 {
-                if let Ok((schema, complete)) = infer_csv_with_coverage(source, &parts[0]) {
-                    if complete && spots_fit(source, &schema, &parts[1..]) {
-                        return Ok(schema);
-                    }
-                }
-            }
-            match infer_csv(source, &join_samples(&parts)) {
-                Ok(s) => Ok(s),
-                // A spot cut inside a quoted field can garble the sample;
-                // fall back to the start of the file, which is exact.
-                Err(_) if parts.len() > 1 => infer_csv(source, &join_samples(&parts[..1])),
-                Err(e) => Err(e),
-            }
+            let schema = infer_csv_parts(source, &parts)?;
+            Ok(keep_leading_zeros(source, schema, &parts))
         }
         Format::Ndjson => {
             let parts = sample(source)?;
             let buf = join_samples(&parts);
             let mut cursor = Cursor::new(buf);
-            polars::io::ndjson::infer_schema(&mut cursor, None).map_err(|e| QuarryError::Parse {
-                path: source.files[0].path.clone(),
-                detail: format!("not valid NDJSON (one JSON object per line): {e}"),
-            })
+            polars::io::ndjson::infer_schema(&mut cursor, None)
+                .map(plain)
+                .map_err(|e| QuarryError::Parse {
+                    path: source.files[0].path.clone(),
+                    detail: format!("not valid NDJSON (one JSON object per line): {e}"),
+                })
         }
-        Format::Text => Ok(Schema::from_iter([Field::new(
+        Format::Text => Ok(plain(Schema::from_iter([Field::new(
             "text".into(),
             DataType::String,
-        )])),
-        Format::Parquet => crate::engine::input::parse::parquet_schema(&source.files[0]),
-        Format::Ipc => crate::engine::input::parse::ipc_schema(&source.files[0]),
+        )]))),
+        Format::Parquet => crate::engine::input::parse::parquet_schema(&source.files[0]).map(plain),
+        Format::Ipc => crate::engine::input::parse::ipc_schema(&source.files[0]).map(plain),
     }
+}
+
+/// The CSV schema of the sample: the head's, when every spot reads under
+/// it, else inference over all the samples.
+fn infer_csv_parts(source: &Source, parts: &[Vec<u8>]) -> Result<Schema> {
+    if parts.len() > 1 {
+        if let Ok((schema, complete)) = infer_csv_with_coverage(source, &parts[0]) {
+            if complete && spots_fit(source, &schema, &parts[1..]) {
+                return Ok(schema);
+            }
+        }
+    }
+    match infer_csv(source, &join_samples(parts)) {
+        Ok(s) => Ok(s),
+        // A spot cut inside a quoted field can garble the sample;
+        // fall back to the start of the file, which is exact.
+        Err(_) if parts.len() > 1 => infer_csv(source, &join_samples(&parts[..1])),
+        Err(e) => Err(e),
+    }
+}
+
+/// An integer written with a leading zero (`08123`, `-007`, `00`; not `0`,
+/// `-0` or `0.5`): a code, not a quantity.
+pub fn has_leading_zero(value: &str) -> bool {
+    let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
+    digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether some field of `bytes` could start with a zero followed by a
+/// digit: a cheap scan that spares parsing samples that cannot have one.
+fn may_hold_leading_zero(bytes: &[u8], delimiter: u8) -> bool {
+    memchr::memchr_iter(b'0', bytes).any(|i| {
+        let before = if i == 0 { b'\n' } else { bytes[i - 1] };
+        let field_start = matches!(before, b'\n' | b'"' | b'-' | b'+') || before == delimiter;
+        field_start && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+    })
+}
+
+/// Integer columns whose sampled values include an integer with a leading
+/// zero become text, so `08123` stays `08123` on screen and in every output
+/// (a ZIP code read as 8123 loses what its author wrote).
+fn keep_leading_zeros(source: &Source, mut schema: Schema, parts: &[Vec<u8>]) -> Inferred {
+    // An integer-looking value with a leading zero makes polars infer an
+    // integer column (a float among them makes it float, and the value then
+    // reads as a quantity anyway).
+    let numeric: Vec<String> = schema
+        .iter()
+        .filter(|(_, dt)| dt.is_integer())
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let mut notes = BTreeMap::new();
+    let Some(dialect) = source.csv.as_ref().filter(|_| !numeric.is_empty()) else {
+        return Inferred { schema, notes };
+    };
+    let as_text: Schema = schema
+        .iter_names()
+        .map(|n| Field::new(n.clone(), DataType::String))
+        .collect();
+    let mut zeros: Vec<String> = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        if !may_hold_leading_zero(part, dialect.delimiter) {
+            continue;
+        }
+        let header = i == 0 && dialect.has_header;
+        let req = crate::engine::input::fast_csv::Request {
+            dialect,
+            encoding: source.spec.encoding,
+            schema: &as_text,
+            columns: Some(&numeric),
+            skip_header: header,
+        };
+        let frame = crate::engine::input::fast_csv::try_parse(part, &req).or_else(|| {
+            crate::engine::input::dialect::csv_options(dialect, Encoding::Utf8Lossy, header)
+                .with_schema(Some(std::sync::Arc::new(as_text.clone())))
+                .with_columns(Some(numeric.iter().map(|c| c.as_str().into()).collect()))
+                .map_parse_options(|o| o.with_truncate_ragged_lines(true))
+                .into_reader_with_file_handle(Cursor::new(part.as_slice()))
+                .finish()
+                .ok()
+        });
+        let Some(frame) = frame else { continue };
+        for name in &numeric {
+            if zeros.contains(name) {
+                continue;
+            }
+            let found = frame
+                .column(name.as_str())
+                .ok()
+                .and_then(|c| c.str().ok())
+                .is_some_and(|c| c.iter().flatten().any(has_leading_zero));
+            if found {
+                zeros.push(name.clone());
+            }
+        }
+    }
+    for name in zeros {
+        if let Some(dt) = schema.get_mut(name.as_str()) {
+            *dt = DataType::String;
+        }
+        notes.insert(name, LEADING_ZEROS.to_string());
+    }
+    Inferred { schema, notes }
 }
 
 /// Whether every spot sample reads under `schema` as it stands: then
@@ -277,6 +390,16 @@ pub fn apply_overrides(
 mod tests {
     use super::*;
     use crate::engine::input::spec::SourceSpec;
+
+    #[test]
+    fn leading_zeros_mark_codes_not_quantities() {
+        for v in ["08123", "007", "-007", "+01", "00"] {
+            assert!(has_leading_zero(v), "{v}");
+        }
+        for v in ["0", "-0", "0.5", "10", "8123", "", "0x1", "0e5", "-"] {
+            assert!(!has_leading_zero(v), "{v}");
+        }
+    }
 
     /// The schema inference over every sample gives: what `infer` must
     /// agree with whichever way it takes.

@@ -48,6 +48,9 @@ pub struct Source {
     pub native_schema: SchemaRef,
     /// Columns whose dtype came from an override, not inference.
     pub overridden: Vec<String>,
+    /// Why inference read a column as it did, where that is not what its
+    /// values first suggest (`schema::LEADING_ZEROS`).
+    pub inference_notes: std::collections::BTreeMap<String, String>,
     pub partitions: Vec<Partition>,
     /// Per file: where its CSV header record ends (computed when first
     /// needed; see `header_end`).
