@@ -1042,3 +1042,56 @@ fn a_leading_zero_late_in_the_file_is_found_and_every_partition_keeps_it() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("0042"), "{}", stdout(&o));
 }
+
+/// Files in legacy encodings decode to the right text with `--encoding`
+/// (WHATWG labels: latin1 is windows-1252, as in browsers), and without it
+/// the error names the line and the encoding to try.
+#[test]
+fn legacy_encodings_decode_to_the_right_text() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fidelity");
+    let cp1252 = format!("{fixtures}/windows1252.csv");
+    let o = quarry(&["head", &cp1252, "--format", "csv"]);
+    assert_user_error(&o, &["invalid UTF-8", "line 2", "--encoding windows-1252"]);
+    for label in ["windows-1252", "cp1252", "latin1"] {
+        let o = quarry(&["head", &cp1252, "--encoding", label, "--format", "csv"]);
+        assert!(o.status.success(), "{label}: {}", stderr(&o));
+        assert_eq!(
+            stdout(&o),
+            "id,name,city\n1,José,Köln\n2,Ana,München\n3,“quoted”,Zürich €\n",
+            "{label}"
+        );
+    }
+    let o = quarry(&[
+        "head",
+        &format!("{fixtures}/latin1.csv"),
+        "--encoding",
+        "iso-8859-1",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(stdout(&o), "id,name\n1,François\n2,Åsa\n", "{}", stderr(&o));
+    // Partitions cut at every size read the same text as one read.
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = b"id,name\n".to_vec();
+    for i in 0..2000 {
+        body.extend_from_slice(format!("{i},caf").as_bytes());
+        body.push(0xe9);
+        body.extend_from_slice(b" \x93x\x94\n");
+    }
+    let p = write(dir.path(), "many.csv", &body);
+    let recipe = write(
+        dir.path(),
+        "r.toml",
+        format!(
+            "[source]\npath = \"{}\"\nblocksize = \"1KiB\"\nencoding = \"latin1\"\n\n[[steps]]\nop = \"filter\"\nexpr = \"name = 'café “x”'\"\n",
+            s(&p)
+        )
+        .as_bytes(),
+    );
+    let o = quarry(&["run", s(&recipe)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("done: 2000 rows"), "{}", stderr(&o));
+    // A UTF-16 file cannot be cut at newline bytes: said so, with the fix.
+    let o = quarry(&["head", &cp1252, "--encoding", "utf-16le"]);
+    assert_user_error(&o, &["not ASCII-compatible", "iconv"]);
+}

@@ -94,6 +94,14 @@ impl App {
             let done = work.run(&emit, &CancelToken::new());
             let mut msgs: Vec<Msg> = std::mem::take(&mut *got.lock().unwrap());
             match done {
+                // Timings vary run to run; the snapshots show none.
+                Done::Msg(Msg::PreviewDone { request, result }) => msgs.push(Msg::PreviewDone {
+                    request,
+                    result: result.map(|mut d| {
+                        d.elapsed_ms = 0;
+                        d
+                    }),
+                }),
                 Done::Msg(m) => msgs.push(m),
                 Done::Reopened(p, m) => {
                     self.engine.previewer = p;

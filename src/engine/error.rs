@@ -44,7 +44,7 @@ pub enum QuarryError {
         format: String,
     },
 
-    #[error("{path}: invalid UTF-8 at line {line} (byte offset {offset}).\nThe file is not UTF-8 text. Convert it (e.g. iconv -f latin1 -t utf-8), or read it with --encoding utf8-lossy to replace bad bytes.")]
+    #[error("{path}: invalid UTF-8 at line {line} (byte offset {offset}).\nThe file is not UTF-8 text. If it comes from Excel or an older Windows or ISO-8859 system, read it with --encoding windows-1252 (latin1); other encodings by their label (iso-8859-2, shift_jis, gbk, ...). --encoding utf8-lossy replaces bad bytes instead.")]
     InvalidUtf8 {
         path: PathBuf,
         line: u64,

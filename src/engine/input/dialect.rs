@@ -92,7 +92,8 @@ pub fn csv_options(d: &CsvDialect, encoding: Encoding, has_header: bool) -> CsvR
         ))
     };
     let enc = match encoding {
-        Encoding::Utf8 => CsvEncoding::Utf8,
+        // Legacy encodings are decoded to UTF-8 before polars sees the bytes.
+        Encoding::Utf8 | Encoding::Legacy(_) => CsvEncoding::Utf8,
         Encoding::Utf8Lossy => CsvEncoding::LossyUtf8,
     };
     CsvReadOptions::default()

@@ -23,6 +23,8 @@ pub fn parse_bytes(
     at_file_start: bool,
     columns: Option<&[String]>,
 ) -> Result<DataFrame> {
+    let decoded = source.spec.encoding.decode(bytes);
+    let bytes = decoded.as_ref();
     match source.format {
         Format::Csv | Format::Tsv => parse_csv(source, p, bytes, offset, at_file_start, columns),
         Format::Ndjson => project(parse_ndjson(source, p, bytes, offset)?, columns),
@@ -48,7 +50,7 @@ pub fn fast_request<'a>(
     let d = source.csv.as_ref().expect("csv dialect");
     crate::engine::input::fast_csv::Request {
         dialect: d,
-        encoding: source.spec.encoding,
+        encoding: source.spec.encoding.after_decoding(),
         schema: &source.schema,
         columns,
         skip_header: at_file_start && d.has_header,
@@ -71,7 +73,8 @@ fn parse_csv(
 }
 
 /// polars' reader: whatever the vectorised one declines, and the error
-/// diagnosis when it fails.
+/// diagnosis when it fails. The bytes are UTF-8 already (a legacy encoding
+/// was decoded by [`parse_bytes`]).
 pub fn parse_csv_with_polars(
     source: &Source,
     p: &Partition,
@@ -305,7 +308,7 @@ fn try_diagnose_csv(
     let file = &source.files[p.file];
     let d = source.csv.as_ref().expect("csv dialect");
     // 1. Bytes that are not UTF-8.
-    if source.spec.encoding == Encoding::Utf8 {
+    if source.spec.encoding.after_decoding() == Encoding::Utf8 {
         if let Err(e) = simd_free_utf8_check(bytes) {
             return Ok(Some(QuarryError::InvalidUtf8 {
                 path: file.path.clone(),

@@ -7,7 +7,7 @@ use polars::prelude::*;
 use crate::engine::error::{QuarryError, Result};
 use crate::engine::input::parse;
 use crate::engine::input::source::{Partition, PartitionKind, Source};
-use crate::engine::input::spec::Format;
+use crate::engine::input::spec::{Encoding, Format};
 
 impl Source {
     /// Read one partition fully.
@@ -27,7 +27,10 @@ impl Source {
         match &p.kind {
             PartitionKind::Block { .. } => {
                 let (start, end) = self.byte_range(p)?;
-                let csv = matches!(self.format, Format::Csv | Format::Tsv);
+                // Bytes in a legacy encoding are decoded before any parsing:
+                // they take the whole-buffer path.
+                let csv = matches!(self.format, Format::Csv | Format::Tsv)
+                    && !matches!(self.spec.encoding, Encoding::Legacy(_));
                 if csv {
                     if let Some(df) = self.read_csv_in_chunks(p, start, end, columns)? {
                         return Ok(df);

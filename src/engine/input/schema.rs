@@ -51,6 +51,18 @@ fn check_not_binary(file: &SourceFile, data: &[u8], format: Format) -> Result<()
 /// records from spots spread through it. The first element holds the header
 /// (for CSV) and the rest hold records only.
 fn sample(source: &Source) -> Result<Vec<Vec<u8>>> {
+    let parts = raw_sample(source)?;
+    Ok(match source.spec.encoding {
+        Encoding::Legacy(_) => parts
+            .iter()
+            .map(|p| source.spec.encoding.decode(p).into_owned())
+            .collect(),
+        _ => parts,
+    })
+}
+
+/// The sample as the file's bytes (before decoding a legacy encoding).
+fn raw_sample(source: &Source) -> Result<Vec<Vec<u8>>> {
     let grammar = source.grammar();
     let Some(first) = source.files.iter().position(|f| f.size > 0) else {
         return Err(QuarryError::EmptyFile {
@@ -253,7 +265,7 @@ fn keep_leading_zeros(source: &Source, mut schema: Schema, parts: &[Vec<u8>]) ->
         let header = i == 0 && dialect.has_header;
         let req = crate::engine::input::fast_csv::Request {
             dialect,
-            encoding: source.spec.encoding,
+            encoding: source.spec.encoding.after_decoding(),
             schema: &as_text,
             columns: Some(&numeric),
             skip_header: header,
@@ -303,7 +315,7 @@ fn spots_fit(source: &Source, schema: &Schema, spots: &[Vec<u8>]) -> bool {
     };
     let req = crate::engine::input::fast_csv::Request {
         dialect,
-        encoding: source.spec.encoding,
+        encoding: source.spec.encoding.after_decoding(),
         schema,
         columns: None,
         skip_header: false,

@@ -191,16 +191,61 @@ pub enum Encoding {
     Utf8,
     /// Replace invalid bytes with U+FFFD instead of failing.
     Utf8Lossy,
+    /// Another ASCII-compatible encoding by its WHATWG label (`latin1`,
+    /// `windows-1252`, `iso-8859-15`, `shift_jis`, …), decoded to UTF-8 as
+    /// each partition is read. Newlines, quotes and delimiters are the ASCII
+    /// bytes in all of them, so partitions are cut exactly as for UTF-8.
+    Legacy(&'static encoding_rs::Encoding),
 }
 
 impl Encoding {
     pub fn parse(s: &str) -> Result<Encoding> {
-        match s.to_ascii_lowercase().as_str() {
-            "utf8" | "utf-8" => Ok(Encoding::Utf8),
-            "utf8-lossy" | "lossy" => Ok(Encoding::Utf8Lossy),
-            o => Err(QuarryError::Usage(format!(
-                "unknown encoding `{o}`; expected utf8 or utf8-lossy"
+        let label = s.trim().to_ascii_lowercase();
+        match label.as_str() {
+            "utf8" | "utf-8" => return Ok(Encoding::Utf8),
+            "utf8-lossy" | "lossy" => return Ok(Encoding::Utf8Lossy),
+            _ => {}
+        }
+        match encoding_rs::Encoding::for_label(label.as_bytes()) {
+            Some(e) if e == encoding_rs::UTF_8 => Ok(Encoding::Utf8),
+            Some(e) if e.is_ascii_compatible() => Ok(Encoding::Legacy(e)),
+            Some(e) => Err(QuarryError::Usage(format!(
+                "{} is not ASCII-compatible, so its records cannot be split at newline bytes; convert the file first (iconv -f {} -t utf-8)",
+                e.name(),
+                e.name()
             ))),
+            None => Err(QuarryError::Usage(format!(
+                "unknown encoding `{s}`; expected utf8, utf8-lossy, or a WHATWG label such as latin1, windows-1252, iso-8859-15, shift_jis, gbk"
+            ))),
+        }
+    }
+
+    /// The name a recipe stores it under.
+    pub fn name(&self) -> String {
+        match self {
+            Encoding::Utf8 => "utf8".into(),
+            Encoding::Utf8Lossy => "utf8-lossy".into(),
+            Encoding::Legacy(e) => e.name().to_ascii_lowercase(),
+        }
+    }
+
+    /// `bytes` as UTF-8: decoded for a legacy encoding, as they are
+    /// otherwise (UTF-8 is checked where it is parsed).
+    pub fn decode<'a>(&self, bytes: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        match self {
+            Encoding::Legacy(e) => match e.decode_without_bom_handling(bytes).0 {
+                std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+                std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
+            },
+            _ => std::borrow::Cow::Borrowed(bytes),
+        }
+    }
+
+    /// What the bytes are once decoded: UTF-8 (strict or lossy).
+    pub fn after_decoding(&self) -> Encoding {
+        match self {
+            Encoding::Legacy(_) => Encoding::Utf8,
+            other => *other,
         }
     }
 }

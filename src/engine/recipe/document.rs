@@ -96,7 +96,7 @@ impl SourceConfig {
             null_values: spec.null_values.clone(),
             record_separator: (spec.record_separator != RecordSeparator::Line)
                 .then(|| spec.record_separator.describe()),
-            encoding: (spec.encoding == Encoding::Utf8Lossy).then(|| "utf8-lossy".into()),
+            encoding: (spec.encoding != Encoding::Utf8).then(|| spec.encoding.name()),
             dtypes: spec.dtypes.clone(),
         }
     }
