@@ -367,3 +367,84 @@ fn every_format_reads_the_same_through_another_storage_backend() {
     let source = Source::open_in(&memory, SourceSpec::new(pattern)).unwrap();
     assert_eq!(source.files.len(), 1);
 }
+
+/// ISO-8601 dates and datetimes (with `T` or a space, with or without
+/// fractional seconds) are read as `date` / `datetime`, in every partition
+/// alike; other layouts, and columns mixing in anything else, stay text.
+#[test]
+fn iso_dates_and_datetimes_are_read_as_temporal_columns_in_every_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("id,day,at,us_day,mixed\n");
+    for i in 0..3000u32 {
+        let day = format!("20{:02}-{:02}-{:02}", 10 + i % 15, 1 + i % 12, 1 + i % 28);
+        let sep = if i % 2 == 0 { 'T' } else { ' ' };
+        let at = format!(
+            "{day}{sep}{:02}:{:02}:{:02}.{:03}",
+            i % 24,
+            i % 60,
+            (i * 7) % 60,
+            i % 1000
+        );
+        let us = format!("{:02}/{:02}/20{:02}", 1 + i % 12, 1 + i % 28, 10 + i % 15);
+        let mixed = if i == 2500 {
+            "soon".to_string()
+        } else {
+            day.clone()
+        };
+        text.push_str(&format!("{i},{day},{at},{us},{mixed}\n"));
+    }
+    let path = write(dir.path(), "dates.csv", text.as_bytes());
+    let expected = CsvReadOptions::default()
+        .with_schema_overwrite(Some(std::sync::Arc::new(Schema::from_iter([
+            Field::new("day".into(), DataType::Date),
+            Field::new(
+                "at".into(),
+                DataType::Datetime(TimeUnit::Microseconds, None),
+            ),
+        ]))))
+        .try_into_reader_with_file_path(Some(path.clone().into()))
+        .unwrap()
+        .finish()
+        .unwrap();
+    for blocksize in [2048, 20_000, 1 << 20] {
+        let mut spec = SourceSpec::new(path.clone());
+        spec.blocksize = blocksize;
+        let ours = read_all(spec).unwrap();
+        assert_eq!(ours.column("day").unwrap().dtype(), &DataType::Date);
+        assert_eq!(
+            ours.column("at").unwrap().dtype(),
+            &DataType::Datetime(TimeUnit::Microseconds, None)
+        );
+        assert_eq!(ours.column("us_day").unwrap().dtype(), &DataType::String);
+        assert_eq!(ours.column("mixed").unwrap().dtype(), &DataType::String);
+        assert_same(&ours, &expected);
+    }
+}
+
+/// In a file larger than the sample, the spots spread through it decide
+/// too: a non-date value that only a spot sees keeps the column text.
+#[test]
+fn a_late_non_date_value_seen_by_a_spot_keeps_the_column_text() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, late) in [("plain.csv", None), ("late.csv", Some("unknown"))] {
+        let mut text = String::from("id,day\n");
+        let n = 200_000u32;
+        for i in 0..n {
+            let day = match late {
+                Some(v) if i > n / 2 && i % 101 == 0 => v.to_string(),
+                _ => format!("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+            };
+            text.push_str(&format!("{i},{day}\n"));
+        }
+        let path = write(dir.path(), name, text.as_bytes());
+        let source = Source::open(SourceSpec::new(path)).unwrap();
+        let want = if late.is_some() {
+            DataType::String
+        } else {
+            DataType::Date
+        };
+        assert_eq!(source.schema.get("day"), Some(&want), "{name}");
+        let last = source.read_partition(source.partitions.len() - 1).unwrap();
+        assert_eq!(last.column("day").unwrap().dtype(), &want, "{name}");
+    }
+}

@@ -178,8 +178,10 @@ pub fn infer_with_notes(source: &Source) -> Result<Inferred> {
     match source.format {
         Format::Csv | Format::Tsv => {
             let parts = sample(source)?;
-            let schema = infer_csv_parts(source, &parts)?;
-            Ok(keep_leading_zeros(source, schema, &parts))
+            let (schema, frame, covered) = infer_csv_parts(source, &parts)?;
+            let mut inferred = keep_leading_zeros(source, schema, &parts);
+            read_iso_dates(source, &mut inferred, &frame, &parts[covered..]);
+            Ok(inferred)
         }
         Format::Ndjson => {
             let parts = sample(source)?;
@@ -203,21 +205,26 @@ pub fn infer_with_notes(source: &Source) -> Result<Inferred> {
 
 /// The CSV schema of the sample: the head's, when every spot reads under
 /// it, else inference over all the samples.
-fn infer_csv_parts(source: &Source, parts: &[Vec<u8>]) -> Result<Schema> {
+/// The CSV schema of the sample, with the frame it was read into and how
+/// many of the parts that frame covers (the head alone, or all of them).
+fn infer_csv_parts(source: &Source, parts: &[Vec<u8>]) -> Result<(Schema, DataFrame, usize)> {
     if parts.len() > 1 {
-        if let Ok((schema, complete)) = infer_csv_with_coverage(source, &parts[0]) {
+        if let Ok(df) = read_sample(source, &parts[0]) {
+            let complete = df.columns().iter().all(|c| c.null_count() < c.len());
+            let schema = df.schema().as_ref().clone();
             if complete && spots_fit(source, &schema, &parts[1..]) {
-                return Ok(schema);
+                return Ok((schema, df, 1));
             }
         }
     }
-    match infer_csv(source, &join_samples(parts)) {
-        Ok(s) => Ok(s),
+    let (df, covered) = match read_sample(source, &join_samples(parts)) {
+        Ok(df) => (df, parts.len()),
         // A spot cut inside a quoted field can garble the sample;
         // fall back to the start of the file, which is exact.
-        Err(_) if parts.len() > 1 => infer_csv(source, &join_samples(&parts[..1])),
-        Err(e) => Err(e),
-    }
+        Err(_) if parts.len() > 1 => (read_sample(source, &join_samples(&parts[..1]))?, 1),
+        Err(e) => return Err(e),
+    };
+    Ok((df.schema().as_ref().clone(), df, covered))
 }
 
 /// An integer written with a leading zero (`08123`, `-007`, `00`; not `0`,
@@ -225,6 +232,130 @@ fn infer_csv_parts(source: &Source, parts: &[Vec<u8>]) -> Result<Schema> {
 pub fn has_leading_zero(value: &str) -> bool {
     let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
     digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The temporal type an ISO-8601 value reads as: `2014-05-13` a date,
+/// `2014-05-13T23:58:30.457` or `2014-05-13 23:58` a datetime. Values with
+/// a time zone (`Z`, `+02:00`) are left as text for now.
+fn iso_temporal(value: &str) -> Option<DataType> {
+    let b = value.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let date = b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10);
+    if !date {
+        return None;
+    }
+    let (month, day) = (&value[5..7], &value[8..10]);
+    if !("01"..="12").contains(&month) || !("01"..="31").contains(&day) {
+        return None;
+    }
+    if b.len() == 10 {
+        return Some(DataType::Date);
+    }
+    // hh:mm, then optional :ss and .fraction.
+    let time = matches!(b[10], b'T' | b' ')
+        && b.len() >= 16
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16);
+    if !time {
+        return None;
+    }
+    let rest = &b[16..];
+    let ok = match rest {
+        [] => true,
+        [b':', s1, s2, tail @ ..] if s1.is_ascii_digit() && s2.is_ascii_digit() => match tail {
+            [] => true,
+            [b'.', frac @ ..] => {
+                !frac.is_empty() && frac.len() <= 9 && frac.iter().all(u8::is_ascii_digit)
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    ok.then_some(DataType::Datetime(TimeUnit::Microseconds, None))
+}
+
+/// The temporal type every value of `values` reads as (`None`: some value
+/// is not ISO-8601, or dates and datetimes are mixed; `Null`: no values).
+fn temporal_of(values: &StringChunked, so_far: DataType) -> Option<DataType> {
+    let mut kind = so_far;
+    for v in values.iter().flatten() {
+        match iso_temporal(v) {
+            Some(t) if kind == DataType::Null || kind == t => kind = t,
+            _ => return None,
+        }
+    }
+    Some(kind)
+}
+
+/// Text columns whose every sampled value is an ISO-8601 date (or
+/// datetime) are read as `date` (or `datetime`): what their author meant.
+/// A column mixing both, or with any other value, stays text. `frame` is
+/// the sample inference read; `rest` the sample parts it did not cover.
+fn read_iso_dates(source: &Source, inferred: &mut Inferred, frame: &DataFrame, rest: &[Vec<u8>]) {
+    // Candidates from the frame at hand: usually none, and then no more work.
+    let mut candidates: Vec<(String, DataType)> = inferred
+        .schema
+        .iter()
+        .filter(|(n, dt)| **dt == DataType::String && !inferred.notes.contains_key(n.as_str()))
+        .filter_map(|(n, _)| {
+            let values = frame.column(n.as_str()).ok()?.str().ok()?;
+            Some((n.to_string(), temporal_of(values, DataType::Null)?))
+        })
+        .collect();
+    if candidates.is_empty() {
+        return;
+    }
+    if !rest.is_empty() {
+        let Some(dialect) = source.csv.as_ref() else {
+            return;
+        };
+        let as_text: Schema = inferred
+            .schema
+            .iter_names()
+            .map(|n| Field::new(n.clone(), DataType::String))
+            .collect();
+        let names: Vec<String> = candidates.iter().map(|(n, _)| n.clone()).collect();
+        for part in rest {
+            let req = crate::engine::input::fast_csv::Request {
+                dialect,
+                encoding: source.spec.encoding.after_decoding(),
+                schema: &as_text,
+                columns: Some(&names),
+                skip_header: false,
+            };
+            // Odd quoting or the like: keep the columns as text.
+            let Some(spot) = crate::engine::input::fast_csv::try_parse(part, &req) else {
+                return;
+            };
+            candidates.retain_mut(|(n, kind)| {
+                let Ok(values) = spot.column(n.as_str()).and_then(|c| c.str().cloned()) else {
+                    return false;
+                };
+                match temporal_of(&values, kind.clone()) {
+                    Some(t) => {
+                        *kind = t;
+                        true
+                    }
+                    None => false,
+                }
+            });
+        }
+    }
+    for (name, kind) in candidates {
+        if kind == DataType::Null {
+            continue; // no values at all: nothing says what they are
+        }
+        if let Some(slot) = inferred.schema.get_mut(name.as_str()) {
+            *slot = kind;
+        }
+    }
 }
 
 /// Whether some field of `bytes` could start with a zero followed by a
@@ -326,19 +457,6 @@ fn spots_fit(source: &Source, schema: &Schema, spots: &[Vec<u8>]) -> bool {
     })
 }
 
-/// The schema of `sample`, and whether every column had a value in it: a
-/// column empty throughout is read as str, which values further on could
-/// still make numeric.
-fn infer_csv_with_coverage(source: &Source, sample: &[u8]) -> Result<(Schema, bool)> {
-    let df = read_sample(source, sample)?;
-    let complete = df.columns().iter().all(|c| c.null_count() < c.len());
-    Ok((df.schema().as_ref().clone(), complete))
-}
-
-fn infer_csv(source: &Source, sample: &[u8]) -> Result<Schema> {
-    Ok(read_sample(source, sample)?.schema().as_ref().clone())
-}
-
 fn read_sample(source: &Source, sample: &[u8]) -> Result<DataFrame> {
     let d = source.csv.as_ref().expect("csv dialect");
     let opts = crate::engine::input::dialect::csv_options(d, Encoding::Utf8Lossy, d.has_header)
@@ -404,6 +522,29 @@ mod tests {
     use crate::engine::input::spec::SourceSpec;
 
     #[test]
+    fn iso_dates_and_datetimes_are_recognised_and_nothing_else() {
+        let dt = Some(DataType::Datetime(TimeUnit::Microseconds, None));
+        assert_eq!(iso_temporal("2014-05-13"), Some(DataType::Date));
+        assert_eq!(iso_temporal("2014-05-13T23:58:30.457"), dt);
+        assert_eq!(iso_temporal("2014-05-13 23:58:30"), dt);
+        assert_eq!(iso_temporal("2014-05-13T23:58"), dt);
+        for v in [
+            "2014-13-01",
+            "2014-05-32",
+            "05/13/2014",
+            "13.05.2014",
+            "20140513",
+            "2014-05-13T23:58:30Z",
+            "2014-05-13T23:58:30+02:00",
+            "2014-05-13T",
+            "2014-05-13 x",
+            "",
+        ] {
+            assert_eq!(iso_temporal(v), None, "{v}");
+        }
+    }
+
+    #[test]
     fn leading_zeros_mark_codes_not_quantities() {
         for v in ["08123", "007", "-007", "+01", "00"] {
             assert!(has_leading_zero(v), "{v}");
@@ -411,6 +552,17 @@ mod tests {
         for v in ["0", "-0", "0.5", "10", "8123", "", "0x1", "0e5", "-"] {
             assert!(!has_leading_zero(v), "{v}");
         }
+    }
+
+    fn infer_csv(source: &Source, sample: &[u8]) -> Result<Schema> {
+        Ok(read_sample(source, sample)?.schema().as_ref().clone())
+    }
+
+    /// The schema of `sample`, and whether every column had a value in it.
+    fn infer_csv_with_coverage(source: &Source, sample: &[u8]) -> Result<(Schema, bool)> {
+        let df = read_sample(source, sample)?;
+        let complete = df.columns().iter().all(|c| c.null_count() < c.len());
+        Ok((df.schema().as_ref().clone(), complete))
     }
 
     /// The schema inference over every sample gives: what `infer` must
