@@ -3,9 +3,13 @@
 //! answered by a Msg. Plan checks (schemas after each step) run here because
 //! they touch no data and take microseconds.
 //!
-//! By concern: `navigation` (cursor, views, scrolling), `pipeline` (step
-//! edits, undo, previews), `prompts` (text entry, completion, search),
-//! `jobs` (compute, write, insights, the confirm question).
+//! By concern: `navigation` (cursor, views, scrolling, search, quitting),
+//! `pipeline` (step edits, undo, recipes loaded and saved, preview answers),
+//! `prompts` (opening and submitting them), `completion` (Tab), `step_text`
+//! (a step as editable text), `jobs` (compute, write, insights, the confirm
+//! question, fixes), `requests` (asking for previews and graphs).
+//! `handlers` says, per mode, which of them answer an action and in what
+//! order.
 
 mod completion;
 mod jobs;
