@@ -1095,3 +1095,63 @@ fn legacy_encodings_decode_to_the_right_text() {
     let o = quarry(&["head", &cp1252, "--encoding", "utf-16le"]);
     assert_user_error(&o, &["not ASCII-compatible", "iconv"]);
 }
+
+/// An R-style CSV: `NA` (and `N/A`) in numeric columns read as null, the
+/// schema says which spellings and how often; `--no-null-tokens` and a
+/// user's `--null` list replace the automatic choice.
+#[test]
+fn null_tokens_in_numeric_columns_read_as_null() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fidelity/r_na.csv"
+    );
+    let o = quarry(&["schema", fixture]);
+    let out = stdout(&o);
+    let arr = out.lines().find(|l| l.contains("arr_delay")).unwrap();
+    assert!(
+        arr.contains("f64") && arr.contains("null tokens: NA ×2"),
+        "{out}"
+    );
+    let dep = out.lines().find(|l| l.contains("dep_delay")).unwrap();
+    assert!(
+        dep.contains("i64") && dep.contains("N/A ×1, NA ×1"),
+        "{out}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = write(
+        dir.path(),
+        "r.toml",
+        format!(
+            "[source]\npath = \"{fixture}\"\n\n[[steps]]\nop = \"group_by\"\nkeys = []\naggs = {{ m = \"max(arr_delay)\", n = \"count(arr_delay)\", d = \"sum(dep_delay)\" }}\n"
+        )
+        .as_bytes(),
+    );
+    let o = quarry(&["run", s(&recipe), "--json-events"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = stdout(&o);
+    let row = table.lines().last().unwrap();
+    assert!(
+        row.split_whitespace().collect::<Vec<_>>() == ["12.0", "3", "6"],
+        "max 12.0 over 3 values, sum 6: {table}"
+    );
+    let o = quarry(&["schema", fixture, "--no-null-tokens"]);
+    let arr = stdout(&o);
+    assert!(
+        arr.lines()
+            .any(|l| l.contains("arr_delay") && l.contains("str")),
+        "{arr}"
+    );
+    // The user's list applies to every column, and only it.
+    let o = quarry(&["schema", fixture, "--null", "NA"]);
+    let out = stdout(&o);
+    assert!(
+        out.lines()
+            .any(|l| l.contains("arr_delay") && l.contains("f64")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("dep_delay") && l.contains("str")),
+        "{out}"
+    );
+}

@@ -448,3 +448,76 @@ fn a_late_non_date_value_seen_by_a_spot_keeps_the_column_text() {
         assert_eq!(last.column("day").unwrap().dtype(), &want, "{name}");
     }
 }
+
+/// Null spellings placed anywhere in numeric columns read as null in every
+/// partition at every blocksize, equal to polars told those spellings; a
+/// value that is neither a number nor a null spelling, where no sample
+/// sees it, fails with the column, the value and the fix.
+#[test]
+fn null_tokens_read_as_null_in_every_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    for seed in 1..=4u64 {
+        let mut rng = seed;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            rng >> 33
+        };
+        let mut text = String::from("id,x,y,name\n");
+        for i in 0..4000 {
+            let x = match next() % 9 {
+                0 => "NA".to_string(),
+                1 => "N/A".to_string(),
+                _ => format!("{}", next() % 1000),
+            };
+            let y = match next() % 7 {
+                0 => "-".to_string(),
+                _ => format!("{}.5", next() % 100),
+            };
+            text.push_str(&format!("{i},{x},{y},n{}\n", next() % 50));
+        }
+        let path = write(dir.path(), &format!("na{seed}.csv"), text.as_bytes());
+        let expected = CsvReadOptions::default()
+            .with_schema_overwrite(Some(std::sync::Arc::new(Schema::from_iter([
+                Field::new("x".into(), DataType::Int64),
+                Field::new("y".into(), DataType::Float64),
+            ]))))
+            .map_parse_options(|o| {
+                o.with_null_values(Some(NullValues::AllColumns(vec![
+                    "NA".into(),
+                    "N/A".into(),
+                    "-".into(),
+                ])))
+            })
+            .try_into_reader_with_file_path(Some(path.clone().into()))
+            .unwrap()
+            .finish()
+            .unwrap();
+        for blocksize in [1500, 16_000, 1 << 20] {
+            let mut spec = SourceSpec::new(path.clone());
+            spec.blocksize = blocksize;
+            let ours = read_all(spec).unwrap();
+            assert_same(&ours, &expected);
+        }
+    }
+    // `oops` 40 % into a 3 MB file: between the head and spot samples.
+    let mut text = String::from("id,x\n");
+    let n = 300_000;
+    for i in 0..n {
+        let x = match i {
+            _ if i % 10 == 3 => "NA".to_string(),
+            _ if i == n * 2 / 5 => "oops".to_string(),
+            _ => (i % 977).to_string(),
+        };
+        text.push_str(&format!("{i},{x}\n"));
+    }
+    let path = write(dir.path(), "late.csv", text.as_bytes());
+    let mut spec = SourceSpec::new(path);
+    spec.blocksize = 256 * 1024;
+    let err = read_all(spec).unwrap_err().to_string();
+    assert!(
+        err.contains("`x`") && err.contains("\"oops\"") && err.contains("--dtype x=str"),
+        "{err}"
+    );
+}

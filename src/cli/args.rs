@@ -257,6 +257,7 @@ impl DescribeArgs {
             quote: None,
             no_quote: false,
             null_values: Vec::new(),
+            no_null_tokens: false,
             record_sep: self.record_sep.clone(),
             encoding: None,
         }
@@ -337,6 +338,9 @@ pub struct SourceArgs {
     /// A string read as null (repeatable), e.g. --null NA --null -.
     #[arg(long = "null", value_name = "TEXT")]
     pub null_values: Vec<String>,
+    /// Do not read NA, N/A, NULL, - and the like as null in numeric columns.
+    #[arg(long)]
+    pub no_null_tokens: bool,
     /// Text records: `line` (default), `blank` (blank-line separated) or a literal separator.
     #[arg(long = "record-sep", value_name = "SEP")]
     pub record_sep: Option<String>,
@@ -467,6 +471,7 @@ impl SourceArgs {
             spec.quote = Some(one_byte("--quote", q)?);
         }
         spec.null_values = self.null_values.clone();
+        spec.null_tokens = !self.no_null_tokens;
         if let Some(r) = &self.record_sep {
             spec.record_separator = RecordSeparator::parse(r)?;
         }

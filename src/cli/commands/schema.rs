@@ -2,6 +2,7 @@
 
 use crate::cli::args::{split_format, OutputFormat, SchemaArgs};
 use crate::cli::print::emit;
+use crate::engine::input::schema::LEADING_ZEROS;
 use crate::engine::input::spec::dtype_name;
 use crate::engine::{Result, Source};
 
@@ -73,7 +74,11 @@ fn print_schema(source: &Source, out: OutputFormat) -> Result<()> {
                 let mark = if source.overridden.iter().any(|o| o == n.as_str()) {
                     "  (set by --dtype)".to_string()
                 } else if let Some(note) = source.inference_notes.get(n.as_str()) {
-                    format!("  ({note}; --dtype {n}=i64 reads numbers)")
+                    if note == LEADING_ZEROS {
+                        format!("  ({note}; --dtype {n}=i64 reads numbers)")
+                    } else {
+                        format!("  ({note})")
+                    }
                 } else {
                     String::new()
                 };

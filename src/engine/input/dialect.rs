@@ -14,6 +14,7 @@ pub struct CsvDialect {
     pub delimiter: u8,
     pub quote: Option<u8>,
     pub has_header: bool,
+    /// Spellings read as null in every column (the user's `--null`).
     pub null_values: Vec<String>,
 }
 

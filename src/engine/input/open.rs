@@ -44,10 +44,13 @@ impl Source {
             native_schema: Arc::new(Schema::default()),
             overridden: Vec::new(),
             inference_notes: Default::default(),
+            null_tokens: Default::default(),
             partitions: Vec::new(),
             header_ends: std::sync::Mutex::new(Vec::new()),
         };
         let inferred = schema::infer_with_notes(&source)?;
+        // Null spellings found in numeric columns are read as null there.
+        source.null_tokens = inferred.null_tokens.clone();
         source.native_schema = Arc::new(inferred.schema.clone());
         let (schema, overridden) = schema::apply_overrides(inferred.schema, &source.spec.dtypes)?;
         // A dtype the user set needs no explanation of what inference chose.

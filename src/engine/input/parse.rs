@@ -65,9 +65,11 @@ fn parse_csv(
     at_file_start: bool,
     columns: Option<&[String]>,
 ) -> Result<DataFrame> {
-    let req = fast_request(source, columns, at_file_start);
-    if let Some(df) = crate::engine::input::fast_csv::try_parse(bytes, &req) {
-        return Ok(df);
+    if source.null_tokens.is_empty() {
+        let req = fast_request(source, columns, at_file_start);
+        if let Some(df) = crate::engine::input::fast_csv::try_parse(bytes, &req) {
+            return Ok(df);
+        }
     }
     parse_csv_with_polars(source, p, bytes, offset, at_file_start, columns)
 }
@@ -85,17 +87,79 @@ pub fn parse_csv_with_polars(
 ) -> Result<DataFrame> {
     let d = source.csv.as_ref().expect("csv dialect");
     let header = at_file_start && d.has_header;
+    // Columns with null spellings are read as text and converted below.
+    let schema = if source.null_tokens.is_empty() {
+        source.schema.clone()
+    } else {
+        let mut s = (*source.schema).clone();
+        for c in source.null_tokens.keys() {
+            if let Some(dt) = s.get_mut(c.as_str()) {
+                *dt = DataType::String;
+            }
+        }
+        std::sync::Arc::new(s)
+    };
     let opts = csv_options(d, source.spec.encoding, header)
-        .with_schema(Some(source.schema.clone()))
+        .with_schema(Some(schema))
         .with_columns(columns.map(|c| c.iter().map(|s| PlSmallStr::from(s.as_str())).collect()))
         .with_raise_if_empty(false);
     match opts
         .into_reader_with_file_handle(Cursor::new(bytes))
         .finish()
     {
-        Ok(df) => Ok(df),
+        Ok(df) if source.null_tokens.is_empty() => Ok(df),
+        Ok(df) => null_tokens(source, p, df, bytes, offset, header),
         Err(e) => Err(diagnose_csv(source, p, bytes, offset, header, e)),
     }
+}
+
+/// The columns read as text for their null spellings: those spellings
+/// become null and the rest is cast to the column's number type; a value
+/// that is neither fails as any value that does not fit its dtype.
+fn null_tokens(
+    source: &Source,
+    p: &Partition,
+    mut df: DataFrame,
+    bytes: &[u8],
+    offset: u64,
+    header: bool,
+) -> Result<DataFrame> {
+    let d = source.csv.as_ref().expect("csv dialect");
+    let grammar = Grammar::Csv { quote: d.quote };
+    for (col, tokens) in &source.null_tokens {
+        let Ok(text) = df.column(col.as_str()).and_then(|c| c.str().cloned()) else {
+            continue;
+        };
+        let target = source.schema.get(col.as_str()).expect("null-token column");
+        let masked: StringChunked = text
+            .iter()
+            .map(|v| v.filter(|v| !tokens.iter().any(|t| t == v)))
+            .collect();
+        let series = masked.with_name(col.as_str().into()).into_series();
+        match series.strict_cast(target) {
+            Ok(cast) => {
+                df.with_column(cast.into_column())?;
+            }
+            Err(_) => {
+                let (row, value) =
+                    first_cast_failure(&series, target).unwrap_or((0, String::new()));
+                let (line, abs) = row_location(source, p, bytes, offset, &grammar, header, row)?;
+                return Err(QuarryError::DtypeMismatch(Box::new(
+                    crate::engine::error::DtypeMismatch {
+                        path: source.files[p.file].path.clone(),
+                        partition: p.index,
+                        partitions: source.partitions.len(),
+                        line,
+                        offset: abs,
+                        column: col.clone(),
+                        dtype: dtype_name(target),
+                        value,
+                    },
+                )));
+            }
+        }
+    }
+    Ok(df)
 }
 
 fn parse_ndjson(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -> Result<DataFrame> {

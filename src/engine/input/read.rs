@@ -30,7 +30,8 @@ impl Source {
                 // Bytes in a legacy encoding are decoded before any parsing:
                 // they take the whole-buffer path.
                 let csv = matches!(self.format, Format::Csv | Format::Tsv)
-                    && !matches!(self.spec.encoding, Encoding::Legacy(_));
+                    && !matches!(self.spec.encoding, Encoding::Legacy(_))
+                    && self.null_tokens.is_empty();
                 if csv {
                     if let Some(df) = self.read_csv_in_chunks(p, start, end, columns)? {
                         return Ok(df);

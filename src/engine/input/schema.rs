@@ -162,6 +162,8 @@ pub const LEADING_ZEROS: &str = "leading zeros: kept as text";
 pub struct Inferred {
     pub schema: Schema,
     pub notes: BTreeMap<String, String>,
+    /// Per numeric column, the spellings read as null in it.
+    pub null_tokens: BTreeMap<String, Vec<String>>,
 }
 
 /// Infer the schema of a source (before dtype overrides).
@@ -174,6 +176,7 @@ pub fn infer_with_notes(source: &Source) -> Result<Inferred> {
     let plain = |schema| Inferred {
         schema,
         notes: BTreeMap::new(),
+        null_tokens: BTreeMap::new(),
     };
     match source.format {
         Format::Csv | Format::Tsv => {
@@ -181,6 +184,9 @@ pub fn infer_with_notes(source: &Source) -> Result<Inferred> {
             let (schema, frame, covered) = infer_csv_parts(source, &parts)?;
             let mut inferred = keep_leading_zeros(source, schema, &parts);
             read_iso_dates(source, &mut inferred, &frame, &parts[covered..]);
+            if source.spec.null_tokens && source.spec.null_values.is_empty() {
+                read_null_tokens(source, &mut inferred, &frame, &parts[covered..]);
+            }
             Ok(inferred)
         }
         Format::Ndjson => {
@@ -382,7 +388,11 @@ fn keep_leading_zeros(source: &Source, mut schema: Schema, parts: &[Vec<u8>]) ->
         .collect();
     let mut notes = BTreeMap::new();
     let Some(dialect) = source.csv.as_ref().filter(|_| !numeric.is_empty()) else {
-        return Inferred { schema, notes };
+        return Inferred {
+            schema,
+            notes,
+            null_tokens: BTreeMap::new(),
+        };
     };
     let as_text: Schema = schema
         .iter_names()
@@ -431,7 +441,120 @@ fn keep_leading_zeros(source: &Source, mut schema: Schema, parts: &[Vec<u8>]) ->
         }
         notes.insert(name, LEADING_ZEROS.to_string());
     }
-    Inferred { schema, notes }
+    Inferred {
+        schema,
+        notes,
+        null_tokens: BTreeMap::new(),
+    }
+}
+
+/// How missing values are commonly written (R writes `NA`, Excel `#N/A`,
+/// databases `NULL`, pandas `NaN`).
+pub const NULL_TOKENS: [&str; 10] = [
+    "NA", "N/A", "n/a", "NULL", "null", "NaN", "nan", "None", "#N/A", "-",
+];
+
+/// What a column's values read as so far, for the null-token rule.
+#[derive(Debug, Clone, Default)]
+struct NumberTally {
+    /// Some value is not an integer.
+    float: bool,
+    /// Some value is a number at all.
+    numbers: bool,
+    /// Null spellings seen, with their counts.
+    tokens: BTreeMap<String, usize>,
+}
+
+impl NumberTally {
+    /// Count `values`; false once one is neither a number nor a null token
+    /// (or a zero-padded integer, which stays text).
+    fn add(&mut self, values: &StringChunked) -> bool {
+        for v in values.iter().flatten() {
+            if NULL_TOKENS.contains(&v) {
+                *self.tokens.entry(v.to_string()).or_default() += 1;
+            } else if v.parse::<i64>().is_ok() && !has_leading_zero(v) {
+                self.numbers = true;
+            } else if v.parse::<f64>().is_ok() && v.bytes().any(|b| b.is_ascii_digit()) {
+                self.numbers = true;
+                self.float = true;
+            } else {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Text columns whose values are numbers apart from common null spellings
+/// (`NA`, `N/A`, `NULL`, `-`, …) are read as numbers, those spellings as
+/// null: what R, pandas and Dask users expect of such files. The schema
+/// view lists the spellings and how often the sample had them. `frame` is
+/// the sample inference read; `rest` the sample parts it did not cover.
+fn read_null_tokens(source: &Source, inferred: &mut Inferred, frame: &DataFrame, rest: &[Vec<u8>]) {
+    let mut candidates: Vec<(String, NumberTally)> = inferred
+        .schema
+        .iter()
+        .filter(|(n, dt)| **dt == DataType::String && !inferred.notes.contains_key(n.as_str()))
+        .filter_map(|(n, _)| {
+            let values = frame.column(n.as_str()).ok()?.str().ok()?;
+            let mut tally = NumberTally::default();
+            tally.add(values).then_some((n.to_string(), tally))
+        })
+        .filter(|(_, t)| t.numbers && !t.tokens.is_empty())
+        .collect();
+    if candidates.is_empty() {
+        return;
+    }
+    if !rest.is_empty() {
+        let Some(dialect) = source.csv.as_ref() else {
+            return;
+        };
+        let as_text: Schema = inferred
+            .schema
+            .iter_names()
+            .map(|n| Field::new(n.clone(), DataType::String))
+            .collect();
+        let names: Vec<String> = candidates.iter().map(|(n, _)| n.clone()).collect();
+        for part in rest {
+            let req = crate::engine::input::fast_csv::Request {
+                dialect,
+                encoding: source.spec.encoding.after_decoding(),
+                schema: &as_text,
+                columns: Some(&names),
+                skip_header: false,
+            };
+            let Some(spot) = crate::engine::input::fast_csv::try_parse(part, &req) else {
+                return;
+            };
+            candidates.retain_mut(|(n, tally)| {
+                spot.column(n.as_str())
+                    .ok()
+                    .and_then(|c| c.str().ok())
+                    .is_some_and(|values| tally.add(values))
+            });
+        }
+    }
+    for (name, tally) in candidates {
+        let dtype = if tally.float {
+            DataType::Float64
+        } else {
+            DataType::Int64
+        };
+        if let Some(slot) = inferred.schema.get_mut(name.as_str()) {
+            *slot = dtype;
+        }
+        let seen: Vec<String> = tally
+            .tokens
+            .iter()
+            .map(|(t, n)| format!("{t} ×{n}"))
+            .collect();
+        inferred
+            .notes
+            .insert(name.clone(), format!("null tokens: {}", seen.join(", ")));
+        inferred
+            .null_tokens
+            .insert(name, tally.tokens.into_keys().collect());
+    }
 }
 
 /// Whether every spot sample reads under `schema` as it stands: then
@@ -611,7 +734,8 @@ mod tests {
                     let a = if i < late {
                         format!("{}", i % 7)
                     } else {
-                        "n/a".into()
+                        // Not a null spelling (`n/a` would make it one).
+                        "unknown".into()
                     };
                     format!("{i},{a},x,1.5")
                 }),

@@ -51,6 +51,9 @@ pub struct Source {
     /// Why inference read a column as it did, where that is not what its
     /// values first suggest (`schema::LEADING_ZEROS`).
     pub inference_notes: std::collections::BTreeMap<String, String>,
+    /// Numeric columns that also hold null spellings (`NA`, `-`, …): read
+    /// as text, the spellings made null, then cast (`parse::null_tokens`).
+    pub null_tokens: std::collections::BTreeMap<String, Vec<String>>,
     pub partitions: Vec<Partition>,
     /// Per file: where its CSV header record ends (computed when first
     /// needed; see `header_end`).

@@ -263,6 +263,10 @@ pub struct SourceSpec {
     /// CSV quote character; `None` disables quoting.
     pub quote: Option<u8>,
     pub null_values: Vec<String>,
+    /// Read common null spellings (`NA`, `N/A`, `NULL`, `-`, …) as null in
+    /// columns whose other values are numbers. Off when `null_values` is
+    /// given (that list replaces the automatic choice) or asked off.
+    pub null_tokens: bool,
     pub record_separator: RecordSeparator,
     pub encoding: Encoding,
     /// Per-column dtype overrides, applied over the inferred schema.
@@ -279,6 +283,7 @@ impl SourceSpec {
             has_header: true,
             quote: Some(b'"'),
             null_values: Vec::new(),
+            null_tokens: true,
             record_separator: RecordSeparator::Line,
             encoding: Encoding::Utf8,
             dtypes: BTreeMap::new(),

@@ -36,6 +36,9 @@ pub struct SourceConfig {
     pub quote: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub null_values: Vec<String>,
+    /// `false`: no automatic null spellings (see `SourceSpec::null_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_tokens: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_separator: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +69,9 @@ impl SourceConfig {
             };
         }
         spec.null_values = self.null_values.clone();
+        if let Some(t) = self.null_tokens {
+            spec.null_tokens = t;
+        }
         if let Some(r) = &self.record_separator {
             spec.record_separator = RecordSeparator::parse(r)?;
         }
@@ -94,6 +100,7 @@ impl SourceConfig {
                 None => Some(String::new()),
             },
             null_values: spec.null_values.clone(),
+            null_tokens: (!spec.null_tokens).then_some(false),
             record_separator: (spec.record_separator != RecordSeparator::Line)
                 .then(|| spec.record_separator.describe()),
             encoding: (spec.encoding != Encoding::Utf8).then(|| spec.encoding.name()),
