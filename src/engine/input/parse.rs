@@ -141,21 +141,9 @@ fn null_tokens(
                 df.with_column(cast.into_column())?;
             }
             Err(_) => {
-                let (row, value) =
-                    first_cast_failure(&series, target).unwrap_or((0, String::new()));
-                let (line, abs) = row_location(source, p, bytes, offset, &grammar, header, row)?;
-                return Err(QuarryError::DtypeMismatch(Box::new(
-                    crate::engine::error::DtypeMismatch {
-                        path: source.files[p.file].path.clone(),
-                        partition: p.index,
-                        partitions: source.partitions.len(),
-                        line,
-                        offset: abs,
-                        column: col.clone(),
-                        dtype: dtype_name(target),
-                        value,
-                    },
-                )));
+                return Err(dtype_mismatch(
+                    source, p, &series, target, col, bytes, offset, &grammar, header,
+                )?)
             }
         }
     }
@@ -254,29 +242,47 @@ fn cast_overrides(
                 df.with_column(cast.into_column())?;
             }
             Err(_) => {
-                let (row, value) =
-                    first_cast_failure(&series, target).unwrap_or((0, String::new()));
-                let (line, abs) = if bytes.is_empty() {
-                    (0, 0)
-                } else {
-                    row_location(source, p, bytes, offset, grammar, header, row)?
-                };
-                return Err(QuarryError::DtypeMismatch(Box::new(
-                    crate::engine::error::DtypeMismatch {
-                        path: source.files[p.file].path.clone(),
-                        partition: p.index,
-                        partitions: source.partitions.len(),
-                        line,
-                        offset: abs,
-                        column: col.clone(),
-                        dtype: dtype_name(target),
-                        value,
-                    },
-                )));
+                return Err(dtype_mismatch(
+                    source, p, &series, target, col, bytes, offset, grammar, header,
+                )?)
             }
         }
     }
     Ok(df)
+}
+
+/// The error for the first value of `series` that does not cast to
+/// `target`, located in the partition's bytes (line 0 when there are none).
+#[allow(clippy::too_many_arguments)]
+fn dtype_mismatch(
+    source: &Source,
+    p: &Partition,
+    series: &Series,
+    target: &DataType,
+    column: &str,
+    bytes: &[u8],
+    offset: u64,
+    grammar: &Grammar,
+    header: bool,
+) -> Result<QuarryError> {
+    let (row, value) = first_cast_failure(series, target).unwrap_or((0, String::new()));
+    let (line, abs) = if bytes.is_empty() {
+        (0, 0)
+    } else {
+        row_location(source, p, bytes, offset, grammar, header, row)?
+    };
+    Ok(QuarryError::DtypeMismatch(Box::new(
+        crate::engine::error::DtypeMismatch {
+            path: source.files[p.file].path.clone(),
+            partition: p.index,
+            partitions: source.partitions.len(),
+            line,
+            offset: abs,
+            column: column.to_string(),
+            dtype: dtype_name(target),
+            value,
+        },
+    )))
 }
 
 /// The first row whose value is lost by casting `s` to `dtype`.

@@ -300,6 +300,49 @@ fn temporal_of(values: &StringChunked, so_far: DataType) -> Option<DataType> {
     Some(kind)
 }
 
+/// Check candidate columns against the sample parts inference did not
+/// read: `keep` sees each part's values of a column as text and says
+/// whether the column is still a candidate. False when a part could not be
+/// read this way (odd quoting or the like): then no column should change.
+fn narrow_by_spots<T>(
+    source: &Source,
+    schema: &Schema,
+    candidates: &mut Vec<(String, T)>,
+    rest: &[Vec<u8>],
+    mut keep: impl FnMut(&StringChunked, &mut T) -> bool,
+) -> bool {
+    if rest.is_empty() || candidates.is_empty() {
+        return true;
+    }
+    let Some(dialect) = source.csv.as_ref() else {
+        return false;
+    };
+    let as_text: Schema = schema
+        .iter_names()
+        .map(|n| Field::new(n.clone(), DataType::String))
+        .collect();
+    let names: Vec<String> = candidates.iter().map(|(n, _)| n.clone()).collect();
+    for part in rest {
+        let req = crate::engine::input::fast_csv::Request {
+            dialect,
+            encoding: source.spec.encoding.after_decoding(),
+            schema: &as_text,
+            columns: Some(&names),
+            skip_header: false,
+        };
+        let Some(spot) = crate::engine::input::fast_csv::try_parse(part, &req) else {
+            return false;
+        };
+        candidates.retain_mut(|(n, state)| {
+            spot.column(n.as_str())
+                .ok()
+                .and_then(|c| c.str().ok())
+                .is_some_and(|values| keep(values, state))
+        });
+    }
+    true
+}
+
 /// Text columns whose every sampled value is an ISO-8601 date (or
 /// datetime) are read as `date` (or `datetime`): what their author meant.
 /// A column mixing both, or with any other value, stays text. `frame` is
@@ -318,41 +361,21 @@ fn read_iso_dates(source: &Source, inferred: &mut Inferred, frame: &DataFrame, r
     if candidates.is_empty() {
         return;
     }
-    if !rest.is_empty() {
-        let Some(dialect) = source.csv.as_ref() else {
-            return;
-        };
-        let as_text: Schema = inferred
-            .schema
-            .iter_names()
-            .map(|n| Field::new(n.clone(), DataType::String))
-            .collect();
-        let names: Vec<String> = candidates.iter().map(|(n, _)| n.clone()).collect();
-        for part in rest {
-            let req = crate::engine::input::fast_csv::Request {
-                dialect,
-                encoding: source.spec.encoding.after_decoding(),
-                schema: &as_text,
-                columns: Some(&names),
-                skip_header: false,
-            };
-            // Odd quoting or the like: keep the columns as text.
-            let Some(spot) = crate::engine::input::fast_csv::try_parse(part, &req) else {
-                return;
-            };
-            candidates.retain_mut(|(n, kind)| {
-                let Ok(values) = spot.column(n.as_str()).and_then(|c| c.str().cloned()) else {
-                    return false;
-                };
-                match temporal_of(&values, kind.clone()) {
-                    Some(t) => {
-                        *kind = t;
-                        true
-                    }
-                    None => false,
-                }
-            });
-        }
+    let spots_agree = narrow_by_spots(
+        source,
+        &inferred.schema,
+        &mut candidates,
+        rest,
+        |values, kind| match temporal_of(values, kind.clone()) {
+            Some(t) => {
+                *kind = t;
+                true
+            }
+            None => false,
+        },
+    );
+    if !spots_agree {
+        return;
     }
     for (name, kind) in candidates {
         if kind == DataType::Null {
@@ -505,34 +528,14 @@ fn read_null_tokens(source: &Source, inferred: &mut Inferred, frame: &DataFrame,
     if candidates.is_empty() {
         return;
     }
-    if !rest.is_empty() {
-        let Some(dialect) = source.csv.as_ref() else {
-            return;
-        };
-        let as_text: Schema = inferred
-            .schema
-            .iter_names()
-            .map(|n| Field::new(n.clone(), DataType::String))
-            .collect();
-        let names: Vec<String> = candidates.iter().map(|(n, _)| n.clone()).collect();
-        for part in rest {
-            let req = crate::engine::input::fast_csv::Request {
-                dialect,
-                encoding: source.spec.encoding.after_decoding(),
-                schema: &as_text,
-                columns: Some(&names),
-                skip_header: false,
-            };
-            let Some(spot) = crate::engine::input::fast_csv::try_parse(part, &req) else {
-                return;
-            };
-            candidates.retain_mut(|(n, tally)| {
-                spot.column(n.as_str())
-                    .ok()
-                    .and_then(|c| c.str().ok())
-                    .is_some_and(|values| tally.add(values))
-            });
-        }
+    if !narrow_by_spots(
+        source,
+        &inferred.schema,
+        &mut candidates,
+        rest,
+        |values, tally| tally.add(values),
+    ) {
+        return;
     }
     for (name, tally) in candidates {
         let dtype = if tally.float {
