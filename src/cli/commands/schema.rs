@@ -2,7 +2,7 @@
 
 use crate::cli::args::{split_format, OutputFormat, SchemaArgs};
 use crate::cli::print::emit;
-use crate::engine::input::schema::LEADING_ZEROS;
+use crate::engine::input::infer::LEADING_ZEROS;
 use crate::engine::input::spec::dtype_name;
 use crate::engine::{Result, Source};
 

@@ -1,6 +1,6 @@
 //! Opening a source and reading its partitions: which files (`discover`),
 //! their bytes (`file`), where records start (`records`), the CSV dialect
-//! (`dialect`), the schema (`schema`), and bytes -> DataFrame (`fast_csv`
+//! (`dialect`), the schema (`infer`), and bytes -> DataFrame (`fast_csv`
 //! for CSV, `parse` for polars' readers). `source` holds what was opened;
 //! `open` builds it and `read` reads one partition.
 
@@ -8,11 +8,12 @@ pub mod dialect;
 pub mod discover;
 pub mod fast_csv;
 pub mod file;
+pub mod infer;
+pub mod iso;
 pub mod open;
 pub mod parse;
 pub mod read;
 pub mod records;
-pub mod schema;
 pub mod source;
 pub mod spec;
 pub mod storage;

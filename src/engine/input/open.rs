@@ -9,8 +9,8 @@ use crate::engine::error::Result;
 use crate::engine::input::dialect::sniff_dialect;
 use crate::engine::input::discover::{discover, resolve_format};
 use crate::engine::input::file::SourceFile;
+use crate::engine::input::infer;
 use crate::engine::input::parse;
-use crate::engine::input::schema;
 use crate::engine::input::source::{Partition, PartitionKind, Source};
 use crate::engine::input::spec::{Format, SourceSpec};
 use crate::engine::input::storage::{storage_for, Storage};
@@ -48,11 +48,16 @@ impl Source {
             partitions: Vec::new(),
             header_ends: std::sync::Mutex::new(Vec::new()),
         };
-        let inferred = schema::infer_with_notes(&source)?;
+        let inferred = infer::infer_with_notes(&source)?;
         // Null spellings found in numeric columns are read as null there.
         source.null_tokens = inferred.null_tokens.clone();
-        source.native_schema = Arc::new(inferred.schema.clone());
-        let (schema, overridden) = schema::apply_overrides(inferred.schema, &source.spec.dtypes)?;
+        source.native_schema = Arc::new(
+            inferred
+                .read_as
+                .clone()
+                .unwrap_or_else(|| inferred.schema.clone()),
+        );
+        let (schema, overridden) = infer::apply_overrides(inferred.schema, &source.spec.dtypes)?;
         // A dtype the user set needs no explanation of what inference chose.
         source.inference_notes = inferred
             .notes

@@ -136,13 +136,13 @@ fn null_tokens(
             .map(|v| v.filter(|v| !tokens.iter().any(|t| t == v)))
             .collect();
         let series = masked.with_name(col.as_str().into()).into_series();
-        match series.strict_cast(target) {
+        match convert(&series, target) {
             Ok(cast) => {
                 df.with_column(cast.into_column())?;
             }
-            Err(_) => {
+            Err(failure) => {
                 return Err(dtype_mismatch(
-                    source, p, &series, target, col, bytes, offset, &grammar, header,
+                    source, p, failure, target, col, bytes, offset, &grammar, header,
                 )?)
             }
         }
@@ -215,8 +215,10 @@ fn native_schema(source: &Source) -> Schema {
     source.native_schema.as_ref().clone()
 }
 
-/// Cast columns with dtype overrides (formats whose readers do not take a
-/// schema), reporting the first value that does not fit.
+/// Convert what the format's reader produced to the source's schema:
+/// columns with dtype overrides, and text that inference found to be dates
+/// or numbers with null spellings (their spellings made null first). The
+/// first value that does not convert is reported.
 fn cast_overrides(
     source: &Source,
     p: &Partition,
@@ -226,9 +228,11 @@ fn cast_overrides(
     grammar: &Grammar,
     header: bool,
 ) -> Result<DataFrame> {
-    for col in &source.overridden {
-        let target = source.schema.get(col.as_str()).expect("override column");
-        let Ok(series) = df
+    for (col, target) in source.schema.iter() {
+        if source.native_schema.get(col.as_str()) == Some(target) {
+            continue;
+        }
+        let Ok(mut series) = df
             .column(col.as_str())
             .map(|c| c.as_materialized_series().clone())
         else {
@@ -237,13 +241,20 @@ fn cast_overrides(
         if series.dtype() == target {
             continue;
         }
-        match series.strict_cast(target) {
+        if let (Some(tokens), Ok(text)) = (source.null_tokens.get(col.as_str()), series.str()) {
+            let masked: StringChunked = text
+                .iter()
+                .map(|v| v.filter(|v| !tokens.iter().any(|t| t == v)))
+                .collect();
+            series = masked.with_name(col.clone()).into_series();
+        }
+        match convert(&series, target) {
             Ok(cast) => {
                 df.with_column(cast.into_column())?;
             }
-            Err(_) => {
+            Err(failure) => {
                 return Err(dtype_mismatch(
-                    source, p, &series, target, col, bytes, offset, grammar, header,
+                    source, p, failure, target, col, bytes, offset, grammar, header,
                 )?)
             }
         }
@@ -251,13 +262,33 @@ fn cast_overrides(
     Ok(df)
 }
 
-/// The error for the first value of `series` that does not cast to
+/// `series` as `target`: ISO-8601 text to dates and datetimes exactly as
+/// inference recognised them, anything else by polars' strict cast.
+/// `Err`: the first value that does not convert (its row and text).
+fn convert(series: &Series, target: &DataType) -> std::result::Result<Series, (usize, String)> {
+    let value_at = |row: usize| match series.get(row) {
+        Ok(AnyValue::String(v)) => v.to_string(),
+        Ok(v) => v.to_string(),
+        Err(_) => String::new(),
+    };
+    if let (Ok(text), DataType::Date | DataType::Datetime(TimeUnit::Microseconds, _)) =
+        (series.str(), target)
+    {
+        return crate::engine::input::iso::convert_iso(text, target)
+            .map_err(|row| (row, value_at(row)));
+    }
+    series
+        .strict_cast(target)
+        .map_err(|_| first_cast_failure(series, target).unwrap_or((0, String::new())))
+}
+
+/// The error for a value (its row and text) that does not convert to
 /// `target`, located in the partition's bytes (line 0 when there are none).
 #[allow(clippy::too_many_arguments)]
 fn dtype_mismatch(
     source: &Source,
     p: &Partition,
-    series: &Series,
+    (row, value): (usize, String),
     target: &DataType,
     column: &str,
     bytes: &[u8],
@@ -265,7 +296,6 @@ fn dtype_mismatch(
     grammar: &Grammar,
     header: bool,
 ) -> Result<QuarryError> {
-    let (row, value) = first_cast_failure(series, target).unwrap_or((0, String::new()));
     let (line, abs) = if bytes.is_empty() {
         (0, 0)
     } else {

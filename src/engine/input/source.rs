@@ -49,7 +49,7 @@ pub struct Source {
     /// Columns whose dtype came from an override, not inference.
     pub overridden: Vec<String>,
     /// Why inference read a column as it did, where that is not what its
-    /// values first suggest (`schema::LEADING_ZEROS`).
+    /// values first suggest (`infer::LEADING_ZEROS`).
     pub inference_notes: std::collections::BTreeMap<String, String>,
     /// Numeric columns that also hold null spellings (`NA`, `-`, …): read
     /// as text, the spellings made null, then cast (`parse::null_tokens`).

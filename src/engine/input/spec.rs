@@ -355,6 +355,22 @@ pub fn format_bytes(n: u64) -> String {
 /// Parse a dtype name as users write it (`str`, `i64`, `float`, `date`, ...).
 pub fn parse_dtype(s: &str) -> Result<DataType> {
     use polars::prelude::TimeUnit;
+    // `datetime[UTC]`: an instant, shown in that zone (the zone keeps its case).
+    if let Some(zone) = s
+        .trim()
+        .strip_prefix("datetime[")
+        .and_then(|z| z.strip_suffix(']'))
+    {
+        let zone = polars::prelude::TimeZone::opt_try_new(Some(zone))
+            .ok()
+            .flatten()
+            .ok_or_else(|| {
+                QuarryError::Usage(format!(
+                    "unknown time zone `{zone}` in `{s}`; use an IANA name such as UTC or Europe/Paris"
+                ))
+            })?;
+        return Ok(DataType::Datetime(TimeUnit::Microseconds, Some(zone)));
+    }
     Ok(match s.trim().to_ascii_lowercase().as_str() {
         "str" | "string" | "utf8" | "varchar" | "text" => DataType::String,
         "i8" | "int8" => DataType::Int8,
@@ -373,7 +389,7 @@ pub fn parse_dtype(s: &str) -> Result<DataType> {
         "time" => DataType::Time,
         other => {
             return Err(QuarryError::Usage(format!(
-                "unknown dtype `{other}`; use str, i64, i32, f64, bool, date, datetime, time (or int8..uint64, float32)"
+                "unknown dtype `{other}`; use str, i64, i32, f64, bool, date, datetime, datetime[UTC], time (or int8..uint64, float32)"
             )))
         }
     })
@@ -395,7 +411,8 @@ pub fn dtype_name(dt: &DataType) -> String {
         DataType::Float64 => "f64".into(),
         DataType::Boolean => "bool".into(),
         DataType::Date => "date".into(),
-        DataType::Datetime(_, _) => "datetime".into(),
+        DataType::Datetime(_, None) => "datetime".into(),
+        DataType::Datetime(_, Some(zone)) => format!("datetime[{zone}]"),
         DataType::Time => "time".into(),
         other => other.to_string(),
     }
