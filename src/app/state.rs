@@ -223,6 +223,8 @@ pub struct State {
     /// Why inference read source columns as it did (leading zeros kept as
     /// text...), shown in the schema view.
     pub source_notes: std::collections::BTreeMap<String, String>,
+    /// Files of a glob whose columns differ from the source's: (path, how).
+    pub source_drift: Vec<(String, String)>,
     pub partitions: usize,
     pub recipe: Recipe,
     /// Directory recipe paths are relative to.
@@ -273,6 +275,7 @@ impl State {
             source_line,
             source_schema,
             source_notes: Default::default(),
+            source_drift: Vec::new(),
             partitions,
             at_step: steps.len(),
             recipe,

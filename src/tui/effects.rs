@@ -185,6 +185,7 @@ impl Work {
                             schema: Arc::clone(&src.schema),
                             partitions: src.partitions.len(),
                             notes: src.inference_notes.clone(),
+                            drift: src.drift_report(),
                         };
                         Done::Reopened(Arc::new(Previewer::new(src)), Msg::Reopened(Ok(info)))
                     }

@@ -114,6 +114,7 @@ pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions
         joins,
     );
     state.source_notes = source.inference_notes.clone();
+    state.source_drift = source.drift_report();
     if !config.warnings.is_empty() {
         state.status = Some(Status::error(config.warnings.join("; ")));
     }

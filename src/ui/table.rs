@@ -280,6 +280,23 @@ pub fn draw_schema(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         }
         lines.push(Line::from(line));
     }
+    // Files of a glob that differ: the source reads them as one table.
+    if s.at_step == 0 && !s.source_drift.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!(
+                "files that differ: {} (read as one table: columns a file lacks are null, types widened)",
+                s.source_drift.len()
+            ),
+            theme.header,
+        )));
+        for (file, how) in &s.source_drift {
+            lines.push(Line::from(vec![
+                Span::raw(format!("  {file}: ")),
+                Span::styled(how.clone(), theme.accent),
+            ]));
+        }
+    }
     f.render_widget(Paragraph::new(lines), inner);
 }
 

@@ -301,6 +301,7 @@ pub fn reopened(s: &mut State, result: Result<SourceInfo, String>) -> Vec<Effect
     s.source_schema = info.schema;
     s.partitions = info.partitions;
     s.source_notes = info.notes;
+    s.source_drift = info.drift;
     s.preview.frame = None;
     super::pipeline::refresh_schemas(s);
     let mut fx = request_preview(s);

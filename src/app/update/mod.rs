@@ -103,6 +103,8 @@ pub struct SourceInfo {
     pub partitions: usize,
     /// Why inference read columns as it did (see `State::source_notes`).
     pub notes: std::collections::BTreeMap<String, String>,
+    /// Files whose columns differ from the source's (see `State::source_drift`).
+    pub drift: Vec<(String, String)>,
 }
 
 pub struct PreviewData {

@@ -43,6 +43,9 @@ fn print_schema(source: &Source, out: OutputFormat) -> Result<()> {
                 "blocksize": source.spec.blocksize,
                 "partitions": source.partitions.len(),
                 "columns": columns,
+                "files_that_differ": source.drift_report().into_iter().map(|(file, how)| {
+                    serde_json::json!({"file": file, "differs": how})
+                }).collect::<Vec<_>>(),
             });
             emit(|w| {
                 writeln!(
@@ -89,6 +92,19 @@ fn print_schema(source: &Source, out: OutputFormat) -> Result<()> {
                     n.as_str(),
                     dtype_name(dt)
                 )?;
+            }
+            let drift = source.drift_report();
+            if !drift.is_empty() {
+                writeln!(w)?;
+                writeln!(
+                    w,
+                    "files that differ: {} of {} (read as one table: columns a file lacks are null, types widened)",
+                    drift.len(),
+                    source.files.len()
+                )?;
+                for (file, how) in drift {
+                    writeln!(w, "  {file}: {how}")?;
+                }
             }
             Ok(())
         }),

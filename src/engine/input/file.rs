@@ -30,6 +30,18 @@ struct BoundaryIndex {
 }
 
 impl SourceFile {
+    /// The same file, sharing its byte access, with a fresh boundary index
+    /// (inference over a subset of a source's files reads through these).
+    pub fn share(&self) -> SourceFile {
+        SourceFile {
+            path: self.path.clone(),
+            size: self.size,
+            compression: self.compression,
+            bytes: self.bytes.clone(),
+            index: Mutex::new(BoundaryIndex::default()),
+        }
+    }
+
     pub fn open(storage: &dyn Storage, path: &Path) -> Result<SourceFile> {
         let bytes = storage.open(path)?;
         Ok(SourceFile {

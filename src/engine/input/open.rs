@@ -45,6 +45,7 @@ impl Source {
             overridden: Vec::new(),
             inference_notes: Default::default(),
             null_tokens: Default::default(),
+            drift: Vec::new(),
             partitions: Vec::new(),
             header_ends: std::sync::Mutex::new(Vec::new()),
         };
@@ -63,6 +64,27 @@ impl Source {
             .notes
             .into_iter()
             .filter(|(c, _)| !overridden.contains(c))
+            .collect();
+        // Files that drifted are read by position (CSV) or by their own
+        // schema (Parquet, IPC) with the source's dtypes.
+        let by_position = !matches!(source.format, Format::Ndjson | Format::Text);
+        source.drift = inferred
+            .drift
+            .into_iter()
+            .map(|mut d| {
+                if by_position {
+                    let read_as: Schema = d
+                        .own
+                        .iter_names()
+                        .map(|n| {
+                            let dt = schema.get(n.as_str()).cloned().unwrap_or(DataType::String);
+                            Field::new(n.clone(), dt)
+                        })
+                        .collect();
+                    d.read_as = Some(Arc::new(read_as));
+                }
+                d
+            })
             .collect();
         source.schema = Arc::new(schema);
         source.overridden = overridden;

@@ -44,6 +44,7 @@ pub fn project(df: DataFrame, columns: Option<&[String]>) -> Result<DataFrame> {
 /// The request the vectorised reader gets for this source.
 pub fn fast_request<'a>(
     source: &'a Source,
+    file: usize,
     columns: Option<&'a [String]>,
     at_file_start: bool,
 ) -> crate::engine::input::fast_csv::Request<'a> {
@@ -51,7 +52,7 @@ pub fn fast_request<'a>(
     crate::engine::input::fast_csv::Request {
         dialect: d,
         encoding: source.spec.encoding.after_decoding(),
-        schema: &source.schema,
+        schema: source.read_schema(file),
         columns,
         skip_header: at_file_start && d.has_header,
     }
@@ -66,7 +67,7 @@ fn parse_csv(
     columns: Option<&[String]>,
 ) -> Result<DataFrame> {
     if source.null_tokens.is_empty() {
-        let req = fast_request(source, columns, at_file_start);
+        let req = fast_request(source, p.file, columns, at_file_start);
         if let Some(df) = crate::engine::input::fast_csv::try_parse(bytes, &req) {
             return Ok(df);
         }
@@ -89,9 +90,9 @@ pub fn parse_csv_with_polars(
     let header = at_file_start && d.has_header;
     // Columns with null spellings are read as text and converted below.
     let schema = if source.null_tokens.is_empty() {
-        source.schema.clone()
+        source.read_schema(p.file).clone()
     } else {
-        let mut s = (*source.schema).clone();
+        let mut s = (**source.read_schema(p.file)).clone();
         for c in source.null_tokens.keys() {
             if let Some(dt) = s.get_mut(c.as_str()) {
                 *dt = DataType::String;
@@ -419,7 +420,8 @@ fn try_diagnose_csv(
     }
     // 2. Rows with more fields than the header.
     let grammar = Grammar::Csv { quote: d.quote };
-    let expected = source.schema.len();
+    let schema = source.read_schema(p.file);
+    let expected = schema.len();
     for (s, e) in grammar.records(bytes).into_iter().skip(usize::from(header)) {
         if e == s {
             continue;
@@ -438,8 +440,7 @@ fn try_diagnose_csv(
     }
     // 3. A value that does not fit its column's dtype: read everything as
     //    text and find the first value the cast loses.
-    let all_str: Schema = source
-        .schema
+    let all_str: Schema = schema
         .iter_names()
         .map(|n| Field::new(n.clone(), DataType::String))
         .collect();
@@ -451,7 +452,7 @@ fn try_diagnose_csv(
     else {
         return Ok(None);
     };
-    for (name, dtype) in source.schema.iter() {
+    for (name, dtype) in schema.iter() {
         if dtype == &DataType::String {
             continue;
         }

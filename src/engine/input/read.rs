@@ -23,6 +23,30 @@ impl Source {
                 self.partitions.len()
             ))
         })?;
+        let Some(drift) = self.drift_of(p.file).filter(|d| d.read_as.is_some()) else {
+            return self.read_in_file_layout(p, columns);
+        };
+        // A file whose columns drifted: read what it has of the wanted
+        // columns, then add the rest as nulls in the source's order.
+        let wanted: Vec<String> = match columns {
+            Some(c) => c.to_vec(),
+            None => self.schema.iter_names().map(|n| n.to_string()).collect(),
+        };
+        let mut present: Vec<String> = wanted
+            .iter()
+            .filter(|c| drift.own.contains(c.as_str()))
+            .cloned()
+            .collect();
+        // Reading no column would lose the row count: read one to keep it.
+        if present.is_empty() {
+            present.extend(drift.own.iter_names().next().map(|n| n.to_string()));
+        }
+        let df = self.read_in_file_layout(p, Some(&present))?;
+        conform(df, &wanted, &self.schema)
+    }
+
+    /// Read one partition as its file lays its columns out.
+    fn read_in_file_layout(&self, p: &Partition, columns: Option<&[String]>) -> Result<DataFrame> {
         let file = &self.files[p.file];
         match &p.kind {
             PartitionKind::Block { .. } => {
@@ -77,7 +101,7 @@ impl Source {
         columns: Option<&[String]>,
     ) -> Result<Option<DataFrame>> {
         let file = &self.files[p.file];
-        let req = parse::fast_request(self, columns, start == 0);
+        let req = parse::fast_request(self, p.file, columns, start == 0);
         let mut at = start;
         let read_more = |buf: &mut Vec<u8>| {
             let next = (at + crate::engine::input::fast_csv::CHUNK as u64).min(end);
@@ -104,4 +128,22 @@ impl Source {
             buf.push(b'\n');
         }
     }
+}
+
+/// `df` with exactly `wanted` columns, in that order, as `schema` types
+/// them: columns it lacks are added as nulls, others cast (a drifted file's
+/// `i64` read into the source's `f64`).
+fn conform(df: DataFrame, wanted: &[String], schema: &Schema) -> Result<DataFrame> {
+    let height = df.height();
+    let mut out = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let dtype = schema.get(name.as_str()).cloned().unwrap_or(DataType::Null);
+        let column = match df.column(name.as_str()) {
+            Ok(c) if c.dtype() == &dtype => c.clone(),
+            Ok(c) => c.cast(&dtype)?,
+            Err(_) => Column::full_null(name.as_str().into(), height, &dtype),
+        };
+        out.push(column);
+    }
+    Ok(DataFrame::new(height, out)?)
 }

@@ -37,6 +37,21 @@ pub enum PartitionKind {
     Whole,
 }
 
+/// A file of a glob whose columns differ from the source's (see
+/// `infer::drift`): what it holds, and how each partition of it is read.
+#[derive(Debug, Clone)]
+pub struct FileDrift {
+    /// Index into `Source::files`.
+    pub file: usize,
+    /// The file's own columns, in its order, as inference read them there.
+    pub own: Schema,
+    /// The file's columns in its order with the source's dtypes: what a
+    /// reader that goes by position (CSV) or by the file's own schema
+    /// (Parquet, IPC) reads, before missing columns are added as nulls.
+    /// `None` for NDJSON, whose reader goes by key.
+    pub read_as: Option<SchemaRef>,
+}
+
 pub struct Source {
     pub spec: SourceSpec,
     pub format: Format,
@@ -54,6 +69,8 @@ pub struct Source {
     /// Numeric columns that also hold null spellings (`NA`, `-`, …): read
     /// as text, the spellings made null, then cast (`parse::null_tokens`).
     pub null_tokens: std::collections::BTreeMap<String, Vec<String>>,
+    /// Files whose columns differ from the source's (empty when all agree).
+    pub drift: Vec<FileDrift>,
     pub partitions: Vec<Partition>,
     /// Per file: where its CSV header record ends (computed when first
     /// needed; see `header_end`).
@@ -72,6 +89,19 @@ impl fmt::Debug for Source {
 }
 
 impl Source {
+    /// How file `file` differs from the source, if it does.
+    pub fn drift_of(&self, file: usize) -> Option<&FileDrift> {
+        self.drift.iter().find(|d| d.file == file)
+    }
+
+    /// The schema a reader that goes by position reads file `file` with:
+    /// the source's, or the file's own columns with the source's dtypes.
+    pub fn read_schema(&self, file: usize) -> &SchemaRef {
+        self.drift_of(file)
+            .and_then(|d| d.read_as.as_ref())
+            .unwrap_or(&self.schema)
+    }
+
     pub fn grammar(&self) -> Grammar {
         match self.format {
             Format::Csv | Format::Tsv => Grammar::Csv {

@@ -4,6 +4,7 @@
 //! would not expect. One rule a file; `sample` is what they all read.
 
 mod csv;
+pub mod drift;
 mod leading_zeros;
 mod ndjson;
 mod null_tokens;
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use crate::engine::error::{QuarryError, Result};
-use crate::engine::input::source::Source;
+use crate::engine::input::source::{FileDrift, Source};
 use crate::engine::input::spec::{parse_dtype, Format};
 
 pub use leading_zeros::has_leading_zero;
@@ -44,6 +45,8 @@ pub struct Inferred {
     /// numbers with null spellings): each partition is read as this, then
     /// converted. `None`: the reader produces `schema` itself.
     pub read_as: Option<Schema>,
+    /// Files of a glob whose columns differ from `schema` (the union).
+    pub drift: Vec<FileDrift>,
 }
 
 impl Inferred {
@@ -54,6 +57,7 @@ impl Inferred {
             notes: BTreeMap::new(),
             null_tokens: BTreeMap::new(),
             read_as: None,
+            drift: Vec::new(),
         }
     }
 }
@@ -67,24 +71,58 @@ pub fn infer(source: &Source) -> Result<Schema> {
 pub fn infer_with_notes(source: &Source) -> Result<Inferred> {
     let plain = Inferred::plain;
     match source.format {
-        Format::Csv | Format::Tsv => {
-            let parts = sample(source)?;
-            let (schema, frame, covered) = infer_csv_parts(source, &parts)?;
-            let mut inferred = keep_leading_zeros(source, schema, &parts);
-            read_iso_dates(source, &mut inferred, &frame, &parts[covered..]);
-            if source.spec.null_tokens && source.spec.null_values.is_empty() {
-                read_null_tokens(source, &mut inferred, &frame, &parts[covered..]);
-            }
-            Ok(inferred)
-        }
-        Format::Ndjson => ndjson::infer_ndjson(source, &sample(source)?),
+        Format::Csv | Format::Tsv => infer_csv_files(source),
+        Format::Ndjson => ndjson::infer_ndjson_files(source),
         Format::Text => Ok(plain(Schema::from_iter([Field::new(
             "text".into(),
             DataType::String,
         )]))),
-        Format::Parquet => crate::engine::input::parse::parquet_schema(&source.files[0]).map(plain),
-        Format::Ipc => crate::engine::input::parse::ipc_schema(&source.files[0]).map(plain),
+        Format::Parquet | Format::Ipc => {
+            let read = match source.format {
+                Format::Parquet => crate::engine::input::parse::parquet_schema,
+                _ => crate::engine::input::parse::ipc_schema,
+            };
+            let first = read(&source.files[0])?;
+            let mut groups: Vec<(Vec<usize>, Inferred)> = vec![(vec![0], plain(first))];
+            for (i, f) in source.files.iter().enumerate().skip(1) {
+                let own = read(f)?;
+                match groups.iter_mut().find(|(_, g)| g.schema == own) {
+                    Some((files, _)) => files.push(i),
+                    None => groups.push((vec![i], plain(own))),
+                }
+            }
+            Ok(drift::union(groups))
+        }
     }
+}
+
+/// CSV: one inference when every file has the same header; else one per
+/// group of files that share a header, and their union.
+fn infer_csv_files(source: &Source) -> Result<Inferred> {
+    if source.files.len() > 1 {
+        let groups = drift::group_by_columns(&drift::csv_headers(source)?);
+        if groups.len() > 1 {
+            let mut inferred = Vec::with_capacity(groups.len());
+            for files in groups {
+                let group = drift::subset(source, &files);
+                inferred.push((files, infer_csv(&group)?));
+            }
+            return Ok(drift::union(inferred));
+        }
+    }
+    infer_csv(source)
+}
+
+/// CSV inference over a source whose files share one header.
+fn infer_csv(source: &Source) -> Result<Inferred> {
+    let parts = sample(source)?;
+    let (schema, frame, covered) = infer_csv_parts(source, &parts)?;
+    let mut inferred = keep_leading_zeros(source, schema, &parts);
+    read_iso_dates(source, &mut inferred, &frame, &parts[covered..]);
+    if source.spec.null_tokens && source.spec.null_values.is_empty() {
+        read_null_tokens(source, &mut inferred, &frame, &parts[covered..]);
+    }
+    Ok(inferred)
 }
 
 /// Apply `--dtype COL=TYPE` overrides. Unknown columns are errors that list

@@ -8,14 +8,63 @@ use std::io::Cursor;
 use polars::prelude::*;
 
 use crate::engine::error::{QuarryError, Result};
-use crate::engine::input::source::Source;
+use crate::engine::input::file::head_bytes;
+use crate::engine::input::source::{FileDrift, Source};
 
 use super::null_tokens::read_null_tokens;
-use super::sample::join_samples;
+use super::sample::{join_samples, sample};
 use super::temporal::read_iso_dates;
 use super::Inferred;
 
-pub(super) fn infer_ndjson(source: &Source, parts: &[Vec<u8>]) -> Result<Inferred> {
+/// Files read at their start for NDJSON inference, beyond the spread sample
+/// (a key that only later files carry is then in the schema).
+const FILE_HEADS: usize = 1000;
+/// Bytes read from the start of each of those files.
+const FILE_HEAD: usize = 32 * 1024;
+
+/// Inference over the spread sample and the start of every file (up to
+/// [`FILE_HEADS`]), and the files whose sampled keys or types differ from
+/// the union.
+pub(super) fn infer_ndjson_files(source: &Source) -> Result<Inferred> {
+    let mut parts = sample(source)?;
+    if source.files.len() == 1 {
+        return infer_ndjson(source, &parts);
+    }
+    let mut heads: Vec<(usize, Vec<u8>)> = vec![(0, parts[0].clone())];
+    for (i, file) in source.files.iter().enumerate().skip(1).take(FILE_HEADS) {
+        let (head, complete) = head_bytes(file, FILE_HEAD)?;
+        let head = source.spec.encoding.decode(&head).into_owned();
+        let end = if complete {
+            head.len()
+        } else {
+            memchr::memrchr(b'\n', &head).map_or(0, |e| e + 1)
+        };
+        heads.push((i, head[..end].to_vec()));
+    }
+    parts.extend(heads.iter().map(|(_, h)| h.clone()));
+    let mut inferred = infer_ndjson(source, &parts)?;
+    let union = inferred
+        .read_as
+        .clone()
+        .unwrap_or_else(|| inferred.schema.clone());
+    for (file, head) in heads {
+        let Ok(own) = polars::io::ndjson::infer_schema(&mut Cursor::new(&head), None) else {
+            continue;
+        };
+        let differs = own.iter().any(|(n, dt)| union.get(n.as_str()) != Some(dt))
+            || union.iter_names().any(|n| !own.contains(n.as_str()));
+        if differs && !head.is_empty() {
+            inferred.drift.push(FileDrift {
+                file,
+                own,
+                read_as: None,
+            });
+        }
+    }
+    Ok(inferred)
+}
+
+fn infer_ndjson(source: &Source, parts: &[Vec<u8>]) -> Result<Inferred> {
     let buf = join_samples(parts);
     let not_ndjson = |e: PolarsError| QuarryError::Parse {
         path: source.files[0].path.clone(),
