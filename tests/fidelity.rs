@@ -263,3 +263,41 @@ fn civil(days: i64) -> (i64, i64, i64) {
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
 }
+
+/// A key held by one record in 2,000, where no sample sees it, is not lost:
+/// reading every column fails naming the key, its line and the fix, and
+/// the fix (a dtype for the key) reads its values.
+#[test]
+fn a_rare_ndjson_key_is_named_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    let n = 400_000;
+    let rare_at = 123_457; // between the head and the spot samples
+    for i in 0..n {
+        if i % 2000 == 0 && i > 110_000 && i < 140_000 {
+            text.push_str(&format!("{{\"id\":{i},\"v\":{},\"rare\":\"r{i}\"}}\n", i % 13));
+        } else if i == rare_at {
+            text.push_str(&format!("{{\"id\":{i},\"v\":1,\"rare\":\"here\"}}\n"));
+        } else {
+            text.push_str(&format!("{{\"id\":{i},\"v\":{}}}\n", i % 13));
+        }
+    }
+    let path = write(dir.path(), "rare.ndjson", text.as_bytes());
+    let source = Source::open(SourceSpec::new(path.as_str())).unwrap();
+    assert!(!source.schema.contains("rare"), "a sample saw the key");
+    let err = read_all(&path, 1 << 20).unwrap_err().to_string();
+    assert!(
+        err.contains("`rare`") && err.contains("line 112001") && err.contains("--dtype 'rare=str'"),
+        "{err}"
+    );
+    let mut spec = SourceSpec::new(path.as_str());
+    spec.dtypes.insert("rare".into(), "str".into());
+    spec.blocksize = 1 << 20;
+    let source = Source::open(spec).unwrap();
+    let mut rare = 0;
+    for p in &source.partitions {
+        let df = source.read_partition(p.index).unwrap();
+        rare += df.column("rare").unwrap().len() - df.column("rare").unwrap().null_count();
+    }
+    assert_eq!(rare, 15);
+}

@@ -10,6 +10,7 @@ pub mod fast_csv;
 pub mod file;
 pub mod infer;
 pub mod iso;
+pub mod json_keys;
 pub mod open;
 pub mod parse;
 pub mod read;

@@ -58,7 +58,22 @@ impl Source {
                 .clone()
                 .unwrap_or_else(|| inferred.schema.clone()),
         );
-        let (schema, overridden) = infer::apply_overrides(inferred.schema, &source.spec.dtypes)?;
+        let by_key = source.format == Format::Ndjson;
+        let (schema, overridden) =
+            infer::apply_overrides(inferred.schema, &source.spec.dtypes, by_key)?;
+        if by_key {
+            // Keys added by an override are read as their dtype directly.
+            let mut native = (*source.native_schema).clone();
+            for col in &overridden {
+                if !native.contains(col.as_str()) {
+                    native.with_column(
+                        col.as_str().into(),
+                        schema.get(col.as_str()).unwrap().clone(),
+                    );
+                }
+            }
+            source.native_schema = Arc::new(native);
+        }
         // A dtype the user set needs no explanation of what inference chose.
         source.inference_notes = inferred
             .notes

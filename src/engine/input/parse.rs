@@ -27,7 +27,13 @@ pub fn parse_bytes(
     let bytes = decoded.as_ref();
     match source.format {
         Format::Csv | Format::Tsv => parse_csv(source, p, bytes, offset, at_file_start, columns),
-        Format::Ndjson => project(parse_ndjson(source, p, bytes, offset)?, columns),
+        Format::Ndjson => {
+            // Every column wanted: a key no sample saw must not be dropped.
+            if columns.is_none() {
+                check_keys_known(source, p, bytes, offset)?;
+            }
+            project(parse_ndjson(source, p, bytes, offset)?, columns)
+        }
         Format::Text => project(parse_text(source, p, bytes, offset)?, columns),
         Format::Parquet | Format::Ipc => unreachable!("binary formats are not byte ranges"),
     }
@@ -183,6 +189,29 @@ fn parse_ndjson(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -> Re
             })
         }
     }
+}
+
+/// A record with a top-level key the schema lacks is an error that names
+/// the key, its line and the fix (the reader would drop its values).
+fn check_keys_known(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -> Result<()> {
+    let schema = &source.native_schema;
+    let known = |key: &[u8]| {
+        // An escaped key is compared by the reader, not here.
+        key.contains(&b'\\') || std::str::from_utf8(key).is_ok_and(|k| schema.contains(k))
+    };
+    let Some((at, key)) = crate::engine::input::json_keys::first_unknown_key(bytes, known) else {
+        return Ok(());
+    };
+    let file = &source.files[p.file];
+    Err(QuarryError::Parse {
+        path: file.path.clone(),
+        detail: format!(
+            "line {} (partition {} of {}) has the key `{key}`, which none of the sampled records had, so it is not a column and its values would be lost.\nFix: add it with --dtype '{key}=str' (or another type; in a recipe: [source.dtypes] \"{key}\" = \"str\").",
+            line_number(file, p, bytes, offset, at)?,
+            p.index,
+            source.partitions.len()
+        ),
+    })
 }
 
 fn parse_text(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -> Result<DataFrame> {

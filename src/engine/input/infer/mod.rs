@@ -125,17 +125,22 @@ fn infer_csv(source: &Source) -> Result<Inferred> {
     Ok(inferred)
 }
 
-/// Apply `--dtype COL=TYPE` overrides. Unknown columns are errors that list
-/// the real ones.
+/// Apply `--dtype COL=TYPE` overrides. An override naming a column the
+/// source lacks is an error that lists the real ones, unless `may_add`
+/// (NDJSON, whose reader goes by key: a key no sample saw becomes a column).
 pub fn apply_overrides(
     mut schema: Schema,
     dtypes: &BTreeMap<String, String>,
+    may_add: bool,
 ) -> Result<(Schema, Vec<String>)> {
     let mut changed = Vec::new();
     for (col, ty) in dtypes {
         let dt = parse_dtype(ty)?;
         match schema.get_mut(col.as_str()) {
             Some(slot) => *slot = dt,
+            None if may_add => {
+                schema.with_column(col.as_str().into(), dt);
+            }
             None => {
                 let names: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
                 return Err(QuarryError::Usage(format!(
