@@ -844,6 +844,7 @@ fn a_dtype_failure_offers_a_one_key_fix_that_reopens_and_reruns() {
             schema: Arc::clone(&src.schema),
             partitions: 1,
             notes: src.inference_notes.clone(),
+            drift: src.drift_report(),
         })),
     );
     assert!(

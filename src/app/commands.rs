@@ -26,6 +26,14 @@ pub const STEP_COMMANDS: &[(&str, &str)] = &[
     ("unique [A, B]", "distinct rows (on these columns)"),
     ("head N", "the first N rows"),
     ("explode A", "one row per list element"),
+    (
+        "unnest A [PREFIX]",
+        "a struct's fields as columns A_field (PREFIX \"\" keeps bare names)",
+    ),
+    (
+        "json_decode A [PREFIX]",
+        "JSON objects in text column A as typed columns A_field",
+    ),
     ("parse A REGEX", "named groups of REGEX become columns"),
     ("count A", "value counts of A (as the frequency action)"),
     (
@@ -73,6 +81,17 @@ pub fn parse_step_command(cmd: &str, arg: &str) -> Option<Result<StepCommand, St
             .map(|n| Step::Head { n })
             .map_err(|_| need("give a row count, e.g. head 100")),
         "explode" => one_name(arg, cmd).map(|column| Step::Explode { column }),
+        "unnest" => {
+            column_and_prefix(arg, cmd).map(|(column, prefix)| Step::Unnest { column, prefix })
+        }
+        // The fields are pinned from the preview by the reducer.
+        "json_decode" | "json" => {
+            column_and_prefix(arg, cmd).map(|(column, prefix)| Step::JsonDecode {
+                column,
+                fields: IndexMap::new(),
+                prefix,
+            })
+        }
         "count" | "value_counts" => one_name(arg, cmd).map(|column| Step::ValueCounts { column }),
         "parse" => match arg.trim().split_once(char::is_whitespace) {
             Some((column, pattern)) if !pattern.trim().is_empty() => Ok(Step::Parse {
@@ -143,6 +162,19 @@ fn one_name(arg: &str, cmd: &str) -> Result<String, String> {
         [one] => Ok(one.clone()),
         _ => Err(format!("{cmd}: name one column")),
     }
+}
+
+/// `COLUMN [PREFIX]`, where `""` as the prefix means none.
+fn column_and_prefix(arg: &str, cmd: &str) -> Result<(String, Option<String>), String> {
+    let mut words = arg.split_whitespace();
+    let column = words
+        .next()
+        .ok_or_else(|| format!("{cmd}: name a column, and optionally a prefix for its fields"))?;
+    let prefix = words.next().map(|p| p.trim_matches('"').to_string());
+    if words.next().is_some() {
+        return Err(format!("{cmd}: give a column and at most one prefix"));
+    }
+    Ok((column.to_string(), prefix))
 }
 
 fn pairs(arg: &str, cmd: &str) -> Result<IndexMap<String, String>, String> {
@@ -351,6 +383,8 @@ mod tests {
             ("parse", "text", "named groups"),
             ("group", "a n = count(*)", "KEYS:"),
             ("explode", "a, b", "one column"),
+            ("unnest", "", "name a column"),
+            ("unnest", "a p q", "at most one prefix"),
             ("sql", "", "query"),
         ] {
             let e = parse_step_command(cmd, arg).unwrap().unwrap_err();

@@ -98,7 +98,9 @@ pub fn write_table(df: &DataFrame, w: &mut dyn Write) -> std::io::Result<()> {
 }
 
 pub fn write_csv(df: &mut DataFrame, w: &mut dyn Write) -> PolarsResult<()> {
-    CsvWriter::new(w).include_header(true).finish(df)
+    let mut flat = crate::engine::frames::nested_as_json_text(df.clone())
+        .map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
+    CsvWriter::new(w).include_header(true).finish(&mut flat)
 }
 
 pub fn write_json(df: &mut DataFrame, w: &mut dyn Write) -> PolarsResult<()> {

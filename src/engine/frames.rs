@@ -22,3 +22,35 @@ pub fn concat_frames(frames: Vec<DataFrame>) -> Result<DataFrame> {
     acc.rechunk_mut();
     Ok(acc)
 }
+
+/// `df` with struct and list columns as compact JSON text, for formats that
+/// hold only flat values (CSV): `{"count":3,"tags":["a"]}` in a cell keeps
+/// the whole value, and any JSON tool reads it back.
+pub fn nested_as_json_text(df: DataFrame) -> Result<DataFrame> {
+    let nested = |dt: &DataType| {
+        matches!(
+            dt,
+            DataType::Struct(_) | DataType::List(_) | DataType::Array(..)
+        )
+    };
+    if !df.columns().iter().any(|c| nested(c.dtype())) {
+        return Ok(df);
+    }
+    let height = df.height();
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            if !nested(c.dtype()) {
+                return c.clone();
+            }
+            let series = c.as_materialized_series();
+            let text: StringChunked = series
+                .iter()
+                .map(|v| (!v.is_null()).then(|| crate::cell::json_value(&v).to_string()))
+                .collect();
+            text.with_name(c.name().clone()).into_column()
+        })
+        .collect();
+    Ok(DataFrame::new(height, columns)?)
+}

@@ -193,7 +193,10 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                     vec![Effect::Quit]
                 }
                 _ => match parse_step_command(cmd, arg) {
-                    Some(Ok(StepCommand::Step(step))) => insert_step(s, step, Some(p)),
+                    Some(Ok(StepCommand::Step(step))) => {
+                        let step = pin_json_fields(s, step);
+                        insert_step(s, step, Some(p))
+                    }
                     Some(Ok(StepCommand::Join(step))) => {
                         s.status = Some(Status::info("loading the join's right side…"));
                         vec![Effect::LoadJoin {
@@ -205,10 +208,37 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                     None => fail(
                         s,
                         p,
-                        "commands: w FILE.toml, e FILE.toml, q, q!, and steps: sql select drop rename cast derive filter sort unique head explode parse count group join repartition (the help lists them)".into(),
+                        "commands: w FILE.toml, e FILE.toml, q, q!, and steps: sql select drop rename cast derive filter sort unique head explode unnest json_decode parse count group join repartition (the help lists them)".into(),
                     ),
                 },
             }
         }
+    }
+}
+
+/// A json_decode step made in the explorer gets its fields from the JSON in
+/// the previewed column, so every partition decodes to the same columns.
+fn pin_json_fields(s: &State, step: Step) -> Step {
+    match step {
+        Step::JsonDecode {
+            column,
+            fields,
+            prefix,
+        } if fields.is_empty() => {
+            let fields = s
+                .preview
+                .frame
+                .as_ref()
+                .and_then(|df| df.column(column.as_str()).ok())
+                .and_then(|c| c.str().ok().cloned())
+                .map(|values| crate::engine::steps::nested::infer_json_fields(&values))
+                .unwrap_or_default();
+            Step::JsonDecode {
+                column,
+                fields,
+                prefix,
+            }
+        }
+        other => other,
     }
 }

@@ -38,6 +38,8 @@ fn is_row_local(step: &Step, join_small: bool) -> bool {
         | Step::Cast { .. }
         | Step::Parse { .. }
         | Step::Explode { .. }
+        | Step::Unnest { .. }
+        | Step::JsonDecode { .. }
         | Step::Repartition { .. }
         | Step::Persist {}
         | Step::Disabled { .. } => true,

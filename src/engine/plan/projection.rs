@@ -79,6 +79,12 @@ pub fn needed_columns(plan: &Plan, schema: &Schema) -> Option<Vec<String>> {
             Step::Explode { column } => {
                 need.insert(column.clone());
             }
+            Step::Unnest { column, .. } | Step::JsonDecode { column, .. } => {
+                // Its field columns are made here (they never share a name
+                // with a column read, so they drop out below); it reads only
+                // the column itself.
+                need.insert(column.clone());
+            }
             _ => return None,
         }
     }

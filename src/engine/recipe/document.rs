@@ -151,6 +151,23 @@ pub enum Step {
     Explode {
         column: String,
     },
+    /// A struct column's fields as columns, where it stood: `stripe.count`
+    /// becomes `stripe_count` (or `prefix` + `count`).
+    Unnest {
+        column: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+    },
+    /// JSON objects held as text, decoded into one typed column per field
+    /// (named as `unnest` names them). `fields`: name → dtype, pinned when
+    /// the step is made so every partition decodes alike.
+    JsonDecode {
+        column: String,
+        #[serde(default)]
+        fields: IndexMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prefix: Option<String>,
+    },
     GroupBy {
         keys: Vec<String>,
         aggs: IndexMap<String, String>,
@@ -250,6 +267,8 @@ impl Step {
             Step::Cast { .. } => "cast",
             Step::Parse { .. } => "parse",
             Step::Explode { .. } => "explode",
+            Step::Unnest { .. } => "unnest",
+            Step::JsonDecode { .. } => "json_decode",
             Step::GroupBy { .. } => "group_by",
             Step::ValueCounts { .. } => "value_counts",
             Step::Unique { .. } => "unique",
@@ -281,6 +300,13 @@ impl Step {
             Step::Cast { columns } => format!("cast {}", kv(columns, ": ")),
             Step::Parse { column, pattern } => format!("parse {column} ~ /{pattern}/"),
             Step::Explode { column } => format!("explode {column}"),
+            Step::Unnest { column, prefix } => match prefix {
+                Some(p) => format!("unnest {column} (prefix \"{p}\")"),
+                None => format!("unnest {column}"),
+            },
+            Step::JsonDecode { column, fields, .. } => {
+                format!("json_decode {column} → {}", kv(fields, ": "))
+            }
             Step::GroupBy { keys, aggs } => {
                 format!("group_by [{}] {}", keys.join(", "), kv(aggs, " = "))
             }

@@ -100,10 +100,13 @@ fn write_frame_to(file: File, path: &Path, format: OutFormat, df: &mut DataFrame
                 .finish(df)
                 .map_err(|e| pl_err(path, e))?;
         }
-        OutFormat::Csv => CsvWriter::new(&mut w)
-            .include_header(true)
-            .finish(df)
-            .map_err(|e| pl_err(path, e))?,
+        OutFormat::Csv => {
+            let mut flat = crate::engine::frames::nested_as_json_text(df.clone())?;
+            CsvWriter::new(&mut w)
+                .include_header(true)
+                .finish(&mut flat)
+                .map_err(|e| pl_err(path, e))?
+        }
         OutFormat::Ndjson => JsonWriter::new(&mut w)
             .with_json_format(JsonFormat::JsonLines)
             .finish(df)
@@ -218,6 +221,9 @@ impl PartSink {
     fn write_rechunked(&mut self, mut df: DataFrame) -> Result<()> {
         let tmp = self.out.temp_path().to_path_buf();
         let format = self.target.format;
+        if format == OutFormat::Csv {
+            df = crate::engine::frames::nested_as_json_text(df)?;
+        }
         match &mut self.state {
             SinkState::File(w) => {
                 if w.is_none() {

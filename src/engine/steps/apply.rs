@@ -171,6 +171,18 @@ pub fn apply_step(
                 crate::engine::recipe::agg::EXPLODE,
             )
         }
+        Step::Unnest { column, prefix } => {
+            crate::engine::steps::nested::unnest(lf, schema, column, prefix.as_deref())
+                .map_err(|e| step_err(i, step, e))?
+        }
+        Step::JsonDecode {
+            column,
+            fields,
+            prefix,
+        } => {
+            crate::engine::steps::nested::json_decode(lf, schema, column, fields, prefix.as_deref())
+                .map_err(|e| step_err(i, step, e))?
+        }
         Step::GroupBy { keys, aggs } => {
             require_columns(i, step, keys, schema)?;
             let specs = parse_aggs(i, step, aggs)?;
