@@ -1932,3 +1932,41 @@ fn the_schema_view_says_why_a_column_was_kept_as_text() {
             == Some("08123")
     );
 }
+
+/// A saved recipe pins the types inference chose, so replayed on data that
+/// has since changed it reads the same types (and keeps saying why).
+#[test]
+fn a_saved_recipe_pins_the_inferred_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fidelity.csv");
+    std::fs::write(
+        &data,
+        "zip,amount,day\n08123,1.5,2024-01-02\n10001,NA,2024-01-03\n",
+    )
+    .unwrap();
+    let mut app = App::open(dir.path(), SourceSpec::new(data.to_str().unwrap()));
+    app.act(Action::CommandPalette);
+    let out = dir.path().join("pinned.toml");
+    app.type_text(&format!("w {}", out.display()));
+    let fx = app.act(Action::Submit);
+    let Some(Effect::Save { path, text }) = fx.first() else {
+        panic!("{fx:?}")
+    };
+    for pin in [r#"zip = "str""#, r#"amount = "f64""#, r#"day = "date""#] {
+        assert!(text.contains(pin), "{pin} not pinned:\n{text}");
+    }
+    std::fs::write(path, text).unwrap();
+    // The data changes: no zero-padded zip, whole amounts, no null spelling.
+    std::fs::write(&data, "zip,amount,day\n10001,2,2024-01-02\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(["run", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let printed = String::from_utf8_lossy(&o.stdout);
+    let dtypes = printed.lines().nth(1).unwrap_or_default();
+    assert!(
+        dtypes.split_whitespace().eq(["str", "f64", "date"]),
+        "{printed}"
+    );
+}

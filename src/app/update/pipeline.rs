@@ -275,12 +275,31 @@ pub fn saved(s: &mut State, result: Result<PathBuf, String>) -> Vec<Effect> {
 }
 
 /// The recipe as TOML, with the source path made absolute so the file works
-/// wherever it is saved.
+/// wherever it is saved, and the source's column types pinned in
+/// `[source.dtypes]`: replayed later, on data that has grown, it reads the
+/// types it was built on (a column that gained a stray word fails with that
+/// word and its line instead of silently turning to text).
 pub fn recipe_text(s: &State) -> String {
     let mut r = s.recipe.clone();
     let p = PathBuf::from(&r.source.path);
     if p.is_relative() {
         r.source.path = s.base.join(p).to_string_lossy().into_owned();
     }
+    pin_dtypes(&mut r.source.dtypes, &s.source_schema);
     r.to_toml()
+}
+
+/// Add every column of `schema` whose type a recipe can name (nested types
+/// cannot) to `dtypes`, keeping the ones already set.
+pub fn pin_dtypes(
+    dtypes: &mut std::collections::BTreeMap<String, String>,
+    schema: &polars::prelude::Schema,
+) {
+    use crate::engine::input::spec::{dtype_name, parse_dtype};
+    for (name, dt) in schema.iter() {
+        let named = dtype_name(dt);
+        if parse_dtype(&named).is_ok_and(|back| &back == dt) {
+            dtypes.entry(name.to_string()).or_insert(named);
+        }
+    }
 }

@@ -59,6 +59,7 @@ impl Source {
                 .unwrap_or_else(|| inferred.schema.clone()),
         );
         let by_key = source.format == Format::Ndjson;
+        let inferred_types = inferred.schema.clone();
         let (schema, overridden) =
             infer::apply_overrides(inferred.schema, &source.spec.dtypes, by_key)?;
         if by_key {
@@ -74,11 +75,14 @@ impl Source {
             }
             source.native_schema = Arc::new(native);
         }
-        // A dtype the user set needs no explanation of what inference chose.
+        // A dtype the user changed needs no explanation of what inference
+        // chose; one that pins what inference chose (a saved recipe) keeps it.
         source.inference_notes = inferred
             .notes
             .into_iter()
-            .filter(|(c, _)| !overridden.contains(c))
+            .filter(|(c, _)| {
+                !overridden.contains(c) || schema.get(c.as_str()) == inferred_types.get(c.as_str())
+            })
             .collect();
         // Files that drifted are read by position (CSV) or by their own
         // schema (Parquet, IPC) with the source's dtypes.
@@ -102,7 +106,11 @@ impl Source {
             })
             .collect();
         source.schema = Arc::new(schema);
-        source.overridden = overridden;
+        // A pin that restates what inference chose is not an override.
+        source.overridden = overridden
+            .into_iter()
+            .filter(|c| source.schema.get(c.as_str()) != inferred_types.get(c.as_str()))
+            .collect();
         source.partitions = plan_partitions(&source)?;
         Ok(source)
     }
