@@ -60,6 +60,8 @@ impl App {
             Arc::new(JoinTables::new()),
         );
         state.source_notes = source.inference_notes.clone();
+        state.source_drift = source.drift_report();
+        state.source_date_layouts = source.date_layouts.clone();
         let mut app = App {
             state,
             engine: Engine {
@@ -845,6 +847,7 @@ fn a_dtype_failure_offers_a_one_key_fix_that_reopens_and_reruns() {
             partitions: 1,
             notes: src.inference_notes.clone(),
             drift: src.drift_report(),
+            date_layouts: src.date_layouts.clone(),
         })),
     );
     assert!(
@@ -1968,5 +1971,34 @@ fn a_saved_recipe_pins_the_inferred_types() {
     assert!(
         dtypes.split_whitespace().eq(["str", "f64", "date"]),
         "{printed}"
+    );
+}
+
+/// A column of dates written 05/13/2014 stays text, the schema view offers
+/// the cast with its key, and the action reads the column as dates.
+#[test]
+fn dates_in_another_layout_are_offered_as_a_cast() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("us.csv");
+    std::fs::write(&data, "when,n\n05/13/2014,1\n12/31/2015,2\n1/2/2016,3\n").unwrap();
+    let mut app = App::open(dir.path(), SourceSpec::new(data.to_str().unwrap()));
+    app.act(Action::ViewSchema);
+    let screen = app.screen(180, 30);
+    assert!(
+        screen.contains("dates written MM/DD/YYYY") && screen.contains("when (MM/DD/YYYY)"),
+        "{screen}"
+    );
+    let key = Keymap::load(Keymap::preset("default").unwrap(), None)
+        .0
+        .key_for(Mode::Table, Action::CastToDate)
+        .unwrap();
+    assert!(screen.contains(&format!("{key} reads the current column")), "{screen}");
+    app.act(Action::CastToDate);
+    let schema = app.state.current_schema();
+    assert_eq!(schema.get("when"), Some(&polars::prelude::DataType::Date));
+    let frame = app.state.preview.frame.clone().unwrap();
+    assert_eq!(
+        frame.column("when").unwrap().cast(&polars::prelude::DataType::String).unwrap().str().unwrap().get(2),
+        Some("2016-01-02")
     );
 }

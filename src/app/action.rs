@@ -101,6 +101,7 @@ actions! {
     ToggleStep = "toggle_step", "on/off", "disable / enable the selected step (kept in the recipe, not run)";
     Describe = "describe", "describe", "describe every column over all rows (then frequencies or a histogram of the selected column)";
     Histogram = "histogram", "histogram", "histogram of the current column (numbers and dates; in the describe view, of the selected row's column)";
+    CastToDate = "cast_to_date", "as date", "read the current column as a date (offered for dates written 05/13/2014, 13.05.2014 or 20140513)";
     QueueJob = "queue_job", "queue", "start the new job when the running one ends";
     ReplaceJob = "replace_job", "replace", "cancel the running job and start the new one";
     ToggleLogScale = "toggle_log_scale", "log scale", "histogram: toggle a log scale";

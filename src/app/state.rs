@@ -225,6 +225,10 @@ pub struct State {
     pub source_notes: std::collections::BTreeMap<String, String>,
     /// Files of a glob whose columns differ from the source's: (path, how).
     pub source_drift: Vec<(String, String)>,
+    /// Source columns holding dates in another layout: the cast-to-date
+    /// action reads them as dates.
+    pub source_date_layouts:
+        std::collections::BTreeMap<String, crate::engine::input::infer::date_layouts::DateLayout>,
     pub partitions: usize,
     pub recipe: Recipe,
     /// Directory recipe paths are relative to.
@@ -276,6 +280,7 @@ impl State {
             source_schema,
             source_notes: Default::default(),
             source_drift: Vec::new(),
+            source_date_layouts: Default::default(),
             partitions,
             at_step: steps.len(),
             recipe,

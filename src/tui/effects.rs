@@ -186,6 +186,7 @@ impl Work {
                             partitions: src.partitions.len(),
                             notes: src.inference_notes.clone(),
                             drift: src.drift_report(),
+                            date_layouts: src.date_layouts.clone(),
                         };
                         Done::Reopened(Arc::new(Previewer::new(src)), Msg::Reopened(Ok(info)))
                     }

@@ -115,6 +115,7 @@ pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions
     );
     state.source_notes = source.inference_notes.clone();
     state.source_drift = source.drift_report();
+    state.source_date_layouts = source.date_layouts.clone();
     if !config.warnings.is_empty() {
         state.status = Some(Status::error(config.warnings.join("; ")));
     }

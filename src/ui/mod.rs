@@ -140,7 +140,7 @@ pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
         pipeline::draw_panel(s, theme, keys, f, p, s.view == View::Pipeline);
     }
     match s.view {
-        View::Schema => table::draw_schema(s, theme, f, a.main),
+        View::Schema => table::draw_schema(s, theme, keys, f, a.main),
         View::Graph => graph::draw_graph(s, theme, keys, f, a.main),
         View::Progress => progress::draw_progress(s, theme, keys, f, a.main),
         View::Describe => insight::draw_describe(s, theme, keys, f, a.main),

@@ -8,6 +8,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use super::block;
+use crate::app::action::Action;
 use crate::app::state::{Focus, State};
 use crate::cell::cell_text;
 use crate::config::Theme;
@@ -220,7 +221,7 @@ pub fn draw_table(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
 }
 
 /// Columns, dtypes and, for the preview sample: nulls, min, max, examples.
-pub fn draw_schema(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
+pub fn draw_schema(s: &State, theme: &Theme, keys: super::keys::Keys, f: &mut Frame, area: Rect) {
     let outer = block(" schema (of the preview sample) ", theme, true);
     let inner = outer.inner(area);
     f.render_widget(outer, area);
@@ -232,6 +233,7 @@ pub fn draw_schema(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         theme.header,
     ))];
     let schema = s.current_schema();
+    let current = s.current_column();
     for (name, dt) in schema.iter() {
         let (nulls, min, max, examples) = match s
             .preview
@@ -278,7 +280,27 @@ pub fn draw_schema(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         if let Some(note) = s.source_notes.get(name.as_str()).filter(|_| s.at_step == 0) {
             line.push(Span::styled(format!("  ({note})"), theme.accent));
         }
+        // The current column: what column actions (a cast offered below) act on.
+        if current.as_deref() == Some(name.as_str()) {
+            line[0] = Span::styled(line[0].content.to_string(), theme.selected);
+        }
         lines.push(Line::from(line));
+    }
+    // Dates in another layout: one action reads the current column as dates.
+    let offered: Vec<String> = s
+        .source_date_layouts
+        .iter()
+        .filter(|(c, _)| schema.contains(c.as_str()))
+        .map(|(c, l)| format!("{c} ({})", l.label))
+        .collect();
+    if !offered.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(vec![
+            Span::styled("dates in another layout: ", theme.header),
+            Span::raw(format!("{} · ", offered.join(", "))),
+            keys.span(Action::CastToDate),
+            Span::raw(" reads the current column as dates"),
+        ]));
     }
     // Files of a glob that differ: the source reads them as one table.
     if s.at_step == 0 && !s.source_drift.is_empty() {

@@ -302,6 +302,7 @@ pub fn reopened(s: &mut State, result: Result<SourceInfo, String>) -> Vec<Effect
     s.partitions = info.partitions;
     s.source_notes = info.notes;
     s.source_drift = info.drift;
+    s.source_date_layouts = info.date_layouts;
     s.preview.frame = None;
     super::pipeline::refresh_schemas(s);
     let mut fx = request_preview(s);

@@ -29,6 +29,7 @@ use super::action::Action;
 use super::compute::JobKind;
 use super::mode::Mode;
 use super::state::{Hit, PlannedGraph, State};
+use crate::engine::input::infer::date_layouts::DateLayout;
 use crate::engine::plan::graph::TaskGraph;
 use crate::engine::recipe::{Recipe, SourceConfig, Step};
 use crate::engine::run::events::Event;
@@ -105,6 +106,8 @@ pub struct SourceInfo {
     pub notes: std::collections::BTreeMap<String, String>,
     /// Files whose columns differ from the source's (see `State::source_drift`).
     pub drift: Vec<(String, String)>,
+    /// Columns in another date layout (see `State::source_date_layouts`).
+    pub date_layouts: std::collections::BTreeMap<String, DateLayout>,
 }
 
 pub struct PreviewData {

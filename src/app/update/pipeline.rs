@@ -31,6 +31,7 @@ pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
             descending: Some(BoolOrMany::One(true)),
         }),
         Action::DropColumn => with_column(s, |c| Step::Drop { columns: vec![c] }),
+        Action::CastToDate => cast_to_date(s),
         Action::DeleteStep => edit_steps(s, |steps| {
             let i = at.checked_sub(1)?;
             steps.remove(i);
@@ -302,4 +303,24 @@ pub fn pin_dtypes(
             dtypes.entry(name.to_string()).or_insert(named);
         }
     }
+}
+
+/// Read the current column as a date when inference found it written in
+/// another date layout: a derived column replacing it, in the layout found.
+fn cast_to_date(s: &mut State) -> Vec<Effect> {
+    let Some(column) = s.current_column() else {
+        return vec![];
+    };
+    let Some(layout) = s.source_date_layouts.get(column.as_str()).cloned() else {
+        s.status = Some(Status::error(format!(
+            "`{column}` is not in a date layout quarry recognises (05/13/2014, 13.05.2014, 20140513); derive one with DATE(column, 'format')"
+        )));
+        return vec![];
+    };
+    let step = Step::WithColumns {
+        columns: [(column.clone(), layout.cast_expr(&column))]
+            .into_iter()
+            .collect(),
+    };
+    insert_step(s, step, None)
 }

@@ -79,6 +79,11 @@ fn print_schema(source: &Source, out: OutputFormat) -> Result<()> {
                 } else if let Some(note) = source.inference_notes.get(n.as_str()) {
                     if note == LEADING_ZEROS {
                         format!("  ({note}; --dtype {n}=i64 reads numbers)")
+                    } else if let Some(layout) = source.date_layouts.get(n.as_str()) {
+                        format!(
+                            "  ({note}: a with_columns step {n} = \"{}\")",
+                            layout.cast_expr(n).replace('"', "\\\"")
+                        )
                     } else {
                         format!("  ({note})")
                     }

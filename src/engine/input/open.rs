@@ -46,6 +46,7 @@ impl Source {
             inference_notes: Default::default(),
             null_tokens: Default::default(),
             drift: Vec::new(),
+            date_layouts: Default::default(),
             partitions: Vec::new(),
             header_ends: std::sync::Mutex::new(Vec::new()),
         };
@@ -75,6 +76,11 @@ impl Source {
             }
             source.native_schema = Arc::new(native);
         }
+        source.date_layouts = inferred
+            .date_layouts
+            .into_iter()
+            .filter(|(c, _)| schema.get(c.as_str()) == inferred_types.get(c.as_str()))
+            .collect();
         // A dtype the user changed needs no explanation of what inference
         // chose; one that pins what inference chose (a saved recipe) keeps it.
         source.inference_notes = inferred

@@ -69,6 +69,10 @@ pub struct Source {
     /// Numeric columns that also hold null spellings (`NA`, `-`, …): read
     /// as text, the spellings made null, then cast (`parse::null_tokens`).
     pub null_tokens: std::collections::BTreeMap<String, Vec<String>>,
+    /// Columns whose values are all dates in another layout (`05/13/2014`):
+    /// read as written, with a cast offered.
+    pub date_layouts:
+        std::collections::BTreeMap<String, crate::engine::input::infer::date_layouts::DateLayout>,
     /// Files whose columns differ from the source's (empty when all agree).
     pub drift: Vec<FileDrift>,
     pub partitions: Vec<Partition>,

@@ -100,6 +100,7 @@ pub(super) fn subset(source: &Source, files: &[usize]) -> Source {
         inference_notes: Default::default(),
         null_tokens: Default::default(),
         drift: Vec::new(),
+        date_layouts: Default::default(),
         partitions: Vec::new(),
         header_ends: Default::default(),
     }
@@ -167,12 +168,26 @@ pub(super) fn union(groups: Vec<(Vec<usize>, Inferred)>) -> Inferred {
         })
         .collect();
     drift.sort_by_key(|d| d.file);
+    // A layout offered in one group holds for the union only when every
+    // group read the column alike.
+    let date_layouts = groups
+        .iter()
+        .flat_map(|(_, g)| g.date_layouts.clone())
+        .filter(|(c, _)| {
+            groups.iter().all(|(_, g)| {
+                g.schema
+                    .get(c.as_str())
+                    .is_none_or(|dt| Some(dt) == schema.get(c.as_str()))
+            })
+        })
+        .collect();
     Inferred {
         schema,
         notes,
         null_tokens: tokens,
         read_as,
         drift,
+        date_layouts,
     }
 }
 

@@ -4,6 +4,7 @@
 //! would not expect. One rule a file; `sample` is what they all read.
 
 mod csv;
+pub mod date_layouts;
 pub mod drift;
 mod leading_zeros;
 mod ndjson;
@@ -47,6 +48,8 @@ pub struct Inferred {
     pub read_as: Option<Schema>,
     /// Files of a glob whose columns differ from `schema` (the union).
     pub drift: Vec<FileDrift>,
+    /// Columns whose values are all dates in another layout (a cast offered).
+    pub date_layouts: BTreeMap<String, date_layouts::DateLayout>,
 }
 
 impl Inferred {
@@ -58,6 +61,7 @@ impl Inferred {
             null_tokens: BTreeMap::new(),
             read_as: None,
             drift: Vec::new(),
+            date_layouts: BTreeMap::new(),
         }
     }
 }
@@ -122,6 +126,7 @@ fn infer_csv(source: &Source) -> Result<Inferred> {
     if source.spec.null_tokens && source.spec.null_values.is_empty() {
         read_null_tokens(source, &mut inferred, &frame, &parts[covered..]);
     }
+    date_layouts::offer_date_casts(&mut inferred, &frame);
     Ok(inferred)
 }
 

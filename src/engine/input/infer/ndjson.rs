@@ -85,6 +85,7 @@ fn infer_ndjson(source: &Source, parts: &[Vec<u8>]) -> Result<Inferred> {
     if source.spec.null_tokens {
         read_null_tokens(source, &mut inferred, &frame, &[]);
     }
+    super::date_layouts::offer_date_casts(&mut inferred, &frame);
     if inferred.schema != schema {
         inferred.read_as = Some(schema);
     }
