@@ -81,7 +81,8 @@ fn print_schema(source: &Source, out: OutputFormat) -> Result<()> {
                         format!("  ({note}; --dtype {n}=i64 reads numbers)")
                     } else if let Some(layout) = source.date_layouts.get(n.as_str()) {
                         format!(
-                            "  ({note}: a with_columns step {n} = \"{}\")",
+                            "  (dates written {}; to read them as dates, add a with_columns step: {n} = \"{}\")",
+                            layout.label,
                             layout.cast_expr(n).replace('"', "\\\"")
                         )
                     } else {
