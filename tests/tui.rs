@@ -1568,6 +1568,31 @@ fn date_columns_get_histograms_with_date_edges() {
     );
 }
 
+/// Datetimes with a zone, inferred (no dtype given), get a time axis too.
+#[test]
+fn inferred_zoned_datetimes_get_a_time_axis() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("at,n\n");
+    for i in 0..300 {
+        text.push_str(&format!("2021-03-{:02}T{:02}:30:00+02:00,{i}\n", 1 + i % 28, i % 24));
+    }
+    let path = dir.path().join("at.csv");
+    std::fs::write(&path, text).unwrap();
+    let mut app = App::open(dir.path(), SourceSpec::new(path.to_string_lossy().into_owned()));
+    assert!(matches!(
+        app.state.source_schema.get("at"),
+        Some(polars::prelude::DataType::Datetime(_, Some(_)))
+    ));
+    app.act(Action::Describe);
+    app.act(Action::Histogram); // on the `at` row
+    assert_eq!(app.state.view, View::Histogram, "{:?}", app.state.status);
+    let screen = app.screen(140, 30);
+    assert!(
+        screen.contains("2021-02-28 22:30:00 UTC") && screen.contains("2021-03-28"),
+        "{screen}"
+    );
+}
+
 #[test]
 fn describe_fills_in_live_from_the_partitions_done() {
     let dir = tempfile::tempdir().unwrap();
