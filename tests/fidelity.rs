@@ -419,3 +419,109 @@ fields = {{ score = "f64", ok = "bool", who = "str", extra = "str" }}
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("`who`") && err.contains("str"), "{err}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// CSV, every rule at once at random placements: zero-padded codes
+    /// stay text, numbers beside null spellings are numbers with those
+    /// spellings null, ISO dates are dates — in every partition at every
+    /// blocksize, equal to the values generated.
+    #[test]
+    fn csv_rules_hold_in_every_partition(
+        rows in prop::collection::vec(
+            (0u32..100_000, any::<bool>(), cell(), 0i64..30_000),
+            1..80,
+        ),
+        blocksize in 8u64..400,
+    ) {
+        let padded_any = rows.iter().any(|r| r.1);
+        let mut text = String::from("code,amount,day\n");
+        let (mut codes, mut code_texts, mut amounts, mut amount_texts, mut days) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (code, padded, amount, day) in &rows {
+            let code_text = if *padded { format!("{code:07}") } else { code.to_string() };
+            let amount_text = match amount {
+                Cell::Number(v) => v.to_string(),
+                Cell::Token(t) => t.to_string(),
+                Cell::Null => String::new(),
+            };
+            let (y, m, d) = civil(*day);
+            text.push_str(&format!("{code_text},{amount_text},{y:04}-{m:02}-{d:02}\n"));
+            codes.push(Some(i64::from(*code)));
+            code_texts.push(Some(code_text));
+            amounts.push(match amount { Cell::Number(v) => Some(*v), _ => None });
+            amount_texts.push((!amount_text.is_empty()).then_some(amount_text));
+            days.push(Some(*day as i32));
+        }
+        let code = if padded_any {
+            Column::new("code".into(), code_texts)
+        } else {
+            Column::new("code".into(), codes)
+        };
+        // Numbers (with or without null spellings and empty fields) make a
+        // number column; spellings or empty fields alone stay text.
+        let amount = if amounts.iter().any(Option::is_some) {
+            Column::new("amount".into(), amounts)
+        } else {
+            Column::new("amount".into(), amount_texts)
+        };
+        let expected = DataFrame::new_infer_height(vec![
+            code,
+            amount,
+            Int32Chunked::from_iter(days).into_date().into_series().with_name("day".into()).into_column(),
+        ])
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "t.csv", text.as_bytes());
+        for size in [blocksize, 1 << 20] {
+            let ours = read_all(&path, size).unwrap();
+            assert_same(&ours, &expected);
+        }
+    }
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/fidelity/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fixtures, read as a user reads them: `quarry schema` says what
+/// each column is and why, and `quarry head` shows the values.
+#[test]
+fn fixtures_read_as_their_authors_meant() {
+    let schema = |path: &str| {
+        let o = quarry(&["schema", path]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let dtypes = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| !l.contains("column"))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .map(|l| l.split_whitespace().nth(2).unwrap_or_default().to_string())
+            .collect()
+    };
+    // Drift: three years of files, one table.
+    let drift = schema(&fixture("drift/*.csv"));
+    assert_eq!(dtypes(&drift), ["i64", "f64", "str", "str"], "{drift}");
+    assert!(drift.contains("files that differ: 3 of 3"), "{drift}");
+    assert!(drift.contains("2025.csv: lacks city, note"), "{drift}");
+    assert!(drift.contains("amount is i64 here (read as f64)"), "{drift}");
+    let o = quarry(&["head", &fixture("drift/*.csv")]);
+    let head = String::from_utf8_lossy(&o.stdout);
+    assert!(head.contains("Tromsø") && head.contains("30.5"), "{head}");
+    // Dates with and without a zone.
+    let iso = schema(&fixture("iso_dates.csv"));
+    assert_eq!(dtypes(&iso), ["datetime[UTC]", "datetime", "date"], "{iso}");
+    // NDJSON: null spellings and dates in string values.
+    let nd = schema(&fixture("r_na.ndjson"));
+    assert_eq!(dtypes(&nd), ["str", "f64", "datetime[UTC]", "date"], "{nd}");
+    assert!(nd.contains("null tokens: NA ×1"), "{nd}");
+    // Other date layouts: offered, not guessed.
+    let layouts = schema(&fixture("date_layouts.csv"));
+    assert_eq!(dtypes(&layouts), ["str", "str", "i64"], "{layouts}");
+    for label in ["MM/DD/YYYY", "DD.MM.YYYY", "YYYYMMDD"] {
+        assert!(layouts.contains(&format!("dates written {label}")), "{layouts}");
+    }
+}
