@@ -243,7 +243,7 @@ pub fn describe_drift(own: &Schema, union: &Schema) -> String {
         .iter_names()
         .filter(|n| own.contains(n.as_str()))
         .collect();
-    if !own.iter_names().eq(order.into_iter()) {
+    if !own.iter_names().eq(order) {
         parts.push("other column order".into());
     }
     parts.join("; ")
