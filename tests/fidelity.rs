@@ -482,7 +482,10 @@ proptest! {
 }
 
 fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/fidelity/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/tests/fixtures/fidelity/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 /// The fixtures, read as a user reads them: `quarry schema` says what
@@ -507,7 +510,10 @@ fn fixtures_read_as_their_authors_meant() {
     assert_eq!(dtypes(&drift), ["i64", "f64", "str", "str"], "{drift}");
     assert!(drift.contains("files that differ: 3 of 3"), "{drift}");
     assert!(drift.contains("2025.csv: lacks city, note"), "{drift}");
-    assert!(drift.contains("amount is i64 here (read as f64)"), "{drift}");
+    assert!(
+        drift.contains("amount is i64 here (read as f64)"),
+        "{drift}"
+    );
     let o = quarry(&["head", &fixture("drift/*.csv")]);
     let head = String::from_utf8_lossy(&o.stdout);
     assert!(head.contains("Tromsø") && head.contains("30.5"), "{head}");
@@ -522,6 +528,9 @@ fn fixtures_read_as_their_authors_meant() {
     let layouts = schema(&fixture("date_layouts.csv"));
     assert_eq!(dtypes(&layouts), ["str", "str", "i64"], "{layouts}");
     for label in ["MM/DD/YYYY", "DD.MM.YYYY", "YYYYMMDD"] {
-        assert!(layouts.contains(&format!("dates written {label}")), "{layouts}");
+        assert!(
+            layouts.contains(&format!("dates written {label}")),
+            "{layouts}"
+        );
     }
 }

@@ -1574,11 +1574,18 @@ fn inferred_zoned_datetimes_get_a_time_axis() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("at,n\n");
     for i in 0..300 {
-        text.push_str(&format!("2021-03-{:02}T{:02}:30:00+02:00,{i}\n", 1 + i % 28, i % 24));
+        text.push_str(&format!(
+            "2021-03-{:02}T{:02}:30:00+02:00,{i}\n",
+            1 + i % 28,
+            i % 24
+        ));
     }
     let path = dir.path().join("at.csv");
     std::fs::write(&path, text).unwrap();
-    let mut app = App::open(dir.path(), SourceSpec::new(path.to_string_lossy().into_owned()));
+    let mut app = App::open(
+        dir.path(),
+        SourceSpec::new(path.to_string_lossy().into_owned()),
+    );
     assert!(matches!(
         app.state.source_schema.get("at"),
         Some(polars::prelude::DataType::Datetime(_, Some(_)))
@@ -2017,13 +2024,42 @@ fn dates_in_another_layout_are_offered_as_a_cast() {
         .0
         .key_for(Mode::Table, Action::CastToDate)
         .unwrap();
-    assert!(screen.contains(&format!("{key} reads the current column")), "{screen}");
+    assert!(
+        screen.contains(&format!("{key} reads the current column")),
+        "{screen}"
+    );
     app.act(Action::CastToDate);
     let schema = app.state.current_schema();
     assert_eq!(schema.get("when"), Some(&polars::prelude::DataType::Date));
     let frame = app.state.preview.frame.clone().unwrap();
     assert_eq!(
-        frame.column("when").unwrap().cast(&polars::prelude::DataType::String).unwrap().str().unwrap().get(2),
+        frame
+            .column("when")
+            .unwrap()
+            .cast(&polars::prelude::DataType::String)
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(2),
         Some("2016-01-02")
+    );
+}
+
+/// Structs and lists show as compact JSON in the table, and whole in the
+/// cell line.
+#[test]
+fn nested_values_show_as_json_in_the_table_and_cell_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fidelity/nested.ndjson"
+    );
+    let mut app = App::open(dir.path(), SourceSpec::new(fixture));
+    app.act(Action::MoveRight); // stripe
+    let screen = app.screen(140, 20);
+    assert!(screen.contains(r#"["x","y"]"#), "{screen}");
+    assert!(
+        screen.contains(r#"stripe[1]: {"count":3,"name":"a"}"#),
+        "{screen}"
     );
 }
