@@ -534,3 +534,23 @@ fn fixtures_read_as_their_authors_meant() {
         );
     }
 }
+
+/// `--null` replaces the usual spellings in NDJSON too, in number and text
+/// columns alike.
+#[test]
+fn user_null_values_apply_to_ndjson() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "u.ndjson",
+        b"{\"a\":\"5\",\"b\":\"x\"}\n{\"a\":\"missing\",\"b\":\"missing\"}\n{\"a\":\"NA\",\"b\":\"y\"}\n",
+    );
+    let o = quarry(&["head", "--null", "missing", "--format", "csv", &path]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // NA is not null when --null names the spellings: `a` stays text.
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "a,b\n5,x\n,\nNA,y\n");
+    let o = quarry(&["head", "--null", "missing", "--null", "NA", "--format", "csv", &path]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "a,b\n5,x\n,\n,y\n");
+    let o = quarry(&["schema", "--null", "missing", "--null", "NA", &path]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("a       i64"));
+}

@@ -160,7 +160,10 @@ fn null_tokens(
 fn parse_ndjson(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -> Result<DataFrame> {
     let schema = native_schema(source);
     match polars::io::ndjson::core::parse_ndjson(bytes, None, &schema, false) {
-        Ok(df) => cast_overrides(source, p, df, bytes, offset, &Grammar::Lines, false),
+        Ok(df) => {
+            let df = cast_overrides(source, p, df, bytes, offset, &Grammar::Lines, false)?;
+            Ok(user_nulls_in_text(source, df))
+        }
         Err(e) => {
             // Find the first line that does not parse on its own.
             for (s, end) in Grammar::Lines.records(bytes) {
@@ -212,6 +215,32 @@ fn check_keys_known(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -
             source.partitions.len()
         ),
     })
+}
+
+/// `--null` values in text columns read as null (CSV's reader does this
+/// itself; NDJSON's does not know the option).
+fn user_nulls_in_text(source: &Source, mut df: DataFrame) -> DataFrame {
+    let nulls = &source.spec.null_values;
+    if nulls.is_empty() {
+        return df;
+    }
+    let text: Vec<PlSmallStr> = df
+        .columns()
+        .iter()
+        .filter(|c| c.dtype() == &DataType::String)
+        .map(|c| c.name().clone())
+        .collect();
+    for name in text {
+        let Ok(values) = df.column(name.as_str()).and_then(|c| c.str().cloned()) else {
+            continue;
+        };
+        let masked: StringChunked = values
+            .iter()
+            .map(|v| v.filter(|v| !nulls.iter().any(|n| n == v)))
+            .collect();
+        let _ = df.with_column(masked.with_name(name).into_column());
+    }
+    df
 }
 
 fn parse_text(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -> Result<DataFrame> {

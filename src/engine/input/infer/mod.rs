@@ -124,7 +124,13 @@ fn infer_csv(source: &Source) -> Result<Inferred> {
     let mut inferred = keep_leading_zeros(source, schema, &parts);
     read_iso_dates(source, &mut inferred, &frame, &parts[covered..]);
     if source.spec.null_tokens && source.spec.null_values.is_empty() {
-        read_null_tokens(source, &mut inferred, &frame, &parts[covered..]);
+        read_null_tokens(
+            source,
+            &mut inferred,
+            &frame,
+            &parts[covered..],
+            &NULL_TOKENS,
+        );
     }
     date_layouts::offer_date_casts(&mut inferred, &frame);
     Ok(inferred)

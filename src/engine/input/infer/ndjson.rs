@@ -11,7 +11,7 @@ use crate::engine::error::{QuarryError, Result};
 use crate::engine::input::file::head_bytes;
 use crate::engine::input::source::{FileDrift, Source};
 
-use super::null_tokens::read_null_tokens;
+use super::null_tokens::{read_null_tokens, NULL_TOKENS};
 use super::sample::{join_samples, sample};
 use super::temporal::read_iso_dates;
 use super::Inferred;
@@ -82,8 +82,13 @@ fn infer_ndjson(source: &Source, parts: &[Vec<u8>]) -> Result<Inferred> {
     let frame =
         polars::io::ndjson::core::parse_ndjson(&buf, None, &schema, false).map_err(not_ndjson)?;
     read_iso_dates(source, &mut inferred, &frame, &[]);
-    if source.spec.null_tokens {
-        read_null_tokens(source, &mut inferred, &frame, &[]);
+    // `--null` replaces the usual spellings (its values are null in text
+    // columns too: `parse` masks them as each partition is read).
+    let user: Vec<&str> = source.spec.null_values.iter().map(String::as_str).collect();
+    if !user.is_empty() {
+        read_null_tokens(source, &mut inferred, &frame, &[], &user);
+    } else if source.spec.null_tokens {
+        read_null_tokens(source, &mut inferred, &frame, &[], &NULL_TOKENS);
     }
     super::date_layouts::offer_date_casts(&mut inferred, &frame);
     if inferred.schema != schema {

@@ -31,9 +31,9 @@ struct NumberTally {
 impl NumberTally {
     /// Count `values`; false once one is neither a number nor a null token
     /// (or a zero-padded integer, which stays text).
-    fn add(&mut self, values: &StringChunked) -> bool {
+    fn add(&mut self, values: &StringChunked, spellings: &[&str]) -> bool {
         for v in values.iter().flatten() {
-            if NULL_TOKENS.contains(&v) {
+            if spellings.contains(&v) {
                 *self.tokens.entry(v.to_string()).or_default() += 1;
             } else if v.parse::<i64>().is_ok() && !has_leading_zero(v) {
                 self.numbers = true;
@@ -58,6 +58,7 @@ pub(super) fn read_null_tokens(
     inferred: &mut Inferred,
     frame: &DataFrame,
     rest: &[Vec<u8>],
+    spellings: &[&str],
 ) {
     let mut candidates: Vec<(String, NumberTally)> = inferred
         .schema
@@ -66,7 +67,9 @@ pub(super) fn read_null_tokens(
         .filter_map(|(n, _)| {
             let values = frame.column(n.as_str()).ok()?.str().ok()?;
             let mut tally = NumberTally::default();
-            tally.add(values).then_some((n.to_string(), tally))
+            tally
+                .add(values, spellings)
+                .then_some((n.to_string(), tally))
         })
         .filter(|(_, t)| t.numbers && !t.tokens.is_empty())
         .collect();
@@ -78,7 +81,7 @@ pub(super) fn read_null_tokens(
         &inferred.schema,
         &mut candidates,
         rest,
-        |values, tally| tally.add(values),
+        |values, tally| tally.add(values, spellings),
     ) {
         return;
     }
