@@ -521,3 +521,32 @@ fn null_tokens_read_as_null_in_every_partition() {
         "{err}"
     );
 }
+
+/// The Parquet head reads only the leading rows of each row-group run it
+/// needs: equal to the file's first rows for every count, across row
+/// groups and partitions.
+#[test]
+fn parquet_head_reads_the_leading_rows_of_each_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 5_000i64;
+    let mut df = df!(
+        "a" => (0..n).collect::<Vec<_>>(),
+        "b" => (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>()
+    )
+    .unwrap();
+    let path = dir.path().join("t.parquet");
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .with_row_group_size(Some(700))
+        .finish(&mut df)
+        .unwrap();
+    for blocksize in [1u64, 20_000, 1 << 30] {
+        let mut spec = SourceSpec::new(path.to_str().unwrap());
+        spec.blocksize = blocksize;
+        let source = std::sync::Arc::new(Source::open(spec).unwrap());
+        let previewer = quarry::engine::Previewer::new(source);
+        for rows in [1usize, 20, 699, 700, 701, 2_100, 4_999, 5_000, 6_000] {
+            let head = previewer.head(rows).unwrap();
+            assert_same(&head, &df.head(Some(rows)));
+        }
+    }
+}

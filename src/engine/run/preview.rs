@@ -126,9 +126,18 @@ impl Previewer {
                     len *= 8;
                 }
             }
-            PartitionKind::RowGroups { .. } | PartitionKind::Whole => {
-                Ok(self.partition(index)?.head(Some(need)))
-            }
+            // Only the leading rows: polars reads the first row group's
+            // pages up to them, not the whole run of row groups.
+            PartitionKind::RowGroups {
+                row_offset, rows, ..
+            } => crate::engine::input::parse::read_parquet(
+                src,
+                p,
+                *row_offset,
+                need.min(*rows),
+                None,
+            ),
+            PartitionKind::Whole => Ok(self.partition(index)?.head(Some(need))),
         }
     }
 
