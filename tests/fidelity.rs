@@ -549,7 +549,9 @@ fn user_null_values_apply_to_ndjson() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // NA is not null when --null names the spellings: `a` stays text.
     assert_eq!(String::from_utf8_lossy(&o.stdout), "a,b\n5,x\n,\nNA,y\n");
-    let o = quarry(&["head", "--null", "missing", "--null", "NA", "--format", "csv", &path]);
+    let o = quarry(&[
+        "head", "--null", "missing", "--null", "NA", "--format", "csv", &path,
+    ]);
     assert_eq!(String::from_utf8_lossy(&o.stdout), "a,b\n5,x\n,\n,y\n");
     let o = quarry(&["schema", "--null", "missing", "--null", "NA", &path]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("a       i64"));

@@ -19,6 +19,8 @@ pub struct SourceFile {
     bytes: Arc<dyn ByteSource>,
     /// Known record starts at block cuts and quote parities per block.
     index: Mutex<BoundaryIndex>,
+    /// A Parquet file's parsed footer, once read (`parse::parquet_metadata`).
+    pub parquet_metadata: std::sync::OnceLock<polars::prelude::FileMetadataRef>,
 }
 
 #[derive(Default)]
@@ -39,6 +41,7 @@ impl SourceFile {
             compression: self.compression,
             bytes: self.bytes.clone(),
             index: Mutex::new(BoundaryIndex::default()),
+            parquet_metadata: std::sync::OnceLock::new(),
         }
     }
 
@@ -50,6 +53,7 @@ impl SourceFile {
             compression: Compression::from_path(path),
             bytes,
             index: Mutex::new(BoundaryIndex::default()),
+            parquet_metadata: std::sync::OnceLock::new(),
         })
     }
 

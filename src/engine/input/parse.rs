@@ -556,9 +556,9 @@ fn open(file: &SourceFile) -> Result<Box<dyn polars::io::mmap::MmapBytesReader>>
 }
 
 pub fn parquet_schema(file: &SourceFile) -> Result<Schema> {
-    let arrow = ParquetReader::new(open(file)?)
-        .schema()
-        .map_err(|e| corrupt(file, "Parquet", e))?;
+    let mut reader = ParquetReader::new(open(file)?);
+    reader.set_metadata(parquet_metadata(file)?);
+    let arrow = reader.schema().map_err(|e| corrupt(file, "Parquet", e))?;
     Ok(Schema::from_arrow_schema(&arrow))
 }
 
@@ -569,17 +569,26 @@ pub fn ipc_schema(file: &SourceFile) -> Result<Schema> {
     Ok(Schema::from_arrow_schema(&arrow))
 }
 
+/// A Parquet file's footer, parsed once per opened file (every task of the
+/// file reuses it instead of reading and parsing it again).
+pub fn parquet_metadata(file: &SourceFile) -> Result<FileMetadataRef> {
+    if let Some(meta) = file.parquet_metadata.get() {
+        return Ok(meta.clone());
+    }
+    let meta = ParquetReader::new(open(file)?)
+        .get_metadata()
+        .map_err(|e| corrupt(file, "Parquet", e))?
+        .clone();
+    Ok(file.parquet_metadata.get_or_init(|| meta).clone())
+}
+
 /// Runs of consecutive row groups of about `blocksize` compressed bytes:
 /// `(first_group, end_group, row_offset, rows)`.
 pub fn parquet_row_group_runs(
     file: &SourceFile,
     blocksize: u64,
 ) -> Result<Vec<(usize, usize, usize, usize)>> {
-    let mut reader = ParquetReader::new(open(file)?);
-    let meta = reader
-        .get_metadata()
-        .map_err(|e| corrupt(file, "Parquet", e))?
-        .clone();
+    let meta = parquet_metadata(file)?;
     let mut runs = Vec::new();
     let (mut start, mut bytes, mut row_offset, mut rows) = (0usize, 0u64, 0usize, 0usize);
     for (i, rg) in meta.row_groups.iter().enumerate() {
@@ -607,7 +616,11 @@ pub fn read_parquet(
     columns: Option<&[String]>,
 ) -> Result<DataFrame> {
     let file = &source.files[p.file];
-    let df = ParquetReader::new(open(file)?)
+    let mut reader = ParquetReader::new(open(file)?);
+    reader.set_metadata(parquet_metadata(file)?);
+    // Partitions run in parallel already: one thread per task decodes.
+    let df = reader
+        .read_parallel(ParallelStrategy::None)
         .with_columns(columns.map(|c| c.to_vec()))
         .with_slice(Some((row_offset, rows)))
         .finish()
