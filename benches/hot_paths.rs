@@ -415,3 +415,56 @@ fn derived_date_column(b: Bencher, which: &str) {
     };
     b.bench_local(|| df.clone().lazy().select([e.clone()]).collect().unwrap());
 }
+
+/// The demo's ARCOS-like rows as Parquet (100,000-row row groups) and as
+/// NDJSON, next to the CSV: the other formats' fast paths.
+fn other_formats() -> &'static (PathBuf, PathBuf) {
+    static PATHS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        let mut df = CsvReadOptions::default()
+            .with_infer_schema_length(None)
+            .try_into_reader_with_file_path(Some(data().csv.clone()))
+            .unwrap()
+            .finish()
+            .unwrap();
+        let dir = data().csv.parent().unwrap();
+        let pq = dir.join("arcos.parquet");
+        ParquetWriter::new(std::fs::File::create(&pq).unwrap())
+            .with_row_group_size(Some(100_000))
+            .finish(&mut df)
+            .unwrap();
+        let nd = dir.join("arcos.ndjson");
+        JsonWriter::new(std::fs::File::create(&nd).unwrap())
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(&mut df)
+            .unwrap();
+        (pq, nd)
+    })
+}
+
+/// The first 20 rows of a Parquet file, as `quarry head` and the explorer's
+/// first screen read them: only the leading pages of the first row group.
+#[divan::bench]
+fn parquet_head(b: Bencher) {
+    let source = Arc::new(
+        Source::open(SourceSpec::new(
+            other_formats().0.to_string_lossy().into_owned(),
+        ))
+        .unwrap(),
+    );
+    b.bench(|| Previewer::new(Arc::clone(&source)).head(20).unwrap());
+}
+
+/// One 4 MiB NDJSON partition: the two keys the max-where workload reads,
+/// and every key.
+#[divan::bench(args = ["two_columns", "all_columns"])]
+fn ndjson_partition(b: Bencher, which: &str) {
+    let mut spec = SourceSpec::new(other_formats().1.to_string_lossy().into_owned());
+    spec.blocksize = 4 << 20;
+    let source = Source::open(spec).unwrap();
+    let columns = maxtab_columns();
+    b.bench(|| match which {
+        "two_columns" => source.read_columns(1, Some(&columns)).unwrap(),
+        _ => source.read_partition(1).unwrap(),
+    });
+}

@@ -32,7 +32,7 @@ pub fn parse_bytes(
             if columns.is_none() {
                 check_keys_known(source, p, bytes, offset)?;
             }
-            project(parse_ndjson(source, p, bytes, offset)?, columns)
+            project(parse_ndjson(source, p, bytes, offset, columns)?, columns)
         }
         Format::Text => project(parse_text(source, p, bytes, offset)?, columns),
         Format::Parquet | Format::Ipc => unreachable!("binary formats are not byte ranges"),
@@ -157,8 +157,23 @@ fn null_tokens(
     Ok(df)
 }
 
-fn parse_ndjson(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -> Result<DataFrame> {
-    let schema = native_schema(source);
+fn parse_ndjson(
+    source: &Source,
+    p: &Partition,
+    bytes: &[u8],
+    offset: u64,
+    columns: Option<&[String]>,
+) -> Result<DataFrame> {
+    // Only the keys the plan reads are built into columns.
+    let schema = match columns {
+        None => native_schema(source),
+        Some(c) => source
+            .native_schema
+            .iter()
+            .filter(|(n, _)| c.iter().any(|w| w == n.as_str()))
+            .map(|(n, dt)| Field::new(n.clone(), dt.clone()))
+            .collect(),
+    };
     match polars::io::ndjson::core::parse_ndjson(bytes, None, &schema, false) {
         Ok(df) => {
             let df = cast_overrides(source, p, df, bytes, offset, &Grammar::Lines, false)?;
