@@ -50,10 +50,11 @@ def main():
     ap.add_argument("--width", type=int, default=200)
     ap.add_argument("--height", type=int, default=50)
     ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("--expect", help="the value to wait for (default: a CSV's first field; needed for Parquet and NDJSON)")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
     for path in a.files:
-        expect = first_value(path)
+        expect = a.expect or first_value(path)
         times = [launch_once(a.quarry, path, expect, a.width, a.height, a.timeout)
                  for _ in range(a.runs)]
         ms = sorted(t * 1000 for t in times)
