@@ -78,7 +78,7 @@ fn skip_space(line: &[u8], mut i: usize) -> usize {
 }
 
 /// Where the string starting after its opening quote at `i` closes.
-fn string_end(line: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn string_end(line: &[u8], mut i: usize) -> Option<usize> {
     loop {
         let at = i + memchr2(b'"', b'\\', &line[i..])?;
         if line[at] == b'"' {
@@ -92,7 +92,7 @@ fn string_end(line: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// The end of the value starting at `i`.
-fn skip_value(line: &[u8], i: usize) -> Option<usize> {
+pub(crate) fn skip_value(line: &[u8], i: usize) -> Option<usize> {
     match line.get(i)? {
         b'"' => string_end(line, i + 1).map(|e| e + 1),
         b'{' | b'[' => {
@@ -117,11 +117,18 @@ fn skip_value(line: &[u8], i: usize) -> Option<usize> {
             let mut j = i;
             while line
                 .get(j)
-                .is_some_and(|b| !matches!(b, b',' | b'}' | b' ' | b'\t' | b'\r'))
+                .is_some_and(|b| !matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r'))
             {
                 j += 1;
             }
-            Some(j)
+            // A literal or a number's characters, not any word.
+            let token = &line[i..j];
+            let literal = matches!(token, b"true" | b"false" | b"null");
+            let number = !token.is_empty()
+                && token
+                    .iter()
+                    .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'));
+            (literal || number).then_some(j)
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod dialect;
 pub mod discover;
 pub mod fast_csv;
+pub mod fast_ndjson;
 pub mod file;
 pub mod infer;
 pub mod iso;

@@ -174,7 +174,11 @@ fn parse_ndjson(
             .map(|(n, dt)| Field::new(n.clone(), dt.clone()))
             .collect(),
     };
-    match polars::io::ndjson::core::parse_ndjson(bytes, None, &schema, false) {
+    let parsed = match crate::engine::input::fast_ndjson::try_parse(bytes, &schema) {
+        Some(df) => Ok(df),
+        None => polars::io::ndjson::core::parse_ndjson(bytes, None, &schema, false),
+    };
+    match parsed {
         Ok(df) => {
             let df = cast_overrides(source, p, df, bytes, offset, &Grammar::Lines, false)?;
             Ok(user_nulls_in_text(source, df))
