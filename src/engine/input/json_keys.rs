@@ -79,6 +79,16 @@ fn skip_space(line: &[u8], mut i: usize) -> usize {
 
 /// Where the string starting after its opening quote at `i` closes.
 pub(crate) fn string_end(line: &[u8], mut i: usize) -> Option<usize> {
+    // Most strings are short: look at their first bytes one by one before
+    // setting up a vector search.
+    let near = line.len().min(i + 24);
+    while i < near {
+        match line[i] {
+            b'"' => return Some(i),
+            b'\\' => break,
+            _ => i += 1,
+        }
+    }
     loop {
         let at = i + memchr2(b'"', b'\\', &line[i..])?;
         if line[at] == b'"' {
