@@ -1,8 +1,10 @@
 //! Opening a source and reading its partitions: which files (`discover`),
 //! their bytes (`file`), where records start (`records`), the CSV dialect
-//! (`dialect`), the schema (`infer`), and bytes -> DataFrame (`fast_csv`
-//! for CSV, `parse` for polars' readers). `source` holds what was opened;
-//! `open` builds it and `read` reads one partition.
+//! (`dialect`), the schema (`infer`, with `iso` for ISO-8601 text), and
+//! bytes -> DataFrame (`fast_csv` for CSV, `fast_ndjson` for NDJSON's
+//! wanted keys, `parse` for polars' readers and error diagnosis; `json_keys`
+//! finds NDJSON keys no sample saw). `source` holds what was opened; `open`
+//! builds it and `read` reads one partition.
 
 pub mod dialect;
 pub mod discover;
