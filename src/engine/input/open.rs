@@ -35,21 +35,7 @@ impl Source {
             Format::Csv | Format::Tsv => Some(sniff_dialect(&spec, format, &files[0])?),
             _ => None,
         };
-        let mut source = Source {
-            spec,
-            format,
-            files,
-            csv,
-            schema: Arc::new(Schema::default()),
-            native_schema: Arc::new(Schema::default()),
-            overridden: Vec::new(),
-            inference_notes: Default::default(),
-            null_tokens: Default::default(),
-            drift: Vec::new(),
-            date_layouts: Default::default(),
-            partitions: Vec::new(),
-            header_ends: std::sync::Mutex::new(Vec::new()),
-        };
+        let mut source = Source::unread(spec, format, files, csv);
         let inferred = infer::infer_with_notes(&source)?;
         // Null spellings found in numeric columns are read as null there.
         source.null_tokens = inferred.null_tokens.clone();

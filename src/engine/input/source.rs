@@ -93,6 +93,32 @@ impl fmt::Debug for Source {
 }
 
 impl Source {
+    /// A source of these files before inference: no schema, notes or
+    /// partitions yet (`open` fills them in; inference over a group of a
+    /// glob's files reads one as it stands).
+    pub fn unread(
+        spec: SourceSpec,
+        format: Format,
+        files: Vec<SourceFile>,
+        csv: Option<CsvDialect>,
+    ) -> Source {
+        Source {
+            spec,
+            format,
+            files,
+            csv,
+            schema: std::sync::Arc::new(Schema::default()),
+            native_schema: std::sync::Arc::new(Schema::default()),
+            overridden: Vec::new(),
+            inference_notes: Default::default(),
+            null_tokens: Default::default(),
+            drift: Vec::new(),
+            date_layouts: Default::default(),
+            partitions: Vec::new(),
+            header_ends: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
     /// How file `file` differs from the source, if it does.
     pub fn drift_of(&self, file: usize) -> Option<&FileDrift> {
         self.drift.iter().find(|d| d.file == file)

@@ -89,21 +89,12 @@ pub(super) fn group_by_columns(columns: &[Vec<String>]) -> Vec<Vec<usize>> {
 
 /// A source of only `files` (a group of a drifting glob), for inference.
 pub(super) fn subset(source: &Source, files: &[usize]) -> Source {
-    Source {
-        spec: source.spec.clone(),
-        format: source.format,
-        files: files.iter().map(|&f| source.files[f].share()).collect(),
-        csv: source.csv.clone(),
-        schema: source.schema.clone(),
-        native_schema: source.native_schema.clone(),
-        overridden: Vec::new(),
-        inference_notes: Default::default(),
-        null_tokens: Default::default(),
-        drift: Vec::new(),
-        date_layouts: Default::default(),
-        partitions: Vec::new(),
-        header_ends: Default::default(),
-    }
+    Source::unread(
+        source.spec.clone(),
+        source.format,
+        files.iter().map(|&f| source.files[f].share()).collect(),
+        source.csv.clone(),
+    )
 }
 
 /// One table from the inferences of groups of files (`(files, inferred)`):
