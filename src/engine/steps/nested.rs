@@ -36,40 +36,25 @@ pub fn unnest(
         }
         None => return Err(format!("unknown column `{column}`")),
     };
-    let new_names = check_names(
-        schema,
-        column,
-        prefix,
-        fields.iter().map(|f| f.name.as_str()),
-    )?;
-    let exprs = schema.iter_names().flat_map(|n| {
-        if n.as_str() == column {
-            fields
-                .iter()
-                .zip(&new_names)
-                .map(|(f, name)| {
-                    col(column)
-                        .struct_()
-                        .field_by_name(f.name.as_str())
-                        .alias(name.as_str())
-                })
-                .collect::<Vec<_>>()
-        } else {
-            vec![col(n.clone())]
-        }
-    });
-    Ok(lf.select(exprs.collect::<Vec<_>>()))
+    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    let exprs = spread_fields(schema, column, column, &names, prefix)?;
+    Ok(lf.select(exprs))
 }
 
-/// The new columns' names, refused when one would collide with a column
-/// the frame keeps.
-fn check_names<'a>(
+/// The select list that puts the fields of struct column `from` where
+/// `column` stood, each named by [`field_column`]; refused when a new name
+/// would replace a column the frame keeps.
+fn spread_fields(
     schema: &Schema,
     column: &str,
+    from: &str,
+    fields: &[&str],
     prefix: Option<&str>,
-    fields: impl Iterator<Item = &'a str>,
-) -> Result<Vec<String>, String> {
-    let names: Vec<String> = fields.map(|f| field_column(column, prefix, f)).collect();
+) -> Result<Vec<Expr>, String> {
+    let names: Vec<String> = fields
+        .iter()
+        .map(|f| field_column(column, prefix, f))
+        .collect();
     if let Some(clash) = names
         .iter()
         .find(|n| n.as_str() != column && schema.contains(n.as_str()))
@@ -78,7 +63,20 @@ fn check_names<'a>(
             "field column `{clash}` would replace an existing column; choose another prefix (prefix = \"{column}.\")"
         ));
     }
-    Ok(names)
+    Ok(schema
+        .iter_names()
+        .flat_map(|n| {
+            if n.as_str() == column {
+                fields
+                    .iter()
+                    .zip(&names)
+                    .map(|(f, name)| col(from).struct_().field_by_name(f).alias(name.as_str()))
+                    .collect::<Vec<_>>()
+            } else {
+                vec![col(n.clone())]
+            }
+        })
+        .collect())
 }
 
 /// `lf` with the JSON objects in text column `column` decoded into one
@@ -113,32 +111,15 @@ pub fn json_decode(
             parse_dtype(ty).map_err(|e| e.to_string())?,
         ));
     }
-    let new_names = check_names(schema, column, prefix, fields.keys().map(String::as_str))?;
     let struct_type = DataType::Struct(typed.clone());
     let decoded = col(column).map(
         move |c| decode_column(&c, &typed),
         move |_, f| Ok(Field::new(f.name().clone(), struct_type.clone())),
     );
     let tmp = "__quarry_json";
-    let exprs = schema.iter_names().flat_map(|n| {
-        if n.as_str() == column {
-            fields
-                .keys()
-                .zip(&new_names)
-                .map(|(f, name)| {
-                    col(tmp)
-                        .struct_()
-                        .field_by_name(f.as_str())
-                        .alias(name.as_str())
-                })
-                .collect::<Vec<_>>()
-        } else {
-            vec![col(n.clone())]
-        }
-    });
-    Ok(lf
-        .with_column(decoded.alias(tmp))
-        .select(exprs.collect::<Vec<_>>()))
+    let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    let exprs = spread_fields(schema, column, tmp, &names, prefix)?;
+    Ok(lf.with_column(decoded.alias(tmp)).select(exprs))
 }
 
 /// Decode one column of JSON text into a struct column of `fields`. Null

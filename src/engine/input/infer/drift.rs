@@ -106,13 +106,7 @@ pub(super) fn union(groups: Vec<(Vec<usize>, Inferred)>) -> Inferred {
     let mut tokens: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut read_as: Option<Schema> = None;
     for (_, g) in &groups {
-        for (name, dt) in g.schema.iter() {
-            let wide = match schema.get(name.as_str()) {
-                Some(seen) => widen(seen, dt),
-                None => dt.clone(),
-            };
-            schema.with_column(name.clone(), wide);
-        }
+        widen_into(&mut schema, &g.schema);
         for (c, n) in &g.notes {
             let entry = notes.entry(c.clone()).or_default();
             if !entry.contains(n.as_str()) {
@@ -131,14 +125,7 @@ pub(super) fn union(groups: Vec<(Vec<usize>, Inferred)>) -> Inferred {
             }
         }
         if let Some(r) = &g.read_as {
-            let merged = read_as.get_or_insert_with(Schema::default);
-            for (name, dt) in r.iter() {
-                let wide = match merged.get(name.as_str()) {
-                    Some(seen) => widen(seen, dt),
-                    None => dt.clone(),
-                };
-                merged.with_column(name.clone(), wide);
-            }
+            widen_into(read_as.get_or_insert_with(Schema::default), r);
         }
     }
     // Spellings are null only where the column ended up a number column.
@@ -179,6 +166,18 @@ pub(super) fn union(groups: Vec<(Vec<usize>, Inferred)>) -> Inferred {
         read_as,
         drift,
         date_layouts,
+    }
+}
+
+/// Add `other`'s columns to `union` (new ones at the end), widening the
+/// type of those it has already.
+fn widen_into(union: &mut Schema, other: &Schema) {
+    for (name, dt) in other.iter() {
+        let wide = match union.get(name.as_str()) {
+            Some(seen) => widen(seen, dt),
+            None => dt.clone(),
+        };
+        union.with_column(name.clone(), wide);
     }
 }
 
