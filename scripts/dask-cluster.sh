@@ -3,6 +3,10 @@
 # writes DIR/scheduler.json) and two single-threaded workers.
 #
 #   scripts/dask-cluster.sh start DIR PYTHON   # returns once both workers joined
+#   scripts/dask-cluster.sh start DIR PYTHON WORKER_PYTHON USER
+#       the workers run as USER (with setpriv; needs root) from WORKER_PYTHON,
+#       with their own HOME and no access to DIR or the driver's files: a
+#       cluster that shares no filesystem with the machine quarry runs on
 #   scripts/dask-cluster.sh stop DIR           # workers first, then the scheduler
 set -euo pipefail
 cmd=${1:?start|stop}
@@ -33,6 +37,8 @@ stop_pids() { # pidfiles...: TERM, wait up to 5 s, then KILL
 case "$cmd" in
 start)
   py=${3:?python with dask[distributed]}
+  worker_py=${4:-$py}
+  user=${5:-}
   mkdir -p "$dir"
   rm -f "$dir/scheduler.json"
   # Lost (hung) workers are noticed in seconds, not the default 5 minutes.
@@ -42,10 +48,24 @@ start)
   echo $! >"$dir/scheduler.pid"
   for _ in $(seq 300); do [ -s "$dir/scheduler.json" ] && break; sleep 0.1; done
   [ -s "$dir/scheduler.json" ] || { cat "$dir/scheduler.log"; echo "the Dask scheduler did not start" >&2; exit 1; }
+  address=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["address"])' "$dir/scheduler.json")
   for w in w1 w2; do
-    "$py" -m distributed.cli.dask_worker --scheduler-file "$dir/scheduler.json" \
-      --host 127.0.0.1 --nthreads 1 --name "$w" --dashboard-address 127.0.0.1:0 \
-      --local-directory "$dir/$w" >"$dir/$w.log" 2>&1 &
+    if [ -n "$user" ]; then
+      # Another user, another HOME, a working directory of its own: the
+      # worker sees nothing of the driver's (DIR is owner-only).
+      home=$(mktemp -d /tmp/quarry-worker-XXXXXX)
+      chown "$user" "$home"
+      echo "$home" >"$dir/$w.home"
+      setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups \
+        env -i PATH=/usr/bin:/bin HOME="$home" DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL=15s \
+        "$worker_py" -m distributed.cli.dask_worker "$address" \
+        --host 127.0.0.1 --nthreads 1 --name "$w" --dashboard-address 127.0.0.1:0 \
+        --local-directory "$home/dask" >"$dir/$w.log" 2>&1 &
+    else
+      "$py" -m distributed.cli.dask_worker --scheduler-file "$dir/scheduler.json" \
+        --host 127.0.0.1 --nthreads 1 --name "$w" --dashboard-address 127.0.0.1:0 \
+        --local-directory "$dir/$w" >"$dir/$w.log" 2>&1 &
+    fi
     echo $! >"$dir/$w.pid"
   done
   "$py" - "$dir/scheduler.json" <<'EOF'
@@ -59,6 +79,9 @@ EOF
 stop)
   stop_pids "$dir/w1.pid" "$dir/w2.pid"
   stop_pids "$dir/scheduler.pid"
+  for h in "$dir"/w*.home; do
+    [ -f "$h" ] && rm -rf "$(cat "$h")"
+  done
   ;;
 *)
   echo "usage: $0 start DIR PYTHON | stop DIR" >&2

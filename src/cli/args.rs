@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::engine::input::spec::{
     parse_bytesize, parse_dtype_override, Encoding, Format, RecordSeparator, SourceSpec,
 };
-use crate::engine::run::exec::dask::{DaskExecutor, DaskTarget};
+use crate::engine::run::exec::dask::{DaskExecutor, DaskTarget, Transport};
 use crate::engine::run::exec::local::LocalExecutor;
 use crate::engine::run::exec::Executor;
 use crate::engine::{QuarryError, Result};
@@ -104,6 +104,11 @@ pub struct ExecArgs {
     /// Dask: keep the scratch files after the job (for debugging).
     #[arg(long)]
     pub keep_scratch: bool,
+    /// Dask: how task data moves. `shared`: through --scratch on a shared
+    /// filesystem; `dask`: no shared filesystem, outputs stay in worker
+    /// memory; `auto` (default): shared when every worker sees --scratch.
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    pub transport: Transport,
 }
 
 impl ExecArgs {
@@ -157,6 +162,7 @@ The Dask scheduler writes it when started with --scheduler-file; check the path 
                     d.scratch = s.clone();
                 }
                 d.keep_scratch = self.keep_scratch;
+                d.transport = self.transport;
                 Arc::new(d)
             }
             None => {
@@ -260,6 +266,8 @@ impl DescribeArgs {
             no_null_tokens: false,
             record_sep: self.record_sep.clone(),
             encoding: None,
+            endpoint: None,
+            anonymous: false,
         }
     }
 }
@@ -347,6 +355,13 @@ pub struct SourceArgs {
     /// Text encoding: utf8 (default, invalid bytes are an error) or utf8-lossy.
     #[arg(long, value_name = "ENC")]
     pub encoding: Option<String>,
+    /// The endpoint of an S3-compatible store (MinIO, Ceph) for s3:// paths,
+    /// e.g. http://127.0.0.1:9000 (AWS_ENDPOINT_URL works too).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Unsigned requests to the store, for public buckets.
+    #[arg(long)]
+    pub anonymous: bool,
 }
 
 #[derive(Args, Debug)]
@@ -478,6 +493,8 @@ impl SourceArgs {
         if let Some(e) = &self.encoding {
             spec.encoding = Encoding::parse(e)?;
         }
+        spec.store.endpoint = self.endpoint.clone();
+        spec.store.anonymous = self.anonymous;
         Ok(spec)
     }
 }

@@ -94,6 +94,11 @@ pub enum QuarryError {
     #[error("{0}")]
     Engine(String),
 
+    /// A remote store's failure, already one paragraph: the URL, what the
+    /// server said and the fix (`storage::remote::errors`).
+    #[error("{0}")]
+    Remote(String),
+
     /// A task's failure reported by another process (a Dask worker running
     /// `quarry exec-task`), with the repair it found, if any.
     #[error("{message}")]
@@ -149,6 +154,14 @@ impl QuarryError {
     /// Map an I/O error on `path` to the most specific user-facing variant.
     pub fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Self {
         let path = path.into();
+        // A byte source that already explained its failure (a remote
+        // store's paragraph) passes it through unchanged.
+        if err.get_ref().is_some_and(|e| e.is::<QuarryError>()) {
+            if let Some(Ok(inner)) = err.into_inner().map(|e| e.downcast::<QuarryError>()) {
+                return *inner;
+            }
+            return QuarryError::Engine(format!("{}: an unreadable error", path.display()));
+        }
         match err.kind() {
             std::io::ErrorKind::NotFound => QuarryError::NotFound { path },
             std::io::ErrorKind::PermissionDenied => QuarryError::PermissionDenied { path },

@@ -30,7 +30,16 @@ pub fn run(a: RunArgs) -> Result<()> {
     };
     let job = Arc::new(Job::prepare(recipe, &base, &opts)?);
     let sink = match &target {
-        Some(t) => Some(PartSink::create(t, job.output_part_bytes())?),
+        Some(t) => {
+            // A remote output reaches its store as the source does; Ctrl-C
+            // during its upload aborts it.
+            let t = t.clone().with_store(&job.source.spec.store);
+            let stop = crate::signals::termination_flag();
+            Some(
+                PartSink::create(&t, job.output_part_bytes())?
+                    .cancel_with(move || stop.load(std::sync::atomic::Ordering::SeqCst)),
+            )
+        }
         None => None,
     };
     let result = execute(&job, sink, &a.exec, a.json_events)?;

@@ -69,6 +69,33 @@ impl SourceFile {
             .map_err(|e| QuarryError::io(&self.path, e))
     }
 
+    /// Whether each read is a network request (see `ByteSource::is_remote`).
+    pub fn is_remote(&self) -> bool {
+        self.bytes.is_remote()
+    }
+
+    /// Several ranges of the raw file at once.
+    pub fn read_ranges(&self, ranges: &[std::ops::Range<u64>]) -> Result<Vec<bytes::Bytes>> {
+        self.bytes
+            .read_ranges(ranges)
+            .map_err(|e| QuarryError::io(&self.path, e))
+    }
+
+    /// A file-sized image holding only `ranges` (and zeros elsewhere), for
+    /// polars' readers, which want the whole file as bytes: an anonymous map
+    /// is lazily zeroed, so only the fetched ranges take memory.
+    pub fn sparse_image(
+        &self,
+        ranges: &[std::ops::Range<u64>],
+    ) -> Result<std::io::Cursor<memmap2::MmapMut>> {
+        let mut image = memmap2::MmapMut::map_anon(self.size.max(1) as usize)
+            .map_err(|e| QuarryError::io(&self.path, e))?;
+        for (r, bytes) in ranges.iter().zip(self.read_ranges(ranges)?) {
+            image[r.start as usize..r.end as usize].copy_from_slice(&bytes);
+        }
+        Ok(std::io::Cursor::new(image))
+    }
+
     pub fn is_compressed(&self) -> bool {
         self.compression != Compression::None
     }
@@ -258,6 +285,8 @@ impl SourceFile {
 
     /// Bytes a parity pass reads at a time (stays in the L2 cache).
     const PARITY_PIECE: u64 = 256 * 1024;
+    /// The same for a remote file: one ranged GET each.
+    const REMOTE_PARITY_PIECE: u64 = 16 << 20;
 
     /// Quote parity of `[0, k * blocksize)`, computing missing block parities
     /// (in parallel when there are many).
@@ -265,10 +294,16 @@ impl SourceFile {
         let known = self.index.lock().unwrap().parity.len();
         if known < k {
             let missing: Vec<usize> = (known..k).collect();
-            let threads = std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-                .min(missing.len());
+            // A remote file's pass waits on the network more than it counts:
+            // more readers, and large pieces (each piece is a request).
+            let remote = self.is_remote();
+            let (piece, readers) = if remote {
+                (Self::REMOTE_PARITY_PIECE, 8)
+            } else {
+                let cores = std::thread::available_parallelism().map(|n| n.get());
+                (Self::PARITY_PIECE, cores.unwrap_or(1))
+            };
+            let threads = readers.min(missing.len());
             let results: Vec<Result<Vec<(usize, bool)>>> = std::thread::scope(|s| {
                 let handles: Vec<_> = (0..threads)
                     .map(|t| {
@@ -285,7 +320,7 @@ impl SourceFile {
                                 let mut odd = false;
                                 let mut at = start;
                                 while at < end {
-                                    let next = (at + Self::PARITY_PIECE).min(end);
+                                    let next = (at + piece).min(end);
                                     self.read_range_into(at, next, &mut data)?;
                                     odd ^= grammar.quote_count(&data) % 2 == 1;
                                     at = next;

@@ -19,7 +19,7 @@ impl Source {
     /// Discover files, sniff the dialect, infer the schema from a spread
     /// sample and plan partitions. Reads only samples, never whole files.
     pub fn open(spec: SourceSpec) -> Result<Source> {
-        let storage = storage_for(&spec.path);
+        let storage = storage_for(&spec.path, &spec.store)?;
         Source::open_in(storage.as_ref(), spec)
     }
 

@@ -627,6 +627,68 @@ pub fn parquet_row_group_runs(
     Ok(runs)
 }
 
+/// The row groups rows `[row_offset, +rows)` live in, as a footer of their
+/// own, and where the slice starts in them. polars visits every row group
+/// of the footer it is given (decoding the headers of those outside the
+/// slice), so a partition hands it only its own.
+fn footer_for_rows(
+    meta: &FileMetadataRef,
+    row_offset: usize,
+    rows: usize,
+) -> (FileMetadataRef, usize) {
+    let mut first_row = 0usize;
+    let mut kept = Vec::new();
+    let mut kept_first_row = None;
+    for rg in &meta.row_groups {
+        let end_row = first_row + rg.num_rows();
+        if first_row < row_offset + rows && end_row > row_offset {
+            kept_first_row.get_or_insert(first_row);
+            kept.push(rg.clone());
+        }
+        first_row = end_row;
+    }
+    let mut footer = (**meta).clone();
+    footer.num_rows = kept.iter().map(|rg| rg.num_rows()).sum();
+    footer.row_groups = kept;
+    let skip = row_offset - kept_first_row.unwrap_or(row_offset);
+    (Arc::new(footer), skip)
+}
+
+/// The byte ranges of the column chunks of `columns` (all when `None`) in
+/// every row group of `footer`, with their page indexes.
+pub fn parquet_chunk_ranges(
+    footer: &FileMetadataRef,
+    columns: Option<&[String]>,
+) -> Vec<std::ops::Range<u64>> {
+    let mut ranges = Vec::new();
+    for rg in &footer.row_groups {
+        let chunks: Vec<_> = match columns {
+            None => rg.parquet_columns().iter().collect(),
+            Some(cols) => cols
+                .iter()
+                .filter_map(|c| rg.columns_under_root_iter(c))
+                .flatten()
+                .collect(),
+        };
+        for chunk in chunks {
+            ranges.push(chunk.byte_range());
+            let index = |offset: Option<i64>, len: Option<i32>| match (offset, len) {
+                (Some(o), Some(l)) if o >= 0 && l > 0 => Some(o as u64..o as u64 + l as u64),
+                _ => None,
+            };
+            ranges.extend(index(
+                chunk.offset_index_offset(),
+                chunk.offset_index_length(),
+            ));
+            ranges.extend(index(
+                chunk.column_index_offset(),
+                chunk.column_index_length(),
+            ));
+        }
+    }
+    ranges
+}
+
 pub fn read_parquet(
     source: &Source,
     p: &Partition,
@@ -635,13 +697,20 @@ pub fn read_parquet(
     columns: Option<&[String]>,
 ) -> Result<DataFrame> {
     let file = &source.files[p.file];
-    let mut reader = ParquetReader::new(open(file)?);
-    reader.set_metadata(parquet_metadata(file)?);
+    let (footer, skip) = footer_for_rows(&parquet_metadata(file)?, row_offset, rows);
+    let reader: Box<dyn polars::io::mmap::MmapBytesReader> = if file.is_remote() {
+        // Fetch only the column chunks the slice and projection need.
+        Box::new(file.sparse_image(&parquet_chunk_ranges(&footer, columns))?)
+    } else {
+        open(file)?
+    };
+    let mut reader = ParquetReader::new(reader);
+    reader.set_metadata(footer);
     // Partitions run in parallel already: one thread per task decodes.
     let df = reader
         .read_parallel(ParallelStrategy::None)
         .with_columns(columns.map(|c| c.to_vec()))
-        .with_slice(Some((row_offset, rows)))
+        .with_slice(Some((skip, rows)))
         .finish()
         .map_err(|e| corrupt(file, "Parquet", e))?;
     cast_overrides(source, p, df, &[], 0, &Grammar::Lines, false)

@@ -288,10 +288,15 @@ impl Source {
 
     /// One line describing the source, as the UI and `schema` show it.
     pub fn describe(&self) -> String {
-        let files = if self.files.len() == 1 {
-            self.files[0].path.display().to_string()
-        } else {
-            format!("{} files ({})", self.files.len(), self.spec.path)
+        // A remote source names its store and counts objects, not files.
+        let store = crate::engine::input::storage::remote::url::RemoteUrl::parse(&self.spec.path)
+            .and_then(|u| u.ok())
+            .map(|u| u.scheme.name());
+        let files = match (self.files.len(), store) {
+            (1, None) => self.files[0].path.display().to_string(),
+            (1, Some(store)) => format!("{} ({store})", self.files[0].path.display()),
+            (n, None) => format!("{n} files ({})", self.spec.path),
+            (n, Some(store)) => format!("{n} objects in {store} ({})", self.spec.path),
         };
         let compressed = self.files.iter().filter(|f| f.is_compressed()).count();
         let how = match self.format {

@@ -250,6 +250,8 @@ impl Encoding {
     }
 }
 
+pub use crate::engine::input::storage::remote::options::StoreOptions;
+
 /// Everything needed to open a source. Built from CLI flags or a recipe.
 #[derive(Debug, Clone)]
 pub struct SourceSpec {
@@ -271,6 +273,8 @@ pub struct SourceSpec {
     pub encoding: Encoding,
     /// Per-column dtype overrides, applied over the inferred schema.
     pub dtypes: BTreeMap<String, String>,
+    /// Endpoint and signing for remote paths.
+    pub store: StoreOptions,
 }
 
 impl SourceSpec {
@@ -287,13 +291,14 @@ impl SourceSpec {
             record_separator: RecordSeparator::Line,
             encoding: Encoding::Utf8,
             dtypes: BTreeMap::new(),
+            store: StoreOptions::default(),
         }
     }
 
     /// Resolve the path against a base directory (a recipe's folder).
     pub fn relative_to(mut self, base: &Path) -> SourceSpec {
         let p = PathBuf::from(&self.path);
-        if p.is_relative() {
+        if p.is_relative() && !crate::engine::input::storage::remote::url::is_remote(&self.path) {
             self.path = base.join(p).to_string_lossy().into_owned();
         }
         self

@@ -45,6 +45,13 @@ pub struct SourceConfig {
     pub encoding: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dtypes: BTreeMap<String, String>,
+    /// An S3-compatible endpoint for `s3://` paths (never a credential:
+    /// those stay in the environment and profile files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Unsigned requests, for public buckets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous: Option<bool>,
 }
 
 impl SourceConfig {
@@ -82,6 +89,8 @@ impl SourceConfig {
             parse_dtype(ty)?;
         }
         spec.dtypes = self.dtypes.clone();
+        spec.store.endpoint = self.endpoint.clone();
+        spec.store.anonymous = self.anonymous.unwrap_or(false);
         Ok(spec)
     }
 
@@ -105,6 +114,8 @@ impl SourceConfig {
                 .then(|| spec.record_separator.describe()),
             encoding: (spec.encoding != Encoding::Utf8).then(|| spec.encoding.name()),
             dtypes: spec.dtypes.clone(),
+            endpoint: spec.store.endpoint.clone(),
+            anonymous: spec.store.anonymous.then_some(true),
         }
     }
 }

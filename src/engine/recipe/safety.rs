@@ -38,6 +38,12 @@ pub fn check(recipe: &Recipe, base: &Path) -> Result<()> {
 }
 
 fn check_source(source: &SourceConfig, base: &Path, root: &Path, what: &str) -> Result<()> {
+    if crate::engine::input::storage::remote::url::is_remote(&source.path) {
+        return Err(QuarryError::Usage(format!(
+            "--safe: {what} reads {}, a remote object, with your credentials; run without --safe if you trust the recipe",
+            source.path
+        )));
+    }
     let p = Path::new(&source.path);
     let full = if p.is_absolute() {
         p.to_path_buf()

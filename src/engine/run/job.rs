@@ -94,7 +94,7 @@ impl Job {
                     .to_spec(base)
                     .ok()
                     .and_then(|s| {
-                        let storage = storage_for(&s.path);
+                        let storage = storage_for(&s.path, &s.store).ok()?;
                         let files = discover(storage.as_ref(), &s.path, s.format).ok()?;
                         let size = |f: &PathBuf| match storage.entry(f) {
                             Ok(Entry::File { size }) => size,

@@ -9,3 +9,4 @@ pub mod job;
 pub mod output;
 pub mod persist;
 pub mod preview;
+pub mod upload;

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::engine::error::{QuarryError, Result};
+use crate::engine::input::storage::remote::options::StoreOptions;
+use crate::engine::input::storage::remote::url::is_remote;
 use crate::engine::run::atomic::Pending;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +50,9 @@ pub struct OutputTarget {
     pub path: PathBuf,
     pub format: OutFormat,
     pub directory: bool,
+    /// A remote target (`s3://…`): how to reach its store. The result is
+    /// staged in the cache directory and uploaded when complete.
+    pub remote: Option<StoreOptions>,
 }
 
 impl OutputTarget {
@@ -55,12 +60,14 @@ impl OutputTarget {
     /// directory) is a directory of parquet parts.
     pub fn parse(path: &str) -> Result<OutputTarget> {
         let p = PathBuf::from(path);
-        let is_dir = path.ends_with('/') || p.is_dir();
+        let remote = is_remote(path).then(StoreOptions::default);
+        let is_dir = path.ends_with('/') || (remote.is_none() && p.is_dir());
         if is_dir {
             return Ok(OutputTarget {
                 path: PathBuf::from(path.trim_end_matches('/')),
                 format: OutFormat::Parquet,
                 directory: true,
+                remote,
             });
         }
         let format = OutFormat::from_path(&p).ok_or_else(|| {
@@ -72,7 +79,34 @@ impl OutputTarget {
             path: p,
             format,
             directory: false,
+            remote,
         })
+    }
+
+    /// Reach a remote target's store with `options` (a source's endpoint
+    /// and signing); no effect on a local target.
+    pub fn with_store(mut self, options: &StoreOptions) -> OutputTarget {
+        if self.remote.is_some() {
+            self.remote = Some(options.clone());
+        }
+        self
+    }
+
+    /// Where the result is written before it is moved or uploaded: beside
+    /// a local target, in the cache directory for a remote one.
+    fn staging_path(&self) -> Result<PathBuf> {
+        if self.remote.is_none() {
+            return Ok(self.path.clone());
+        }
+        let dir = crate::engine::run::persist::cache_root().join("uploads");
+        std::fs::create_dir_all(&dir).map_err(|e| QuarryError::io(&dir, e))?;
+        let name = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("output")
+            .to_string();
+        Ok(dir.join(name))
     }
 }
 
@@ -131,6 +165,8 @@ pub fn write_result(target: &OutputTarget, df: &mut DataFrame) -> Result<()> {
 /// unfinished sink removes everything it wrote.
 pub struct PartSink {
     target: OutputTarget,
+    /// Asked between uploaded parts of a remote output.
+    cancelled: Option<Box<dyn Fn() -> bool + Send>>,
     /// The file or directory being written under a temporary name.
     out: Pending,
     next: usize,
@@ -160,7 +196,8 @@ enum FileWriter {
 
 impl PartSink {
     pub fn create(target: &OutputTarget, part_bytes: u64) -> Result<PartSink> {
-        if let Some(parent) = target.path.parent() {
+        let staging = target.staging_path()?;
+        if let Some(parent) = target.path.parent().filter(|_| target.remote.is_none()) {
             if !parent.as_os_str().is_empty() && !parent.exists() {
                 return Err(QuarryError::Usage(format!(
                     "the output directory {} does not exist",
@@ -169,9 +206,9 @@ impl PartSink {
             }
         }
         let out = if target.directory {
-            Pending::dir(&target.path)?
+            Pending::dir(&staging)?
         } else {
-            Pending::file(&target.path)
+            Pending::file(&staging)
         };
         let state = if target.directory {
             SinkState::Dir {
@@ -184,12 +221,20 @@ impl PartSink {
         };
         Ok(PartSink {
             target: target.clone(),
+            cancelled: None,
             out,
             next: 0,
             pending: BTreeMap::new(),
             state,
             part_bytes: part_bytes.max(1),
         })
+    }
+
+    /// Ask `cancelled` between the parts of a remote upload, and abort the
+    /// upload when it says so.
+    pub fn cancel_with(mut self, cancelled: impl Fn() -> bool + Send + 'static) -> PartSink {
+        self.cancelled = Some(Box::new(cancelled));
+        self
     }
 
     /// Hand over partition `index`'s output. Partitions are written in order.
@@ -341,6 +386,21 @@ impl PartSink {
             }
             SinkState::Dir { .. } => self.flush_part()?,
         }
-        self.out.commit()
+        let Some(options) = self.target.remote.clone() else {
+            return self.out.commit();
+        };
+        // Upload from the temporary name; it is removed either way when
+        // `out` drops, and the object appears only on completion.
+        let url = self.target.path.to_string_lossy().into_owned();
+        let never = || false;
+        let cancelled: &dyn Fn() -> bool = match &self.cancelled {
+            Some(f) => f.as_ref(),
+            None => &never,
+        };
+        if self.target.directory {
+            crate::engine::run::upload::upload_dir(&tmp, &url, &options, cancelled)
+        } else {
+            crate::engine::run::upload::upload_file(&tmp, &url, &options, cancelled)
+        }
     }
 }

@@ -15,6 +15,10 @@ pub(super) const HEAD_SAMPLE: usize = 256 * 1024;
 pub(super) const SPOT_SAMPLE: u64 = 64 * 1024;
 /// Spots (fractions of the total size) sampled after the start.
 pub(super) const SPOTS: [f64; 4] = [0.25, 0.5, 0.75, 1.0];
+/// The spots for remote sources, where each spot is a request: the middle
+/// and the end keep the first rows within four requests (the size, the
+/// head, two spots).
+pub(super) const REMOTE_SPOTS: [f64; 2] = [0.5, 1.0];
 /// Below this total size the whole data is the sample: inference is exact.
 pub(super) const SMALL_TOTAL: u64 = 1024 * 1024;
 
@@ -106,7 +110,12 @@ fn raw_sample(source: &Source) -> Result<Vec<Vec<u8>>> {
         .filter(|f| !f.is_compressed() && f.size > 0)
         .collect();
     let plain_total: u64 = plain.iter().map(|f| f.size).sum();
-    for frac in SPOTS {
+    let spots: &[f64] = if source.files.iter().any(|f| f.is_remote()) {
+        &REMOTE_SPOTS
+    } else {
+        &SPOTS
+    };
+    for &frac in spots {
         let mut at = ((plain_total as f64 * frac) as u64).saturating_sub(SPOT_SAMPLE);
         for f in &plain {
             if at < f.size {

@@ -5,8 +5,10 @@
 
 pub mod local;
 pub mod memory;
+pub mod remote;
 
 use std::fmt::Debug;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -29,6 +31,32 @@ pub trait ByteSource: Send + Sync + Debug {
     /// A reader for polars' Parquet and IPC readers. A local file hands over
     /// the file itself, so polars maps it instead of reading it.
     fn polars_reader(&self) -> std::io::Result<Box<dyn MmapBytesReader>>;
+
+    /// Several ranges at once (a Parquet row group's column chunks). A store
+    /// merges near ranges and fetches them concurrently.
+    fn read_ranges(&self, ranges: &[Range<u64>]) -> std::io::Result<Vec<bytes::Bytes>> {
+        ranges
+            .iter()
+            .map(|r| {
+                let mut buf = vec![0u8; (r.end - r.start) as usize];
+                let mut done = 0;
+                while done < buf.len() {
+                    let n = self.read_at(r.start + done as u64, &mut buf[done..])?;
+                    if n == 0 {
+                        return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+                    }
+                    done += n;
+                }
+                Ok(bytes::Bytes::from(buf))
+            })
+            .collect()
+    }
+
+    /// Whether reads cross a network (each one a request): readers then
+    /// fetch only the ranges they need instead of the whole object.
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 /// What a location names.
@@ -57,9 +85,17 @@ pub trait Storage: Send + Sync + Debug {
     fn open(&self, location: &Path) -> Result<Arc<dyn ByteSource>>;
 }
 
-/// The storage that serves `location`. Only the local filesystem today.
-pub fn storage_for(_location: &str) -> Arc<dyn Storage> {
-    Arc::new(local::LocalStorage)
+/// The storage that serves `location`: a remote store for `s3://`,
+/// `gs://`, `az://` and `http(s)://` URLs, else the local filesystem.
+pub fn storage_for(
+    location: &str,
+    options: &remote::options::StoreOptions,
+) -> Result<Arc<dyn Storage>> {
+    if remote::url::is_remote(location) {
+        Ok(Arc::new(remote::RemoteStorage::new(options.clone())?))
+    } else {
+        Ok(Arc::new(local::LocalStorage))
+    }
 }
 
 /// A `Read + Seek` cursor over a byte source, for decoders and readers

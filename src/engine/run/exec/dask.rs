@@ -5,9 +5,11 @@
 //! bridge (`dask_bridge.py`, embedded in the binary) that submits it with
 //! `distributed.Client`. On the worker the task runs `quarry exec-task`,
 //! which reads its partition (or its inputs from the scratch directory on
-//! the shared filesystem) and writes its output there. Dask places tasks,
-//! retries them and survives lost workers; quarry computes, so results are
-//! the local executor's.
+//! the shared filesystem) and writes its output there. Without a shared
+//! filesystem ([`Transport::Dask`]) the job description travels with the
+//! tasks and outputs stay in worker memory as Dask results. Dask places
+//! tasks, retries them and survives lost workers; quarry computes, so
+//! results are the local executor's.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -42,6 +44,42 @@ pub enum DaskTarget {
     Local(usize),
 }
 
+/// How task inputs and outputs move between the driver and the workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// Shared when every worker sees the scratch directory, else Dask.
+    #[default]
+    Auto,
+    /// A filesystem every worker shares holds the job and task outputs.
+    Shared,
+    /// No shared filesystem: the job travels with the tasks, outputs stay
+    /// in worker memory and move through Dask.
+    Dask,
+}
+
+impl std::str::FromStr for Transport {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Transport, String> {
+        match s {
+            "auto" => Ok(Transport::Auto),
+            "shared" => Ok(Transport::Shared),
+            "dask" => Ok(Transport::Dask),
+            _ => Err(format!("`{s}`: the transport is auto, shared or dask")),
+        }
+    }
+}
+
+impl Transport {
+    fn name(self) -> &'static str {
+        match self {
+            Transport::Auto => "auto",
+            Transport::Shared => "shared",
+            Transport::Dask => "dask",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DaskExecutor {
     pub target: DaskTarget,
@@ -57,6 +95,7 @@ pub struct DaskExecutor {
     pub retries: u32,
     /// How long to wait for the scheduler to answer.
     pub connect_timeout: Duration,
+    pub transport: Transport,
 }
 
 impl DaskExecutor {
@@ -69,6 +108,7 @@ impl DaskExecutor {
             keep_scratch: false,
             retries: 2,
             connect_timeout: Duration::from_secs(5),
+            transport: Transport::Auto,
         }
     }
 }
@@ -81,6 +121,9 @@ enum BridgeEvent {
     Connecting {},
     Ready {
         workers: Vec<WorkerInfo>,
+        /// Whether task outputs go through the shared scratch directory.
+        #[serde(default = "shared_by_default")]
+        shared_fs: bool,
     },
     Started {
         task: usize,
@@ -114,6 +157,10 @@ enum BridgeEvent {
     /// Not from the bridge: its stdout ended.
     #[serde(skip)]
     Exited,
+}
+
+fn shared_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,6 +312,7 @@ impl DaskExecutor {
             "scratch": scratch,
             "retries": self.retries,
             "timeout_s": self.connect_timeout.as_secs_f64(),
+            "transport": self.transport.name(),
         });
         match &self.target {
             DaskTarget::Address(a) => req["address"] = json!(a),
@@ -293,8 +341,9 @@ impl DaskExecutor {
         }
     }
 
-    /// Wait for the bridge to connect; returns the cluster's thread count.
-    fn await_ready(&self, bridge: &mut Bridge, cancel: &CancelToken) -> Result<usize> {
+    /// Wait for the bridge to connect; returns the cluster's thread count
+    /// and whether the workers share the scratch directory.
+    fn await_ready(&self, bridge: &mut Bridge, cancel: &CancelToken) -> Result<(usize, bool)> {
         // Starting Python and importing distributed is not the scheduler's
         // time; once the bridge says it connects, the scheduler has the
         // connect timeout (a handshake that hangs is not answering), and a
@@ -330,12 +379,13 @@ impl DaskExecutor {
                     };
                     deadline = Instant::now() + self.connect_timeout + grace;
                 }
-                Ok(BridgeEvent::Ready { workers }) => {
-                    return Ok(workers
+                Ok(BridgeEvent::Ready { workers, shared_fs }) => {
+                    let threads = workers
                         .iter()
                         .map(|w| w.threads.max(1))
                         .sum::<usize>()
-                        .max(1))
+                        .max(1);
+                    return Ok((threads, shared_fs));
                 }
                 Ok(BridgeEvent::Fatal { error, stage }) if stage == "import" => {
                     bridge.kill();
@@ -377,17 +427,25 @@ impl Executor for DaskExecutor {
                 bridge.death_note()
             )));
         }
-        let threads = self.await_ready(&mut bridge, &cancel)?;
+        let (threads, shared_fs) = self.await_ready(&mut bridge, &cancel)?;
         let sink_maps = sink.is_some() && job.is_map_only();
-        let mut sched = Schedule::start(
-            &job,
-            sink_maps,
-            Arc::clone(&events),
-            self.label(),
-            threads,
-            0,
-        );
+        // The progress view says which way data moves.
+        let label = if shared_fs {
+            format!("{} · shared filesystem", self.label())
+        } else {
+            format!("{} · no shared filesystem", self.label())
+        };
+        let mut sched = Schedule::start(&job, sink_maps, Arc::clone(&events), label, threads, 0);
         let graph = &job.graph;
+        // Outputs quarry reads itself: streamed map outputs and the tasks no
+        // other task consumes (the result). Without a shared filesystem only
+        // these are fetched from the workers.
+        let mut consumed = vec![false; graph.tasks.len()];
+        for t in &graph.tasks {
+            for &d in &t.deps {
+                consumed[d] = true;
+            }
+        }
         // Enough submitted to keep every worker thread busy, few enough that
         // a cancel or a satisfied head wastes little.
         let cap = (2 * threads).max(2);
@@ -404,7 +462,10 @@ impl Executor for DaskExecutor {
                 };
                 sched.mark_running(t);
                 running[t] = true;
-                if !bridge.send(json!({ "op": "submit", "task": t })) {
+                let fetch = !consumed[t] || (sink_maps && sched.is_map[t]);
+                let deps = &graph.tasks[t].deps;
+                if !bridge.send(json!({ "op": "submit", "task": t, "deps": deps, "fetch": fetch }))
+                {
                     break;
                 }
             }
@@ -450,9 +511,14 @@ impl Executor for DaskExecutor {
                         }
                     }
                     if !keep {
-                        // Its inputs are consumed: free the scratch space.
-                        for &d in &graph.tasks[task].deps {
+                        // Its inputs are consumed: free the scratch space
+                        // (or the workers' memory).
+                        let deps = &graph.tasks[task].deps;
+                        for &d in deps {
                             let _ = std::fs::remove_file(output_path(&scratch.dir, d));
+                        }
+                        if !shared_fs && !deps.is_empty() {
+                            bridge.send(json!({ "op": "release", "tasks": deps }));
                         }
                     }
                 }

@@ -6,14 +6,26 @@ stdout. It accepts no code, only the requests below, and runs nothing on the
 workers but `quarry exec-task DIR TASK`, whose job description quarry wrote
 to the scratch directory DIR.
 
+Two ways to move data, chosen at connect ("transport": "auto" picks the
+first when every worker sees the scratch directory):
+  shared   workers read the job description from DIR and keep task outputs
+           there (a shared filesystem);
+  dask     no shared filesystem: the job description is scattered to the
+           workers, each task runs in a private directory on its worker, and
+           its output (Arrow IPC bytes) stays in worker memory as the task's
+           result, handed to the tasks that need it by Dask (and spilled as
+           Dask spills). Outputs quarry itself reads are fetched to DIR on
+           this machine.
+
 Requests:
   {"op": "connect", "address"|"scheduler_file"|"local_workers": ..., "timeout_s": 5,
-   "job": ID, "binary": PATH, "scratch": DIR, "retries": 2}
-  {"op": "submit", "task": 7}
+   "job": ID, "binary": PATH, "scratch": DIR, "retries": 2, "transport": "auto"}
+  {"op": "submit", "task": 7, "deps": [3, 4], "fetch": false}
+  {"op": "release", "tasks": [3, 4]}   outputs no longer needed (dask transport)
   {"op": "cancel"}   cancel every future, close, exit
   {"op": "close"}    the job is over: close, exit
 Events:
-  connecting {}; ready {workers: [{name, threads}], scheduler}; started {task, worker};
+  connecting {}; ready {workers: [{name, threads}], scheduler, shared_fs}; started {task, worker};
   finished {task, worker, rows_in, rows_out, elapsed_ms}; failed {task, worker, error, fix};
   worker_lost {worker, detail}; fatal {error}; closed {}
 """
@@ -101,6 +113,86 @@ def run_task(binary, job_dir, topic, task):
     )
 
 
+def run_task_isolated(binary, job_text, topic, task, deps):
+    """Runs on a Dask worker that shares no filesystem with quarry: the task
+    runs in a private directory holding the job description and its inputs
+    (the outputs of `deps`, passed by Dask), and its output is returned as
+    bytes. Its report (or a data error, which is not worth a retry) is sent
+    as a worker event, so quarry never pulls outputs it does not read."""
+    import os as _os
+    import shutil as _shutil
+    import subprocess as _subprocess
+    import tempfile as _tempfile
+    import time as _time
+    import json as _json
+
+    from distributed import get_worker
+
+    worker = get_worker()
+    name = str(worker.name)
+
+    def tell(**fields):
+        fields["task"] = task
+        fields["lane"] = name
+        try:
+            worker.log_event(topic, fields)
+        except Exception:
+            pass
+
+    tell(kind="started")
+    d = _tempfile.mkdtemp(prefix="quarry-task-")
+    try:
+        with open(_os.path.join(d, "job.json"), "w") as f:
+            f.write(job_text)
+        for dep, data in deps.items():
+            with open(_os.path.join(d, "t%06d.arrow" % int(dep)), "wb") as f:
+                f.write(data)
+        t0 = _time.time()
+        proc = _subprocess.run(
+            [binary, "exec-task", d, str(task)],
+            stdout=_subprocess.PIPE,
+            stderr=_subprocess.PIPE,
+            stdin=_subprocess.DEVNULL,
+        )
+        lines = [l for l in proc.stdout.decode("utf-8", "replace").splitlines() if l.strip()]
+        report = None
+        if lines:
+            try:
+                report = _json.loads(lines[-1])
+            except ValueError:
+                report = None
+        if proc.returncode == 0 and isinstance(report, dict) and "rows_out" in report:
+            with open(_os.path.join(d, "t%06d.arrow" % task), "rb") as f:
+                data = f.read()
+            tell(
+                kind="finished",
+                rows_in=int(report.get("rows_in", 0)),
+                rows_out=int(report.get("rows_out", 0)),
+                elapsed_ms=int(report.get("elapsed_ms", (_time.time() - t0) * 1000)),
+            )
+            return data
+        if proc.returncode == 1 and isinstance(report, dict) and "error" in report:
+            if not report.get("retryable"):
+                tell(kind="failed", error=report["error"], fix=report.get("fix"))
+                return b""
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-20:]
+        detail = "\n".join(tail) if tail else "(no output)"
+        if report and "error" in report:
+            detail = report["error"]
+        raise RuntimeError(
+            "quarry exec-task (task %d) exited with status %s on worker %s: %s"
+            % (task, proc.returncode, name, detail)
+        )
+    finally:
+        _shutil.rmtree(d, ignore_errors=True)
+
+
+def _sees(path):
+    import os as _os
+
+    return _os.path.isdir(path)
+
+
 class Bridge:
     def __init__(self, cfg):
         self.cfg = cfg
@@ -112,6 +204,15 @@ class Bridge:
         self.cluster = None
         self.closing = False
         self.workers = {}
+        self.shared = True
+        self.job_future = None
+        # dask transport: finished outputs kept in worker memory, by task
+        self.outputs = {}
+        self.fetch = set()
+        # a task is reported finished once both its future and its report
+        # event have arrived (they may come in either order)
+        self.reports = {}
+        self.done = set()
 
     def connect(self):
         from distributed import Client
@@ -134,11 +235,24 @@ class Bridge:
             self.client = Client(scheduler_file=self.cfg["scheduler_file"], timeout=timeout)
         else:
             self.client = Client(self.cfg["address"], timeout=timeout)
-        self.client.subscribe_topic(self.topic, self.on_started)
+        self.client.subscribe_topic(self.topic, self.on_event)
         info = self.client.scheduler_info(n_workers=-1)
         self.workers = self.names(info)
+        transport = self.cfg.get("transport", "auto")
+        if transport == "auto":
+            try:
+                seen = self.client.run(_sees, self.cfg["scratch"])
+                self.shared = bool(seen) and all(seen.values())
+            except Exception:
+                self.shared = False
+        else:
+            self.shared = transport == "shared"
+        if not self.shared:
+            with open(os.path.join(self.cfg["scratch"], "job.json")) as f:
+                self.job_future = self.client.scatter(f.read(), broadcast=True, hash=False)
         emit(
             "ready",
+            shared_fs=self.shared,
             scheduler=str(info.get("address", "")),
             workers=[
                 {"name": n, "threads": int(w.get("nthreads", 1))}
@@ -151,12 +265,58 @@ class Bridge:
     def names(info):
         return {a: str(w.get("name", a)) for a, w in info.get("workers", {}).items()}
 
-    def on_started(self, event):
+    def on_event(self, event):
         try:
             _, msg = event
-            emit("started", task=int(msg["task"]), worker=str(msg["lane"]))
+            task = int(msg["task"])
+            kind = msg.get("kind", "started")
+            if kind == "started":
+                emit("started", task=task, worker=str(msg["lane"]))
+                return
+            if kind == "failed":
+                emit("failed", task=task, worker=str(msg["lane"]), error=msg["error"], fix=msg.get("fix"))
+                return
+            with self.lock:
+                self.reports[task] = msg
+            self.maybe_finished(task)
         except Exception:
             pass
+
+    def maybe_finished(self, task):
+        """dask transport: report a task once its output is in hand (and,
+        when quarry reads it, written to the scratch directory)."""
+        with self.lock:
+            if task not in self.done or task not in self.reports:
+                return
+            msg = self.reports.pop(task)
+            self.done.discard(task)
+            fut = self.outputs.get(task)
+            fetch = task in self.fetch
+        if fetch and fut is not None:
+            try:
+                data = fut.result()
+                path = os.path.join(self.cfg["scratch"], "t%06d.arrow" % task)
+                tmp = path + ".part"
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            except Exception as e:
+                emit("failed", task=task, worker=str(msg.get("lane", "dask")),
+                     error="fetching the output of task %d from Dask: %s" % (task, e), fix=None)
+                return
+        emit(
+            "finished",
+            task=task,
+            worker=str(msg.get("lane", "dask")),
+            rows_in=int(msg.get("rows_in", 0)),
+            rows_out=int(msg.get("rows_out", 0)),
+            elapsed_ms=int(msg.get("elapsed_ms", 0)),
+        )
+
+    def release(self, tasks):
+        with self.lock:
+            for t in tasks:
+                self.outputs.pop(int(t), None)
 
     def watch_workers(self):
         while not self.closing:
@@ -175,8 +335,28 @@ class Bridge:
                     )
             self.workers = now
 
-    def submit(self, task):
+    def submit(self, task, deps=(), fetch=False):
         key = "%s-t%d" % (self.topic, task)
+        if not self.shared:
+            with self.lock:
+                inputs = {int(d): self.outputs[int(d)] for d in deps}
+                if fetch:
+                    self.fetch.add(task)
+            fut = self.client.submit(
+                run_task_isolated,
+                self.cfg["binary"],
+                self.job_future,
+                self.topic,
+                task,
+                inputs,
+                key=key,
+                pure=False,
+                retries=int(self.cfg.get("retries", 2)),
+            )
+            with self.lock:
+                self.futures[task] = fut
+            fut.add_done_callback(lambda f, t=task: self.on_done_isolated(t, f))
+            return
         fut = self.client.submit(
             run_task,
             self.cfg["binary"],
@@ -190,6 +370,30 @@ class Bridge:
         with self.lock:
             self.futures[task] = fut
         fut.add_done_callback(lambda f, t=task: self.on_done(t, f))
+
+    def on_done_isolated(self, task, fut):
+        with self.lock:
+            self.futures.pop(task, None)
+        if self.closing:
+            return
+        if fut.status == "finished":
+            # The output stays on its worker; dependents get it from Dask.
+            with self.lock:
+                self.outputs[task] = fut
+                self.done.add(task)
+            self.maybe_finished(task)
+            return
+        if fut.status == "cancelled":
+            emit("failed", task=task, worker="dask",
+                 error="the Dask scheduler cancelled the task (it lost it, or the client lost the scheduler)",
+                 fix=None)
+            return
+        try:
+            exc = fut.exception()
+            error = "%s: %s" % (type(exc).__name__, exc)
+        except Exception as e:
+            error = str(e)
+        emit("failed", task=task, worker="dask", error=error, fix=None)
 
     def on_done(self, task, fut):
         # Release the future at once: a finished task's output lives in the
@@ -243,6 +447,7 @@ class Bridge:
             with self.lock:
                 futures = list(self.futures.values())
                 self.futures.clear()
+                self.outputs.clear()
             if cancel and futures:
                 try:
                     self.client.cancel(futures, force=True)
@@ -283,7 +488,9 @@ def main():
                 bridge = Bridge(req)
                 bridge.connect()
             elif op == "submit" and bridge is not None:
-                bridge.submit(int(req["task"]))
+                bridge.submit(int(req["task"]), req.get("deps", ()), bool(req.get("fetch")))
+            elif op == "release" and bridge is not None:
+                bridge.release(req.get("tasks", ()))
             elif op in ("cancel", "close"):
                 cancel = op == "cancel"
                 break

@@ -75,9 +75,13 @@ impl JobSpec {
     pub fn of(job: &Job) -> Result<JobSpec> {
         let base = absolute(&job.base)?;
         let mut spec = job.source.spec.clone();
-        spec.path = absolute(Path::new(&spec.path))?
-            .to_string_lossy()
-            .into_owned();
+        // A remote source is the same URL everywhere; a local one is made
+        // absolute so a worker in another directory finds it.
+        if !crate::engine::input::storage::remote::url::is_remote(&spec.path) {
+            spec.path = absolute(Path::new(&spec.path))?
+                .to_string_lossy()
+                .into_owned();
+        }
         let mut recipe = job.recipe.clone();
         recipe.source = SourceConfig::from_spec(&spec);
         let mut options = job.options.clone();
@@ -149,8 +153,12 @@ pub fn exec_task(dir: &Path, task: usize) -> Result<TaskReport> {
         ))
     })?;
     let mut job = Job::prepare(spec.recipe, &spec.base, &spec.options)?;
+    // The driver's persist directory, when this worker sees it (a shared
+    // filesystem); otherwise the worker keeps its own.
     if let (Some(store), Some(dir)) = (job.persist.as_mut(), spec.persist_dir) {
-        store.dir = dir;
+        if dir.is_dir() {
+            store.dir = dir;
+        }
     }
     let seen = Fingerprint::of(&job);
     if seen != spec.check {

@@ -1,0 +1,641 @@
+//! Remote inputs and outputs against real servers on 127.0.0.1: an HTTP
+//! server with Range support (`scripts/servers/range_http.py`, which counts
+//! requests) and moto's standalone S3 server. `scripts/test.sh` installs
+//! them and sets QUARRY_REQUIRE_REMOTE=1, which makes a missing server a
+//! failure; elsewhere these tests say why they skip.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use polars::prelude::*;
+use quarry::engine::input::storage::remote::options::StoreOptions;
+use quarry::engine::{Source, SourceSpec};
+
+const SECRET: &str = "quarrySecretValue0123456789";
+
+fn python() -> Option<PathBuf> {
+    let python = std::env::var_os("QUARRY_TEST_PYTHON").map(PathBuf::from);
+    match python {
+        Some(p) if p.is_file() => Some(p),
+        _ => {
+            assert!(
+                std::env::var_os("QUARRY_REQUIRE_REMOTE").is_none(),
+                "QUARRY_REQUIRE_REMOTE is set but QUARRY_TEST_PYTHON names no Python"
+            );
+            eprintln!("no test Python: run scripts/test.sh for the remote-storage tests");
+            None
+        }
+    }
+}
+
+/// A server process, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn range(python: &Path, root: &Path) -> Server {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/servers/range_http.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .arg(root)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the range server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the server prints its port");
+        Server { child, port }
+    }
+
+    fn moto(python: &Path) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(python)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let server = Server { child, port };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A plain HTTP/1.1 request; the body.
+    fn request(&self, method: &str, path: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The range server's request and byte counts since the last reset.
+    fn stats(&self) -> (u64, u64) {
+        let body = self.request("GET", "/__stats");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        (
+            v["requests"].as_u64().unwrap(),
+            v["bytes"].as_u64().unwrap(),
+        )
+    }
+
+    fn reset(&self) {
+        self.request("POST", "/__reset");
+    }
+}
+
+/// Run a boto3 script against moto (bucket setup, listing uploads).
+fn boto(python: &Path, moto: &Server, script: &str) -> String {
+    let prelude = format!(
+        "import boto3\ns3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n",
+        moto.url()
+    );
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(prelude + script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn quarry(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quarry"));
+    cmd.args(args).env("NO_COLOR", "1");
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        cmd.env_remove(var);
+    }
+    // No instance-metadata lookups from a test machine.
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn moto_env(moto: &Server) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", moto.url()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET.into()),
+        ("AWS_REGION", "us-east-1".into()),
+    ]
+}
+
+fn envs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, s)| (*k, s.as_str())).collect()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "quarry failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A CSV with text, numbers with leading zeros, nulls and quoted commas.
+fn csv_bytes(rows: usize, seed: u64) -> Vec<u8> {
+    let mut out = b"id,city,zip,amount,note\n".to_vec();
+    let cities = ["Austin", "Boston", "Chicago", "Denver", "El Paso"];
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+    for i in 0..rows {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let city = cities[(x >> 33) as usize % cities.len()];
+        let amount = if i % 97 == 0 {
+            "NA".to_string()
+        } else {
+            format!("{}.{:02}", (x >> 40) % 10_000, (x >> 20) % 100)
+        };
+        let note = if i % 5 == 0 { "\"a, quoted\"" } else { "plain" };
+        writeln!(out, "{i},{city},{:05},{amount},{note}", (x >> 24) % 100_000).unwrap();
+    }
+    out
+}
+
+fn write_parquet(path: &Path, rows: usize, row_group: usize) {
+    let ids: Vec<i64> = (0..rows as i64).collect();
+    let names: Vec<String> = (0..rows).map(|i| format!("name-{}", i % 1000)).collect();
+    let values: Vec<f64> = (0..rows).map(|i| (i as f64).sqrt()).collect();
+    // Hard to compress: most of the file's bytes.
+    let wide: Vec<String> = (0..rows)
+        .map(|i| {
+            let h = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            format!(
+                "{h:016x}{:016x}{:016x}",
+                h.rotate_left(21) ^ 0xA5A5,
+                h.rotate_left(42)
+            )
+        })
+        .collect();
+    let mut df = df!("id" => ids, "name" => names, "value" => values, "wide" => wide).unwrap();
+    let f = std::fs::File::create(path).unwrap();
+    ParquetWriter::new(f)
+        .with_row_group_size(Some(row_group))
+        .finish(&mut df)
+        .unwrap();
+}
+
+fn data_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn http_head_of_a_large_csv_costs_at_most_four_requests() {
+    let Some(py) = python() else { return };
+    let dir = data_dir();
+    std::fs::write(dir.path().join("big.csv"), csv_bytes(600_000, 1)).unwrap();
+    let server = Server::range(&py, dir.path());
+    let url = format!("{}/big.csv", server.url());
+    let local = stdout(&quarry(
+        &[
+            "head",
+            &dir.path().join("big.csv").to_string_lossy(),
+            "--format",
+            "csv",
+        ],
+        &[],
+    ));
+    server.reset();
+    let remote = stdout(&quarry(&["head", &url, "--format", "csv"], &[]));
+    assert_eq!(remote, local, "the remote head equals the local one");
+    let (requests, bytes) = server.stats();
+    let size = std::fs::metadata(dir.path().join("big.csv")).unwrap().len();
+    assert!(requests <= 4, "{requests} requests for the first rows");
+    assert!(
+        bytes < size / 3,
+        "{bytes} of {size} bytes fetched for the first rows"
+    );
+}
+
+#[test]
+fn http_parquet_head_and_projection_fetch_only_what_they_need() {
+    let Some(py) = python() else { return };
+    let dir = data_dir();
+    let path = dir.path().join("t.parquet");
+    write_parquet(&path, 2_000_000, 100_000);
+    let size = std::fs::metadata(&path).unwrap().len();
+    let server = Server::range(&py, dir.path());
+    let url = format!("{}/t.parquet", server.url());
+
+    let local = stdout(&quarry(
+        &["head", &path.to_string_lossy(), "--format", "csv"],
+        &[],
+    ));
+    server.reset();
+    let remote = stdout(&quarry(&["head", &url, "--format", "csv"], &[]));
+    assert_eq!(remote, local);
+    let (requests, bytes) = server.stats();
+    assert!(requests <= 4, "{requests} requests for a Parquet head");
+    assert!(
+        bytes < size / 4,
+        "{bytes} of {size} bytes for a Parquet head"
+    );
+
+    // A sum of one narrow column reads that column's chunks, not `wide`.
+    let recipe = dir.path().join("sum.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "[source]\npath = \"{url}\"\n\n[[steps]]\nop = \"group_by\"\nkeys = []\naggs = {{ total = \"sum(value)\" }}\n"
+        ),
+    )
+    .unwrap();
+    server.reset();
+    let out = stdout(&quarry(&["run", &recipe.to_string_lossy()], &[]));
+    let expected: f64 = (0..2_000_000).map(|i| (i as f64).sqrt()).sum();
+    let shown = format!("{}", expected.round() as i64);
+    assert!(
+        out.contains(&shown[..6]),
+        "sum over the remote file: {out} (expected about {expected})"
+    );
+    let (_, bytes) = server.stats();
+    assert!(
+        bytes < size / 3,
+        "the projection fetched {bytes} of {size} bytes (the wide column is most of it)"
+    );
+}
+
+#[test]
+fn http_errors_name_the_url_status_and_fix() {
+    let Some(py) = python() else { return };
+    let dir = data_dir();
+    let server = Server::range(&py, dir.path());
+    let forbidden = format!("{}/__status/403/data.csv", server.url());
+    let o = quarry(&["head", &forbidden], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains(&forbidden) && err.contains("403"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let missing = format!("{}/nope.csv", server.url());
+    let o = quarry(&["head", &missing], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains(&missing) && err.contains("no such object"),
+        "{err}"
+    );
+    let failing = format!("{}/__status/503/data.csv", server.url());
+    let start = Instant::now();
+    let o = quarry(&["head", &failing], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("503") && err.contains("retr"), "{err}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(500),
+        "retried with backoff"
+    );
+}
+
+#[test]
+fn partitions_over_http_equal_the_local_file_at_several_blocksizes() {
+    let Some(py) = python() else { return };
+    let dir = data_dir();
+    std::fs::write(dir.path().join("p.csv"), csv_bytes(40_000, 7)).unwrap();
+    let server = Server::range(&py, dir.path());
+    let url = format!("{}/p.csv", server.url());
+    for blocksize in [64 << 10, 200 << 10, 1 << 20] {
+        let read = |path: &str| {
+            let mut spec = SourceSpec::new(path);
+            spec.blocksize = blocksize;
+            let source = Source::open(spec).unwrap();
+            let parts: Vec<DataFrame> = source
+                .partitions
+                .iter()
+                .map(|p| source.read_partition(p.index).unwrap())
+                .collect();
+            (source.schema.clone(), parts)
+        };
+        let (local_schema, local) = read(&dir.path().join("p.csv").to_string_lossy());
+        let (remote_schema, remote) = read(&url);
+        assert_eq!(local_schema, remote_schema);
+        assert_eq!(local.len(), remote.len(), "blocksize {blocksize}");
+        assert!(local.len() > 1);
+        for (a, b) in local.iter().zip(&remote) {
+            assert!(a.equals_missing(b), "blocksize {blocksize}");
+        }
+    }
+}
+
+#[test]
+fn a_server_that_dies_mid_run_gives_a_clear_error_after_retries() {
+    let Some(py) = python() else { return };
+    let dir = data_dir();
+    std::fs::write(dir.path().join("d.csv"), csv_bytes(400_000, 3)).unwrap();
+    let mut server = Server::range(&py, dir.path());
+    let mut spec = SourceSpec::new(format!("{}/d.csv", server.url()));
+    spec.blocksize = 256 << 10;
+    let source = Source::open(spec).unwrap();
+    source.read_partition(0).unwrap();
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    // A partition a third of the way in: no read so far fetched it.
+    let unread = source.partitions.len() / 3;
+    let start = Instant::now();
+    let err = source.read_partition(unread).unwrap_err().to_string();
+    assert!(err.contains("cannot connect"), "{err}");
+    assert!(err.contains("/d.csv"), "{err}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(500),
+        "retried before giving up ({:?})",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn s3_prefixes_globs_and_outputs_match_the_local_run() {
+    let Some(py) = python() else { return };
+    let moto = Server::moto(&py);
+    let dir = data_dir();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    for (i, name) in ["2019-01.csv", "2019-02.csv", "2020-01.csv"]
+        .iter()
+        .enumerate()
+    {
+        std::fs::write(logs.join(name), csv_bytes(5_000, i as u64)).unwrap();
+    }
+    boto(
+        &py,
+        &moto,
+        &format!(
+            "s3.create_bucket(Bucket='data')\nimport os\nfor n in sorted(os.listdir('{0}')):\n    s3.upload_file('{0}/' + n, 'data', 'logs/' + n)\ns3.put_object(Bucket='data', Key='logs/_SUCCESS', Body=b'')\n",
+            logs.display()
+        ),
+    );
+    let env = moto_env(&moto);
+    let env = envs(&env);
+    let group = "[[steps]]\nop = \"group_by\"\nkeys = [\"city\"]\naggs = { n = \"count(*)\", total = \"sum(amount)\" }\n\n[[steps]]\nop = \"sort\"\nby = [\"city\"]\n";
+    let run = |path: &str, out: &Path| {
+        let recipe = dir.path().join(format!(
+            "r{}.toml",
+            out.file_name().unwrap().to_string_lossy()
+        ));
+        std::fs::write(&recipe, format!("[source]\npath = \"{path}\"\n\n{group}")).unwrap();
+        stdout(&quarry(
+            &[
+                "run",
+                &recipe.to_string_lossy(),
+                "-o",
+                &out.to_string_lossy(),
+            ],
+            &env,
+        ));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let local = run(&logs.to_string_lossy(), &dir.path().join("local.csv"));
+    let prefix = run("s3://data/logs/", &dir.path().join("prefix.csv"));
+    assert_eq!(prefix, local, "a prefix reads every object under it");
+    let local_2019 = run(
+        &format!("{}/2019-*.csv", logs.display()),
+        &dir.path().join("local19.csv"),
+    );
+    let glob = run("s3://data/logs/2019-*.csv", &dir.path().join("glob.csv"));
+    assert_eq!(glob, local_2019);
+    assert_ne!(glob, local);
+
+    // Written to the store: the object appears whole, and reads back equal.
+    let recipe = dir.path().join("w.toml");
+    std::fs::write(
+        &recipe,
+        format!("[source]\npath = \"s3://data/logs/\"\n\n{group}"),
+    )
+    .unwrap();
+    stdout(&quarry(
+        &[
+            "run",
+            &recipe.to_string_lossy(),
+            "-o",
+            "s3://data/out/result.csv",
+        ],
+        &env,
+    ));
+    let back = boto(
+        &py,
+        &moto,
+        "import sys\nsys.stdout.write(s3.get_object(Bucket='data', Key='out/result.csv')['Body'].read().decode())",
+    );
+    assert_eq!(back, local);
+    let uploads = boto(
+        &py,
+        &moto,
+        "print(len(s3.list_multipart_uploads(Bucket='data').get('Uploads', [])))",
+    );
+    assert_eq!(uploads.trim(), "0");
+}
+
+#[test]
+fn a_cancelled_upload_leaves_no_object_and_no_parts() {
+    let Some(py) = python() else { return };
+    let moto = Server::moto(&py);
+    boto(&py, &moto, "s3.create_bucket(Bucket='out')");
+    let dir = data_dir();
+    let local = dir.path().join("big.bin");
+    std::fs::write(&local, vec![7u8; 20 << 20]).unwrap();
+    // moto takes unsigned requests: no credentials in this process's
+    // environment are needed (or changed).
+    let options = StoreOptions {
+        endpoint: Some(moto.url()),
+        anonymous: true,
+    };
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    // Cancel after the first part has gone.
+    let cancelled = || asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1;
+    let err =
+        quarry::engine::run::upload::upload_file(&local, "s3://out/big.bin", &options, &cancelled)
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("cancelled"), "{err}");
+    let listing = boto(
+        &py,
+        &moto,
+        "print(len(s3.list_multipart_uploads(Bucket='out').get('Uploads', [])), s3.list_objects_v2(Bucket='out').get('KeyCount'))",
+    );
+    assert_eq!(listing.trim(), "0 0", "no upload in progress, no object");
+}
+
+#[test]
+fn anonymous_access_and_no_secret_in_any_output() {
+    let Some(py) = python() else { return };
+    let moto = Server::moto(&py);
+    let dir = data_dir();
+    std::fs::write(dir.path().join("a.csv"), csv_bytes(100, 1)).unwrap();
+    boto(
+        &py,
+        &moto,
+        &format!(
+            "s3.create_bucket(Bucket='pub')\ns3.upload_file('{}', 'pub', 'a.csv', ExtraArgs={{'ACL': 'public-read'}})",
+            dir.path().join("a.csv").display()
+        ),
+    );
+    // Anonymous: no credentials at all, unsigned requests.
+    let url = moto.url();
+    let o = quarry(
+        &["head", "s3://pub/a.csv", "--anonymous", "--endpoint", &url],
+        &[],
+    );
+    assert!(stdout(&o).contains("Austin") || stdout(&o).contains("Boston"));
+
+    // Failures with a secret in the environment never print it: a missing
+    // object, a missing bucket, an unreachable endpoint, JSON events.
+    let env = moto_env(&moto);
+    let env = envs(&env);
+    let mut seen = String::new();
+    for args in [
+        vec!["head", "s3://pub/missing.csv"],
+        vec!["head", "s3://nobucket/a.csv"],
+        vec!["schema", "s3://pub/a.csv", "--format", "json"],
+        vec!["head", "s3://pub/a.csv", "--endpoint", "http://127.0.0.1:9"],
+    ] {
+        let o = quarry(&args, &env);
+        seen.push_str(&String::from_utf8_lossy(&o.stdout));
+        seen.push_str(&String::from_utf8_lossy(&o.stderr));
+    }
+    let recipe = dir.path().join("r.toml");
+    std::fs::write(&recipe, "[source]\npath = \"s3://pub/missing/\"\n").unwrap();
+    let o = quarry(&["run", &recipe.to_string_lossy(), "--json-events"], &env);
+    seen.push_str(&String::from_utf8_lossy(&o.stdout));
+    seen.push_str(&String::from_utf8_lossy(&o.stderr));
+    assert!(seen.contains("no such object"), "{seen}");
+    assert!(seen.contains("bucket does not exist"), "{seen}");
+    assert!(seen.contains("cannot connect"), "{seen}");
+    assert!(!seen.contains(SECRET), "a secret leaked: {seen}");
+}
+
+/// The cluster `scripts/test.sh` starts with workers that run as another
+/// user, with another HOME, seeing nothing of this process's files.
+fn isolated_cluster() -> Option<PathBuf> {
+    match std::env::var_os("QUARRY_TEST_ISOLATED_SCHEDULER_FILE").map(PathBuf::from) {
+        Some(f) if f.is_file() => Some(f),
+        _ => {
+            assert!(
+                std::env::var_os("QUARRY_REQUIRE_ISOLATED_DASK").is_none(),
+                "QUARRY_REQUIRE_ISOLATED_DASK is set but there is no isolated test cluster"
+            );
+            eprintln!("no isolated Dask cluster: scripts/test.sh (as root) starts one");
+            None
+        }
+    }
+}
+
+#[test]
+fn dask_without_a_shared_filesystem_equals_the_local_run() {
+    let Some(py) = python() else { return };
+    let Some(scheduler_file) = isolated_cluster() else {
+        return;
+    };
+    let dir = data_dir();
+    std::fs::write(dir.path().join("d.csv"), csv_bytes(60_000, 11)).unwrap();
+    let server = Server::range(&py, dir.path());
+    // The workers' quarry: a copy they can execute (this one may sit under
+    // an owner-only directory).
+    let bin_dir = tempfile::Builder::new()
+        .prefix("quarry-bin-")
+        .tempdir()
+        .unwrap();
+    let binary = bin_dir.path().join("quarry");
+    std::fs::copy(env!("CARGO_BIN_EXE_quarry"), &binary).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let recipe = dir.path().join("r.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "[source]\npath = \"{}/d.csv\"\nblocksize = \"256KiB\"\n\n[[steps]]\nop = \"filter\"\nexpr = \"amount > 10\"\n\n[[steps]]\nop = \"group_by\"\nkeys = [\"city\"]\naggs = {{ n = \"count(*)\", total = \"sum(amount)\" }}\n\n[[steps]]\nop = \"sort\"\nby = [\"city\"]\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let local_out = dir.path().join("local.csv");
+    stdout(&quarry(
+        &[
+            "run",
+            &recipe.to_string_lossy(),
+            "-o",
+            &local_out.to_string_lossy(),
+        ],
+        &[],
+    ));
+    let dask_out = dir.path().join("dask.csv");
+    let o = quarry(
+        &[
+            "run",
+            &recipe.to_string_lossy(),
+            "--scheduler-file",
+            &scheduler_file.to_string_lossy(),
+            "--python",
+            &py.to_string_lossy(),
+            "--worker-binary",
+            &binary.to_string_lossy(),
+            "--json-events",
+            "-o",
+            &dask_out.to_string_lossy(),
+        ],
+        &[],
+    );
+    let events = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{events}");
+    assert!(
+        events.contains("no shared filesystem"),
+        "quarry says which mode it uses: {events}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&dask_out).unwrap(),
+        std::fs::read_to_string(&local_out).unwrap()
+    );
+}
