@@ -408,6 +408,17 @@ fn a_persist_step_on_the_cluster_keeps_its_partitions_where_the_driver_looks() {
 
 #[test]
 fn a_killed_worker_does_not_change_the_result_and_is_reported() {
+    killed_worker_case(None);
+}
+
+/// Without a shared filesystem, finished outputs live in worker memory: a
+/// killed worker takes some with it, and Dask recomputes them.
+#[test]
+fn a_killed_worker_without_a_shared_filesystem_is_survived_too() {
+    killed_worker_case(Some("dask"));
+}
+
+fn killed_worker_case(transport: Option<&str>) {
     let _g = lock();
     let Some(c) = cluster() else { return };
     let env = Env::new();
@@ -440,6 +451,9 @@ fn a_killed_worker_does_not_change_the_result_and_is_reported() {
     let dask = env.path("dask.parquet");
     let mut cmd = env.run_arcos("128KiB", &dask);
     cmd.args(env.dask_args(&c));
+    if let Some(t) = transport {
+        cmd.args(["--transport", t]);
+    }
     let live = Live::start(cmd);
     live.wait_for(Duration::from_secs(60), |v| {
         v["event"] == "task_started" && v["worker"] == "doomed"
@@ -707,7 +721,7 @@ fn the_explorer_runs_its_computes_on_the_cluster() {
     // The view names the executor: the scheduler it ran on.
     assert_eq!(
         view.executor,
-        format!("dask ({})", c.scheduler_file.display())
+        format!("dask ({}) · shared filesystem", c.scheduler_file.display())
     );
 }
 

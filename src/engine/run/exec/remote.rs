@@ -243,6 +243,11 @@ impl Scratch {
             .create(&dir)
             .map_err(|e| QuarryError::io(&dir, e))?;
         let scratch = Scratch { dir, keep };
+        // Workers keep a persist step's partitions in the driver's persist
+        // directory when they see it (a shared filesystem): it must exist.
+        if let Some(p) = &job.persist {
+            std::fs::create_dir_all(&p.dir).map_err(|e| QuarryError::io(&p.dir, e))?;
+        }
         let spec = JobSpec::of(job)?;
         let text = serde_json::to_string(&spec)
             .map_err(|e| QuarryError::Engine(format!("cannot describe the job: {e}")))?;
