@@ -29,6 +29,7 @@ import compare  # noqa: E402  (the shared harness: data, recipes, peer commands)
 
 NGINX_CONF = """
 daemon off;
+user root;
 worker_processes 2;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log;

@@ -639,3 +639,109 @@ fn dask_without_a_shared_filesystem_equals_the_local_run() {
         std::fs::read_to_string(&local_out).unwrap()
     );
 }
+
+/// A CSV whose text fields hold delimiters, quotes and newlines, so block
+/// cuts land inside quoted fields.
+fn quoted_csv() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let field = prop_oneof![
+        3 => (-1000i64..1000).prop_map(|v| v.to_string()),
+        3 => "[a-z,\n\"é ]{0,12}".prop_map(|s| format!("\"{}\"", s.replace('"', "\"\""))),
+        1 => "[a-z]{1,6}",
+    ];
+    prop::collection::vec((field.clone(), field), 1..60).prop_map(|rows| {
+        let mut out = b"a,b\n".to_vec();
+        for (a, b) in rows {
+            out.extend_from_slice(format!("{a},{b}\n").as_bytes());
+        }
+        out
+    })
+}
+
+/// The partition rule holds through the remote backend: for any file and
+/// blocksize, the partitions read over HTTP are the local partitions.
+#[test]
+fn remote_partitions_equal_local_partitions_for_any_blocksize() {
+    use proptest::prelude::*;
+    let Some(py) = python() else { return };
+    let dir = data_dir();
+    let server = Server::range(&py, dir.path());
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 24,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&(quoted_csv(), 8u64..300), |(bytes, blocksize)| {
+            let name = format!(
+                "c{}.csv",
+                case.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            );
+            std::fs::write(dir.path().join(&name), &bytes).unwrap();
+            let read = |path: String| {
+                let mut spec = SourceSpec::new(path);
+                spec.blocksize = blocksize;
+                spec.dtypes.insert("a".into(), "str".into());
+                spec.dtypes.insert("b".into(), "str".into());
+                let source = Source::open(spec).unwrap();
+                source
+                    .partitions
+                    .iter()
+                    .map(|p| source.read_partition(p.index).unwrap())
+                    .collect::<Vec<_>>()
+            };
+            let local = read(dir.path().join(&name).to_string_lossy().into_owned());
+            let remote = read(format!("{}/{name}", server.url()));
+            prop_assert_eq!(local.len(), remote.len());
+            for (a, b) in local.iter().zip(&remote) {
+                prop_assert!(a.equals_missing(b), "local {a}\nremote {b}");
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn compressed_objects_are_streamed_and_equal_the_local_read() {
+    let Some(py) = python() else { return };
+    let dir = data_dir();
+    let plain = csv_bytes(50_000, 5);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain).unwrap();
+    std::fs::write(dir.path().join("z.csv.gz"), gz.finish().unwrap()).unwrap();
+    let server = Server::range(&py, dir.path());
+    let local = stdout(&quarry(
+        &[
+            "head",
+            &dir.path().join("z.csv.gz").to_string_lossy(),
+            "-n",
+            "5000",
+            "--format",
+            "csv",
+        ],
+        &[],
+    ));
+    let remote = stdout(&quarry(
+        &[
+            "head",
+            &format!("{}/z.csv.gz", server.url()),
+            "-n",
+            "5000",
+            "--format",
+            "csv",
+        ],
+        &[],
+    ));
+    assert_eq!(remote, local);
+}
+
+#[test]
+fn an_unknown_host_says_so() {
+    let o = quarry(&["head", "http://no-such-host.invalid/data.csv"], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("http://no-such-host.invalid/data.csv") && err.contains("resolve"),
+        "{err}"
+    );
+}

@@ -355,7 +355,12 @@ fn plan_graph(recipe: Recipe, base: &Path, source: Arc<Source>) -> Result<Planne
 fn load_recipe(path: &Path, current: &str) -> Result<(Recipe, PathBuf, Arc<JoinTables>), String> {
     let (recipe, base) = Recipe::load(path).map_err(|e| e.to_string())?;
     let spec = recipe.source.to_spec(&base).map_err(|e| e.to_string())?;
-    let same = std::fs::canonicalize(&spec.path).ok() == std::fs::canonicalize(current).ok();
+    let remote = crate::engine::input::storage::remote::url::is_remote;
+    let same = if remote(&spec.path) || remote(current) {
+        spec.path.trim_end_matches('/') == current.trim_end_matches('/')
+    } else {
+        std::fs::canonicalize(&spec.path).ok() == std::fs::canonicalize(current).ok()
+    };
     if !same {
         return Err(format!(
             "{} reads {}, not the open source; open it with: quarry --recipe {}",
