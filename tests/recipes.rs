@@ -584,3 +584,35 @@ fn first_partition_evens(job: &Job) -> u64 {
         .filter(|v| v % 2 == 0)
         .count() as u64
 }
+
+/// An empty partition's set of distinct values adds nothing: found by the
+/// oracle above (one row, repartitioned into three, counted 2 distinct).
+#[test]
+fn count_distinct_ignores_empty_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 40-byte blocksize leaves a partition without rows.
+    write(
+        dir.path(),
+        "d.csv",
+        b"k,g,x,y,tags,extra,extra2\na,0,787.027481,0,z,e0,f0\n",
+    );
+    let text = "[source]\npath='d.csv'\n[source.dtypes]\nk='str'\n[[steps]]\nop='repartition'\nn=3\n[[steps]]\nop='group_by'\nkeys=[]\naggs={ u = 'count(distinct k)', n = 'count(*)' }\n";
+    let recipe = Recipe::parse(text).unwrap();
+    let opts = JobOptions {
+        split_every: 2,
+        blocksize: Some(40),
+        writes_output: false,
+    };
+    let job = Arc::new(Job::prepare(recipe, dir.path(), &opts).unwrap());
+    let df = run(job, 2);
+    assert_eq!(
+        df.column("u").unwrap().u64().unwrap().get(0),
+        Some(1),
+        "{df}"
+    );
+    assert_eq!(
+        df.column("n").unwrap().u64().unwrap().get(0),
+        Some(1),
+        "{df}"
+    );
+}

@@ -745,3 +745,54 @@ fn an_unknown_host_says_so() {
         "{err}"
     );
 }
+
+/// Ctrl-C stops requests in flight at once: the job does not wait for a
+/// large range to arrive over a slow network.
+#[test]
+fn ctrl_c_stops_requests_in_flight() {
+    let Some(py) = python() else { return };
+    let dir = data_dir();
+    std::fs::write(dir.path().join("s.csv"), csv_bytes(1_200_000, 9)).unwrap();
+    let server = Server::range(&py, dir.path());
+    let recipe = dir.path().join("r.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "[source]\npath = \"{}/__slow/s.csv\"\nblocksize = \"16MiB\"\n\n[[steps]]\nop = \"group_by\"\nkeys = [\"city\"]\naggs = {{ n = \"count(*)\" }}\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(["run", &recipe.to_string_lossy()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Long enough to be inside a slow 16 MiB read (about 8 s at 2 MB/s).
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the job is still reading"
+    );
+    let sent = Instant::now();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let waited = sent.elapsed();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!status.success(), "{err}");
+    assert!(err.to_lowercase().contains("cancel"), "{err}");
+    assert!(
+        waited < Duration::from_millis(1500),
+        "Ctrl-C took {waited:?} to stop the job"
+    );
+}

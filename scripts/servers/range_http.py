@@ -10,12 +10,15 @@ bytes a read cost:
 prints the port it listens on as its first line. `GET /__stats` returns
 {"requests": n, "bytes": n, "paths": {...}} and `POST /__reset` zeroes it.
 Any path under `/__status/CODE/` answers with that status (403, 500, ...).
+Under `/__slow/`, ranges longer than 4 MiB are sent at about 2 MB/s (a slow
+network, for cancellation tests).
 """
 import json
 import os
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.abspath(sys.argv[1])
@@ -46,6 +49,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _file(self):
         rel = self.path.split("?", 1)[0].lstrip("/")
+        if rel.startswith("__slow/"):
+            rel = rel[len("__slow/"):]
         full = os.path.abspath(os.path.join(ROOT, rel))
         if not full.startswith(ROOT + os.sep) or not os.path.isfile(full):
             return None
@@ -103,12 +108,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()
         sent = 0
+        slow = self.path.startswith("/__slow/") and length > (4 << 20)
         if self.command == "GET":
             with open(full, "rb") as f:
                 f.seek(start)
                 left = length
                 while left:
-                    chunk = f.read(min(left, 1 << 20))
+                    chunk = f.read(min(left, 64 << 10 if slow else 1 << 20))
+                    if slow:
+                        time.sleep(0.03)
                     if not chunk:
                         break
                     try:

@@ -69,6 +69,11 @@ impl SourceFile {
             .map_err(|e| QuarryError::io(&self.path, e))
     }
 
+    /// Requests in flight give up when `flag` is set (`ByteSource::stop_when`).
+    pub fn stop_when(&self, flag: Option<Arc<std::sync::atomic::AtomicBool>>) {
+        self.bytes.stop_when(flag);
+    }
+
     /// Whether each read is a network request (see `ByteSource::is_remote`).
     pub fn is_remote(&self) -> bool {
         self.bytes.is_remote()

@@ -287,6 +287,15 @@ impl Source {
     }
 
     /// One line describing the source, as the UI and `schema` show it.
+    /// Remote reads in flight give up as soon as `flag` is set (a job's
+    /// cancel flag), so a cancel does not wait for a large range to arrive;
+    /// `None` when the job is over.
+    pub fn stop_reads_when(&self, flag: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>) {
+        for f in &self.files {
+            f.stop_when(flag.clone());
+        }
+    }
+
     pub fn describe(&self) -> String {
         // A remote source names its store and counts objects, not files.
         let store = crate::engine::input::storage::remote::url::RemoteUrl::parse(&self.spec.path)

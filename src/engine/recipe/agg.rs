@@ -191,8 +191,12 @@ impl AggSpec {
                     m2.alias(p("m2")),
                 ]
             }
+            // An empty partition's set adds nothing (not a null value).
             AggFn::NUnique => vec![c("u")
-                .explode(EXPLODE)
+                .explode(ExplodeOptions {
+                    empty_as_null: false,
+                    keep_nulls: true,
+                })
                 .unique()
                 .implode(false)
                 .alias(p("u"))],

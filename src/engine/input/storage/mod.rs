@@ -57,6 +57,11 @@ pub trait ByteSource: Send + Sync + Debug {
     fn is_remote(&self) -> bool {
         false
     }
+
+    /// Requests in flight give up as soon as `flag` is set (a job's cancel
+    /// flag; `None` when the job is over). Local reads are too short to
+    /// need it.
+    fn stop_when(&self, _flag: Option<Arc<std::sync::atomic::AtomicBool>>) {}
 }
 
 /// What a location names.

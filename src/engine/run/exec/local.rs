@@ -63,6 +63,22 @@ struct Done {
     result: Result<TaskOutput>,
 }
 
+/// While a job runs, a cancel also stops its remote reads in flight.
+struct StopReadsOnCancel(Arc<Job>);
+
+impl StopReadsOnCancel {
+    fn watch(job: &Arc<Job>, cancel: &CancelToken) -> StopReadsOnCancel {
+        job.source.stop_reads_when(Some(cancel.flag()));
+        StopReadsOnCancel(Arc::clone(job))
+    }
+}
+
+impl Drop for StopReadsOnCancel {
+    fn drop(&mut self) {
+        self.0.source.stop_reads_when(None);
+    }
+}
+
 impl Executor for LocalExecutor {
     fn execute(
         &self,
@@ -71,6 +87,7 @@ impl Executor for LocalExecutor {
         events: EventSink,
         cancel: CancelToken,
     ) -> Result<JobResult> {
+        let _stop_reads = StopReadsOnCancel::watch(&job, &cancel);
         let graph = &job.graph;
         let n = graph.tasks.len();
         let sink_maps = sink.is_some() && job.is_map_only();

@@ -116,7 +116,8 @@ impl RemoteObject {
         let len = range.end - range.start;
         let got = self
             .transfer
-            .block_on(self.store.get_range(&self.key, range))
+            .block_on_unless_stopped(self.store.get_range(&self.key, range))
+            .ok_or_else(cancelled)?
             .map_err(|e| self.io_error(&e))?;
         self.transfer.count(1, len);
         Ok(got)
@@ -192,7 +193,8 @@ impl ByteSource for RemoteObject {
             .map(|r| self.store.get_range(&self.key, r.clone()));
         let got = self
             .transfer
-            .block_on(futures::future::try_join_all(fetches))
+            .block_on_unless_stopped(futures::future::try_join_all(fetches))
+            .ok_or_else(cancelled)?
             .map_err(|e| self.io_error(&e))?;
         let fetched: u64 = merged.iter().map(|r| r.end - r.start).sum();
         self.transfer.count(merged.len() as u64, fetched);
@@ -215,6 +217,15 @@ impl ByteSource for RemoteObject {
     fn is_remote(&self) -> bool {
         true
     }
+
+    fn stop_when(&self, flag: Option<Arc<std::sync::atomic::AtomicBool>>) {
+        self.transfer.stop_when(flag);
+    }
+}
+
+/// The read a cancel cut short.
+fn cancelled() -> std::io::Error {
+    std::io::Error::other(crate::engine::error::QuarryError::Cancelled)
 }
 
 impl RemoteObject {
