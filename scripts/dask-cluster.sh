@@ -80,7 +80,7 @@ stop)
   stop_pids "$dir/w1.pid" "$dir/w2.pid"
   stop_pids "$dir/scheduler.pid"
   for h in "$dir"/w*.home; do
-    [ -f "$h" ] && rm -rf "$(cat "$h")"
+    if [ -f "$h" ]; then rm -rf "$(cat "$h")"; fi
   done
   ;;
 *)

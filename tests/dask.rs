@@ -731,9 +731,10 @@ fn the_explorer_runs_its_computes_on_the_cluster() {
 /// newlines across block cuts, so the worker must use the driver's cuts.
 #[test]
 fn tasks_run_one_by_one_from_the_scratch_directory_equal_the_local_run() {
+    use quarry::engine::input::storage::remote::options::StoreOptions;
     use quarry::engine::recipe::Recipe;
     use quarry::engine::run::exec::local::LocalExecutor;
-    use quarry::engine::run::exec::remote::{exec_task, output_path, read_output, Scratch};
+    use quarry::engine::run::exec::remote::{exec_task, read_frame, Scratch};
     use quarry::engine::run::exec::{CancelToken, Executor};
     use quarry::engine::run::job::{Job, JobOptions};
 
@@ -758,13 +759,14 @@ fn tasks_run_one_by_one_from_the_scratch_directory_equal_the_local_run() {
     };
     let job = Arc::new(Job::prepare(recipe, dir.path(), &opts).unwrap());
     assert!(job.source.partitions.len() > 20);
-    let scratch = Scratch::create(&dir.path().join("scratch"), &job, false).unwrap();
+    let options = StoreOptions::default();
+    let scratch = Scratch::create(&dir.path().join("scratch"), &job, false, &options).unwrap();
     // Task ids are in dependency order.
     for t in 0..job.graph.tasks.len() {
-        exec_task(&scratch.dir, t).unwrap();
+        exec_task(&scratch.dir.to_string_lossy(), t, &options).unwrap();
     }
     let last = job.graph.tasks.len() - 1;
-    let remote = read_output(&output_path(&scratch.dir, last)).unwrap();
+    let remote = read_frame(&scratch.store, last).unwrap();
     let local = LocalExecutor::new(2, 1 << 30)
         .execute(Arc::clone(&job), None, Arc::new(|_| {}), CancelToken::new())
         .unwrap()

@@ -796,3 +796,145 @@ fn ctrl_c_stops_requests_in_flight() {
         "Ctrl-C took {waited:?} to stop the job"
     );
 }
+
+/// A bucket anyone may read and write: the workers and exec-task send
+/// unsigned requests (`--anonymous`), with no credentials to pass around.
+const PUBLIC_SCRATCH_BUCKET: &str = "import json\ns3.create_bucket(Bucket='scratch')\ns3.put_bucket_policy(Bucket='scratch', Policy=json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': '*', 'Action': 's3:*', 'Resource': ['arn:aws:s3:::scratch', 'arn:aws:s3:::scratch/*']}]}))\n";
+
+/// `--scratch s3://…`: the job description and task outputs in a store
+/// prefix every worker reaches, removed with the job.
+#[test]
+fn a_scratch_prefix_in_a_store_holds_the_job_and_its_outputs() {
+    use quarry::engine::recipe::Recipe;
+    use quarry::engine::run::exec::local::LocalExecutor;
+    use quarry::engine::run::exec::remote::{exec_task, read_frame, Scratch};
+    use quarry::engine::run::exec::{CancelToken, Executor};
+    use quarry::engine::run::job::{Job, JobOptions};
+    use std::sync::Arc;
+
+    let Some(py) = python() else { return };
+    let moto = Server::moto(&py);
+    boto(&py, &moto, PUBLIC_SCRATCH_BUCKET);
+    let dir = data_dir();
+    std::fs::write(dir.path().join("d.csv"), csv_bytes(30_000, 4)).unwrap();
+    let recipe = Recipe::parse(
+        "[source]\npath = 'd.csv'\n[[steps]]\nop = 'group_by'\nkeys = ['city']\naggs = { n = 'count(*)', t = 'sum(amount)' }\n",
+    )
+    .unwrap();
+    let opts = JobOptions {
+        blocksize: Some(64 * 1024),
+        split_every: 3,
+        ..JobOptions::default()
+    };
+    let job = Arc::new(Job::prepare(recipe, dir.path(), &opts).unwrap());
+    let options = StoreOptions {
+        endpoint: Some(moto.url()),
+        anonymous: true,
+    };
+    let root = PathBuf::from("s3://scratch/jobs");
+    let scratch = Scratch::create(&root, &job, false, &options).unwrap();
+    let location = scratch.dir.to_string_lossy().into_owned();
+    assert!(
+        location.starts_with("s3://scratch/jobs/quarry-"),
+        "{location}"
+    );
+    for t in 0..job.graph.tasks.len() {
+        exec_task(&location, t, &options).unwrap();
+    }
+    let last = job.graph.tasks.len() - 1;
+    let theirs = read_frame(&scratch.store, last).unwrap();
+    let ours = LocalExecutor::new(2, 1 << 30)
+        .execute(Arc::clone(&job), None, Arc::new(|_| {}), CancelToken::new())
+        .unwrap()
+        .frame
+        .unwrap();
+    let sort = |df: DataFrame| df.sort(["city"], SortMultipleOptions::default()).unwrap();
+    assert!(sort(ours).equals_missing(&sort(theirs)));
+    let listed = boto(
+        &py,
+        &moto,
+        "print(s3.list_objects_v2(Bucket='scratch', Prefix='jobs/').get('KeyCount'))",
+    );
+    assert!(listed.trim().parse::<usize>().unwrap() > job.graph.tasks.len());
+    drop(scratch);
+    let listed = boto(
+        &py,
+        &moto,
+        "print(s3.list_objects_v2(Bucket='scratch', Prefix='jobs/').get('KeyCount'))",
+    );
+    assert_eq!(listed.trim(), "0", "the scratch prefix outlived its job");
+}
+
+#[test]
+fn dask_with_its_scratch_in_a_store_equals_the_local_run() {
+    let Some(py) = python() else { return };
+    let Some(scheduler_file) = isolated_cluster() else {
+        return;
+    };
+    let moto = Server::moto(&py);
+    boto(&py, &moto, PUBLIC_SCRATCH_BUCKET);
+    let dir = data_dir();
+    std::fs::write(dir.path().join("d.csv"), csv_bytes(40_000, 12)).unwrap();
+    let server = Server::range(&py, dir.path());
+    let bin_dir = tempfile::Builder::new()
+        .prefix("quarry-bin-")
+        .tempdir()
+        .unwrap();
+    let binary = bin_dir.path().join("quarry");
+    std::fs::copy(env!("CARGO_BIN_EXE_quarry"), &binary).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let recipe = dir.path().join("r.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "[source]\npath = \"{}/d.csv\"\nblocksize = \"256KiB\"\nendpoint = \"{}\"\nanonymous = true\n\n[[steps]]\nop = \"group_by\"\nkeys = [\"city\"]\naggs = {{ n = \"count(*)\", total = \"sum(amount)\" }}\n\n[[steps]]\nop = \"sort\"\nby = [\"city\"]\n",
+            server.url(),
+            moto.url()
+        ),
+    )
+    .unwrap();
+    let local_out = dir.path().join("local.csv");
+    stdout(&quarry(
+        &[
+            "run",
+            &recipe.to_string_lossy(),
+            "-o",
+            &local_out.to_string_lossy(),
+        ],
+        &[],
+    ));
+    let dask_out = dir.path().join("dask.csv");
+    let o = quarry(
+        &[
+            "run",
+            &recipe.to_string_lossy(),
+            "--scheduler-file",
+            &scheduler_file.to_string_lossy(),
+            "--python",
+            &py.to_string_lossy(),
+            "--worker-binary",
+            &binary.to_string_lossy(),
+            "--scratch",
+            "s3://scratch/jobs",
+            "--json-events",
+            "-o",
+            &dask_out.to_string_lossy(),
+        ],
+        &[],
+    );
+    let events = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{events}");
+    assert!(events.contains("scratch in s3://scratch/jobs"), "{events}");
+    assert_eq!(
+        std::fs::read_to_string(&dask_out).unwrap(),
+        std::fs::read_to_string(&local_out).unwrap()
+    );
+    let listed = boto(
+        &py,
+        &moto,
+        "print(s3.list_objects_v2(Bucket='scratch', Prefix='jobs/').get('KeyCount'))",
+    );
+    assert_eq!(listed.trim(), "0", "the scratch prefix outlived its job");
+}

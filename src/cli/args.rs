@@ -98,7 +98,8 @@ pub struct ExecArgs {
     #[arg(long, value_name = "PATH")]
     pub worker_binary: Option<PathBuf>,
     /// Dask: directory for task outputs, on a filesystem every worker shares
-    /// (default: the cache directory).
+    /// (default: the cache directory), or a store prefix every worker
+    /// reaches (s3://bucket/prefix, reached as the source is).
     #[arg(long, value_name = "DIR")]
     pub scratch: Option<PathBuf>,
     /// Dask: keep the scratch files after the job (for debugging).
@@ -207,6 +208,12 @@ pub struct ExecTaskArgs {
     pub dir: PathBuf,
     /// The task's number in the job's graph.
     pub task: usize,
+    /// A scratch prefix in an S3-compatible store: its endpoint.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// A scratch prefix in a store: unsigned requests.
+    #[arg(long)]
+    pub anonymous: bool,
 }
 
 #[derive(Args, Debug)]

@@ -8,7 +8,11 @@ use crate::engine::Result;
 /// 0) or a JSON failure (exit 1) that the Dask bridge reads.
 pub fn run(a: &ExecTaskArgs) -> Result<()> {
     use crate::engine::run::exec::remote::{exec_task, TaskFailure};
-    match exec_task(&a.dir, a.task) {
+    let store = crate::engine::input::storage::remote::options::StoreOptions {
+        endpoint: a.endpoint.clone(),
+        anonymous: a.anonymous,
+    };
+    match exec_task(&a.dir.to_string_lossy(), a.task, &store) {
         Ok(report) => {
             emit(|w| writeln!(w, "{}", serde_json::to_string(&report).unwrap_or_default()))
         }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::remote::{output_path, read_output, unique_id, Scratch};
+use super::remote::{output_name, read_frame, unique_id, Scratch};
 use super::schedule::{Finished, Schedule};
 use super::{CancelToken, EventSink, Executor, JobResult};
 use crate::engine::error::Fix;
@@ -304,15 +304,31 @@ fn write_bridge_script() -> Result<PathBuf> {
 }
 
 impl DaskExecutor {
-    fn connect_request(&self, scratch: &Path, job_id: &str) -> serde_json::Value {
+    fn connect_request(&self, scratch: &Scratch, job_id: &str, job: &Job) -> serde_json::Value {
+        // A store prefix is shared by every worker that can reach it; the
+        // workers reach it as the driver does (endpoint, signing).
+        let (transport, task_args) = if scratch.store.is_remote() {
+            let store = &job.source.spec.store;
+            let mut args = Vec::new();
+            if let Some(e) = &store.endpoint {
+                args.extend(["--endpoint".to_string(), e.clone()]);
+            }
+            if store.anonymous {
+                args.push("--anonymous".to_string());
+            }
+            (Transport::Shared, args)
+        } else {
+            (self.transport, Vec::new())
+        };
         let mut req = json!({
             "op": "connect",
             "job": job_id,
             "binary": self.worker_binary,
-            "scratch": scratch,
+            "scratch": scratch.dir,
+            "task_args": task_args,
             "retries": self.retries,
             "timeout_s": self.connect_timeout.as_secs_f64(),
-            "transport": self.transport.name(),
+            "transport": transport.name(),
         });
         match &self.target {
             DaskTarget::Address(a) => req["address"] = json!(a),
@@ -418,10 +434,16 @@ impl Executor for DaskExecutor {
         events: EventSink,
         cancel: CancelToken,
     ) -> Result<JobResult> {
-        let scratch = Scratch::create(&self.scratch, &job, self.keep_scratch)?;
+        // A store prefix (--scratch s3://…) is reached as the source is.
+        let scratch = Scratch::create(
+            &self.scratch,
+            &job,
+            self.keep_scratch,
+            &job.source.spec.store,
+        )?;
         let job_id = unique_id();
         let mut bridge = Bridge::spawn(&self.python)?;
-        if !bridge.send(self.connect_request(&scratch.dir, &job_id)) {
+        if !bridge.send(self.connect_request(&scratch, &job_id, &job)) {
             return Err(QuarryError::Usage(format!(
                 "the Dask bridge did not start ({})",
                 bridge.death_note()
@@ -430,7 +452,9 @@ impl Executor for DaskExecutor {
         let (threads, shared_fs) = self.await_ready(&mut bridge, &cancel)?;
         let sink_maps = sink.is_some() && job.is_map_only();
         // The progress view says which way data moves.
-        let label = if shared_fs {
+        let label = if scratch.store.is_remote() {
+            format!("{} · scratch in {}", self.label(), scratch.dir.display())
+        } else if shared_fs {
             format!("{} · shared filesystem", self.label())
         } else {
             format!("{} · no shared filesystem", self.label())
@@ -515,7 +539,7 @@ impl Executor for DaskExecutor {
                         // (or the workers' memory).
                         let deps = &graph.tasks[task].deps;
                         for &d in deps {
-                            let _ = std::fs::remove_file(output_path(&scratch.dir, d));
+                            scratch.store.remove(&output_name(d));
                         }
                         if !shared_fs && !deps.is_empty() {
                             bridge.send(json!({ "op": "release", "tasks": deps }));
@@ -568,7 +592,7 @@ impl Executor for DaskExecutor {
             None
         } else {
             match sched.result_task() {
-                Some(t) => Some(read_output(&output_path(&scratch.dir, t))?),
+                Some(t) => Some(read_frame(&scratch.store, t)?),
                 None => None,
             }
         };
@@ -589,10 +613,9 @@ impl DaskExecutor {
         let Some(s) = sink.as_mut() else {
             return Ok(());
         };
-        let path = output_path(&scratch.dir, task);
-        s.push(t.partition.unwrap_or(0), read_output(&path)?)?;
+        s.push(t.partition.unwrap_or(0), read_frame(&scratch.store, task)?)?;
         if !self.keep_scratch {
-            let _ = std::fs::remove_file(&path);
+            scratch.store.remove(&output_name(task));
         }
         Ok(())
     }

@@ -48,7 +48,7 @@ def emit(event, **fields):
         sys.stdout.flush()
 
 
-def run_task(binary, job_dir, topic, task):
+def run_task(binary, job_dir, topic, task, extra_args=()):
     """Runs on a Dask worker: one quarry task as a subprocess.
 
     A deterministic failure (bad data) is returned, not raised, so Dask does
@@ -71,10 +71,13 @@ def run_task(binary, job_dir, topic, task):
             pass
     except Exception:
         name = "dask"
+    # A scratch prefix in a store (s3://…) has no directory to watch;
+    # cancelling the future is enough there.
+    local = "://" not in job_dir
     cancel_marker = _os.path.join(job_dir, "CANCEL")
     t0 = _time.time()
     proc = _subprocess.Popen(
-        [binary, "exec-task", job_dir, str(task)],
+        [binary, "exec-task", job_dir, str(task)] + list(extra_args),
         stdout=_subprocess.PIPE,
         stderr=_subprocess.PIPE,
         stdin=_subprocess.DEVNULL,
@@ -84,7 +87,7 @@ def run_task(binary, job_dir, topic, task):
             out, err = proc.communicate(timeout=0.2)
             break
         except _subprocess.TimeoutExpired:
-            if not _os.path.isdir(job_dir) or _os.path.exists(cancel_marker):
+            if local and (not _os.path.isdir(job_dir) or _os.path.exists(cancel_marker)):
                 proc.kill()
                 proc.communicate()
                 return {"cancelled": True, "worker": name}
@@ -239,7 +242,9 @@ class Bridge:
         info = self.client.scheduler_info(n_workers=-1)
         self.workers = self.names(info)
         transport = self.cfg.get("transport", "auto")
-        if transport == "auto":
+        if transport == "auto" and "://" in self.cfg["scratch"]:
+            self.shared = True
+        elif transport == "auto":
             try:
                 seen = self.client.run(_sees, self.cfg["scratch"])
                 self.shared = bool(seen) and all(seen.values())
@@ -363,6 +368,7 @@ class Bridge:
             self.cfg["scratch"],
             self.topic,
             task,
+            self.cfg.get("task_args", []),
             key=key,
             pure=False,
             retries=int(self.cfg.get("retries", 2)),

@@ -5,6 +5,7 @@ pub mod dask;
 pub mod local;
 pub mod remote;
 pub mod schedule;
+pub mod scratch_store;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::engine::error::Fix;
 use crate::engine::error::{QuarryError, Result};
 use crate::engine::input::spec::dtype_name;
+use crate::engine::input::storage::remote::options::StoreOptions;
 use crate::engine::plan::graph::StageKind;
 use crate::engine::recipe::{Recipe, SourceConfig};
-use crate::engine::run::atomic::Pending;
+use crate::engine::run::exec::scratch_store::ScratchStore;
 use crate::engine::run::job::{Job, JobOptions};
 
 pub const JOB_FILE: &str = "job.json";
@@ -107,11 +108,6 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(|e| QuarryError::io(p, e))
 }
 
-/// The file holding task `task`'s output.
-pub fn output_path(dir: &Path, task: usize) -> PathBuf {
-    dir.join(format!("t{task:06}.arrow"))
-}
-
 /// What `exec-task` prints as its last stdout line on success.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TaskReport {
@@ -141,15 +137,17 @@ impl TaskFailure {
     }
 }
 
-/// Run task `task` of the job described in `dir`, writing its output there.
-pub fn exec_task(dir: &Path, task: usize) -> Result<TaskReport> {
+/// Run task `task` of the job described in scratch space `dir` (a
+/// directory, or a store prefix reached with `options`), writing its output
+/// there.
+pub fn exec_task(dir: &str, task: usize, options: &StoreOptions) -> Result<TaskReport> {
     let t0 = Instant::now();
-    let spec_path = dir.join(JOB_FILE);
-    let text = std::fs::read_to_string(&spec_path).map_err(|e| QuarryError::io(&spec_path, e))?;
-    let spec: JobSpec = serde_json::from_str(&text).map_err(|e| {
+    let scratch = ScratchStore::open(dir, options)?;
+    let bytes = scratch.read(JOB_FILE)?;
+    let spec: JobSpec = serde_json::from_slice(&bytes).map_err(|e| {
         QuarryError::Usage(format!(
-            "{}: not a job description this quarry understands ({e}).\nThe worker's quarry must be the same version as the driver's (--worker-binary).",
-            spec_path.display()
+            "{}/{JOB_FILE}: not a job description this quarry understands ({e}).\nThe worker's quarry must be the same version as the driver's (--worker-binary).",
+            scratch.location()
         ))
     })?;
     let mut job = Job::prepare(spec.recipe, &spec.base, &spec.options)?;
@@ -187,13 +185,13 @@ pub fn exec_task(dir: &Path, task: usize) -> Result<TaskReport> {
             let inputs = t
                 .deps
                 .iter()
-                .map(|&d| read_output(&output_path(dir, d)))
+                .map(|&d| read_frame(&scratch, d))
                 .collect::<Result<Vec<_>>>()?;
             job.run_reduce(task, inputs)?
         }
     };
     let mut frame = out.frame;
-    write_output(&output_path(dir, task), &mut frame)?;
+    write_frame(&scratch, task, &mut frame)?;
     Ok(TaskReport {
         rows_in: out.rows_in as u64,
         rows_out: frame.height() as u64,
@@ -201,35 +199,65 @@ pub fn exec_task(dir: &Path, task: usize) -> Result<TaskReport> {
     })
 }
 
-pub fn read_output(path: &Path) -> Result<DataFrame> {
-    let file = std::fs::File::open(path).map_err(|e| QuarryError::io(path, e))?;
-    IpcReader::new(file)
+/// The name of task `task`'s output in the scratch space.
+pub fn output_name(task: usize) -> String {
+    format!("t{task:06}.arrow")
+}
+
+/// Task `task`'s output, from the scratch space.
+pub fn read_frame(scratch: &ScratchStore, task: usize) -> Result<DataFrame> {
+    let name = output_name(task);
+    let bytes = scratch.read(&name)?;
+    IpcReader::new(std::io::Cursor::new(bytes))
         .finish()
-        .map_err(|e| QuarryError::Engine(format!("reading task output {}: {e}", path.display())))
+        .map_err(|e| {
+            QuarryError::Engine(format!(
+                "reading task output {}/{name}: {e}",
+                scratch.location()
+            ))
+        })
 }
 
-/// Write temp-then-rename in the same directory: a task that is retried, or
-/// orphaned by a lost worker and still running, never leaves a torn file,
-/// and two copies of a task write the same bytes.
-pub fn write_output(path: &Path, frame: &mut DataFrame) -> Result<()> {
-    let pending = Pending::file(path);
-    let file = pending.create()?;
+/// Write task `task`'s output to the scratch space, whole or not at all: a
+/// task that is retried, or orphaned by a lost worker and still running,
+/// never leaves a torn file, and two copies of a task write the same bytes.
+pub fn write_frame(scratch: &ScratchStore, task: usize, frame: &mut DataFrame) -> Result<()> {
     frame.rechunk_mut();
-    IpcWriter::new(file).finish(frame).map_err(|e| {
-        QuarryError::Engine(format!("writing {}: {e}", pending.temp_path().display()))
-    })?;
-    pending.commit()
+    let mut bytes = Vec::new();
+    IpcWriter::new(&mut bytes)
+        .finish(frame)
+        .map_err(|e| QuarryError::Engine(format!("encoding task output {task}: {e}")))?;
+    scratch.write(&output_name(task), bytes)
 }
 
-/// A job's scratch directory: owner-only, removed when dropped unless kept.
+/// A job's scratch space: an owner-only directory, or a prefix in a store;
+/// removed when dropped unless kept.
 pub struct Scratch {
+    /// Where it is: a directory, or the prefix's URL.
     pub dir: PathBuf,
+    pub store: ScratchStore,
     pub keep: bool,
 }
 
 impl Scratch {
     /// Create `root/quarry-HOST-PID-NANOS/` and write the job description.
-    pub fn create(root: &Path, job: &Job, keep: bool) -> Result<Scratch> {
+    /// A `root` URL (`s3://bucket/prefix`) puts it in that store, reached
+    /// with `options`.
+    pub fn create(root: &Path, job: &Job, keep: bool, options: &StoreOptions) -> Result<Scratch> {
+        let spec = JobSpec::of(job)?;
+        let text = serde_json::to_string(&spec)
+            .map_err(|e| QuarryError::Engine(format!("cannot describe the job: {e}")))?;
+        let root_text = root.to_string_lossy();
+        if crate::engine::input::storage::remote::url::is_remote(&root_text) {
+            let location = format!("{}/quarry-{}", root_text.trim_end_matches('/'), unique_id());
+            let store = ScratchStore::open(&location, options)?;
+            store.write(JOB_FILE, text.into_bytes())?;
+            return Ok(Scratch {
+                dir: PathBuf::from(location),
+                store,
+                keep,
+            });
+        }
         use std::os::unix::fs::DirBuilderExt;
         let root = absolute(root)?;
         std::fs::DirBuilder::new()
@@ -242,15 +270,16 @@ impl Scratch {
             .mode(0o700)
             .create(&dir)
             .map_err(|e| QuarryError::io(&dir, e))?;
-        let scratch = Scratch { dir, keep };
+        let scratch = Scratch {
+            store: ScratchStore::Local(dir.clone()),
+            dir,
+            keep,
+        };
         // Workers keep a persist step's partitions in the driver's persist
         // directory when they see it (a shared filesystem): it must exist.
         if let Some(p) = &job.persist {
             std::fs::create_dir_all(&p.dir).map_err(|e| QuarryError::io(&p.dir, e))?;
         }
-        let spec = JobSpec::of(job)?;
-        let text = serde_json::to_string(&spec)
-            .map_err(|e| QuarryError::Engine(format!("cannot describe the job: {e}")))?;
         let path = scratch.dir.join(JOB_FILE);
         std::fs::write(&path, text).map_err(|e| QuarryError::io(&path, e))?;
         Ok(scratch)
@@ -258,13 +287,17 @@ impl Scratch {
 
     /// Tell running tasks to stop (they poll for this file).
     pub fn mark_cancelled(&self) {
-        let _ = std::fs::write(self.dir.join(CANCEL_FILE), b"");
+        let _ = self.store.write(CANCEL_FILE, Vec::new());
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
         if self.keep {
+            return;
+        }
+        if self.store.is_remote() {
+            self.store.remove_all_remote();
             return;
         }
         // A task orphaned by a lost bridge or worker may still be writing
