@@ -571,15 +571,15 @@ fn isolated_cluster() -> Option<PathBuf> {
     }
 }
 
-#[test]
-fn dask_without_a_shared_filesystem_equals_the_local_run() {
-    let Some(py) = python() else { return };
-    let Some(scheduler_file) = isolated_cluster() else {
-        return;
-    };
-    let dir = data_dir();
-    std::fs::write(dir.path().join("d.csv"), csv_bytes(60_000, 11)).unwrap();
-    let server = Server::range(&py, dir.path());
+/// Run `recipe` locally and on the isolated cluster (with `extra` options),
+/// writing CSV: (local output, Dask output, Dask's JSON events).
+fn local_and_isolated_dask(
+    py: &Path,
+    scheduler_file: &Path,
+    recipe: &Path,
+    extra: &[&str],
+) -> (String, String, String) {
+    let dir = recipe.parent().unwrap();
     // The workers' quarry: a copy they can execute (this one may sit under
     // an owner-only directory).
     let bin_dir = tempfile::Builder::new()
@@ -591,6 +591,52 @@ fn dask_without_a_shared_filesystem_equals_the_local_run() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let local_out = dir.join("local.csv");
+    let recipe = recipe.to_string_lossy();
+    stdout(&quarry(
+        &["run", &recipe, "-o", &local_out.to_string_lossy()],
+        &[],
+    ));
+    let dask_out = dir.join("dask.csv");
+    let (scheduler_file, py, binary, out) = (
+        scheduler_file.to_string_lossy(),
+        py.to_string_lossy(),
+        binary.to_string_lossy(),
+        dask_out.to_string_lossy(),
+    );
+    let mut args = vec![
+        "run",
+        &recipe,
+        "--scheduler-file",
+        &scheduler_file,
+        "--python",
+        &py,
+        "--worker-binary",
+        &binary,
+        "--json-events",
+        "-o",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    let o = quarry(&args, &[]);
+    let events = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{events}");
+    (
+        std::fs::read_to_string(&local_out).unwrap(),
+        std::fs::read_to_string(&dask_out).unwrap(),
+        events,
+    )
+}
+
+#[test]
+fn dask_without_a_shared_filesystem_equals_the_local_run() {
+    let Some(py) = python() else { return };
+    let Some(scheduler_file) = isolated_cluster() else {
+        return;
+    };
+    let dir = data_dir();
+    std::fs::write(dir.path().join("d.csv"), csv_bytes(60_000, 11)).unwrap();
+    let server = Server::range(&py, dir.path());
 
     let recipe = dir.path().join("r.toml");
     std::fs::write(
@@ -601,43 +647,12 @@ fn dask_without_a_shared_filesystem_equals_the_local_run() {
         ),
     )
     .unwrap();
-    let local_out = dir.path().join("local.csv");
-    stdout(&quarry(
-        &[
-            "run",
-            &recipe.to_string_lossy(),
-            "-o",
-            &local_out.to_string_lossy(),
-        ],
-        &[],
-    ));
-    let dask_out = dir.path().join("dask.csv");
-    let o = quarry(
-        &[
-            "run",
-            &recipe.to_string_lossy(),
-            "--scheduler-file",
-            &scheduler_file.to_string_lossy(),
-            "--python",
-            &py.to_string_lossy(),
-            "--worker-binary",
-            &binary.to_string_lossy(),
-            "--json-events",
-            "-o",
-            &dask_out.to_string_lossy(),
-        ],
-        &[],
-    );
-    let events = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{events}");
+    let (local, dask, events) = local_and_isolated_dask(&py, &scheduler_file, &recipe, &[]);
     assert!(
         events.contains("no shared filesystem"),
         "quarry says which mode it uses: {events}"
     );
-    assert_eq!(
-        std::fs::read_to_string(&dask_out).unwrap(),
-        std::fs::read_to_string(&local_out).unwrap()
-    );
+    assert_eq!(dask, local);
 }
 
 /// A CSV whose text fields hold delimiters, quotes and newlines, so block
@@ -876,15 +891,6 @@ fn dask_with_its_scratch_in_a_store_equals_the_local_run() {
     let dir = data_dir();
     std::fs::write(dir.path().join("d.csv"), csv_bytes(40_000, 12)).unwrap();
     let server = Server::range(&py, dir.path());
-    let bin_dir = tempfile::Builder::new()
-        .prefix("quarry-bin-")
-        .tempdir()
-        .unwrap();
-    let binary = bin_dir.path().join("quarry");
-    std::fs::copy(env!("CARGO_BIN_EXE_quarry"), &binary).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
     let recipe = dir.path().join("r.toml");
     std::fs::write(
         &recipe,
@@ -895,42 +901,14 @@ fn dask_with_its_scratch_in_a_store_equals_the_local_run() {
         ),
     )
     .unwrap();
-    let local_out = dir.path().join("local.csv");
-    stdout(&quarry(
-        &[
-            "run",
-            &recipe.to_string_lossy(),
-            "-o",
-            &local_out.to_string_lossy(),
-        ],
-        &[],
-    ));
-    let dask_out = dir.path().join("dask.csv");
-    let o = quarry(
-        &[
-            "run",
-            &recipe.to_string_lossy(),
-            "--scheduler-file",
-            &scheduler_file.to_string_lossy(),
-            "--python",
-            &py.to_string_lossy(),
-            "--worker-binary",
-            &binary.to_string_lossy(),
-            "--scratch",
-            "s3://scratch/jobs",
-            "--json-events",
-            "-o",
-            &dask_out.to_string_lossy(),
-        ],
-        &[],
+    let (local, dask, events) = local_and_isolated_dask(
+        &py,
+        &scheduler_file,
+        &recipe,
+        &["--scratch", "s3://scratch/jobs"],
     );
-    let events = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{events}");
     assert!(events.contains("scratch in s3://scratch/jobs"), "{events}");
-    assert_eq!(
-        std::fs::read_to_string(&dask_out).unwrap(),
-        std::fs::read_to_string(&local_out).unwrap()
-    );
+    assert_eq!(dask, local);
     let listed = boto(
         &py,
         &moto,

@@ -48,6 +48,34 @@ def emit(event, **fields):
         sys.stdout.flush()
 
 
+def task_outcome(returncode, out, err, task, name):
+    """What one `quarry exec-task` run came to: ("ok", report) or
+    ("data_error", report) from its last stdout line; a crash or an I/O
+    failure raises, so Dask retries it (possibly on another worker)."""
+    import json as _json
+
+    lines = [l for l in out.decode("utf-8", "replace").splitlines() if l.strip()]
+    report = None
+    if lines:
+        try:
+            report = _json.loads(lines[-1])
+        except ValueError:
+            report = None
+    if returncode == 0 and isinstance(report, dict) and "rows_out" in report:
+        return "ok", report
+    if returncode == 1 and isinstance(report, dict) and "error" in report:
+        if not report.get("retryable"):
+            return "data_error", report
+    tail = err.decode("utf-8", "replace").strip().splitlines()[-20:]
+    detail = "\n".join(tail) if tail else "(no output)"
+    if report and "error" in report:
+        detail = report["error"]
+    raise RuntimeError(
+        "quarry exec-task (task %d) exited with status %s on worker %s: %s"
+        % (task, returncode, name, detail)
+    )
+
+
 def run_task(binary, job_dir, topic, task, extra_args=()):
     """Runs on a Dask worker: one quarry task as a subprocess.
 
@@ -55,7 +83,6 @@ def run_task(binary, job_dir, topic, task, extra_args=()):
     not retry it; a crash or an I/O failure is raised, so Dask retries it
     (possibly on another worker). The subprocess is killed when quarry
     cancels the job (it marks the scratch directory, or removes it)."""
-    import json as _json
     import os as _os
     import subprocess as _subprocess
     import time as _time
@@ -91,29 +118,11 @@ def run_task(binary, job_dir, topic, task, extra_args=()):
                 proc.kill()
                 proc.communicate()
                 return {"cancelled": True, "worker": name}
-    lines = [l for l in out.decode("utf-8", "replace").splitlines() if l.strip()]
-    report = None
-    if lines:
-        try:
-            report = _json.loads(lines[-1])
-        except ValueError:
-            report = None
-    if proc.returncode == 0 and isinstance(report, dict) and "rows_out" in report:
-        report["worker"] = name
+    kind, report = task_outcome(proc.returncode, out, err, task, name)
+    report["worker"] = name
+    if kind == "ok":
         report.setdefault("elapsed_ms", int((_time.time() - t0) * 1000))
-        return report
-    if proc.returncode == 1 and isinstance(report, dict) and "error" in report:
-        if not report.get("retryable"):
-            report["worker"] = name
-            return report
-    tail = err.decode("utf-8", "replace").strip().splitlines()[-20:]
-    detail = "\n".join(tail) if tail else "(no output)"
-    if report and "error" in report:
-        detail = report["error"]
-    raise RuntimeError(
-        "quarry exec-task (task %d) exited with status %s on worker %s: %s"
-        % (task, proc.returncode, name, detail)
-    )
+    return report
 
 
 def run_task_isolated(binary, job_text, topic, task, deps):
@@ -127,7 +136,6 @@ def run_task_isolated(binary, job_text, topic, task, deps):
     import subprocess as _subprocess
     import tempfile as _tempfile
     import time as _time
-    import json as _json
 
     from distributed import get_worker
 
@@ -157,35 +165,19 @@ def run_task_isolated(binary, job_text, topic, task, deps):
             stderr=_subprocess.PIPE,
             stdin=_subprocess.DEVNULL,
         )
-        lines = [l for l in proc.stdout.decode("utf-8", "replace").splitlines() if l.strip()]
-        report = None
-        if lines:
-            try:
-                report = _json.loads(lines[-1])
-            except ValueError:
-                report = None
-        if proc.returncode == 0 and isinstance(report, dict) and "rows_out" in report:
-            with open(_os.path.join(d, "t%06d.arrow" % task), "rb") as f:
-                data = f.read()
-            tell(
-                kind="finished",
-                rows_in=int(report.get("rows_in", 0)),
-                rows_out=int(report.get("rows_out", 0)),
-                elapsed_ms=int(report.get("elapsed_ms", (_time.time() - t0) * 1000)),
-            )
-            return data
-        if proc.returncode == 1 and isinstance(report, dict) and "error" in report:
-            if not report.get("retryable"):
-                tell(kind="failed", error=report["error"], fix=report.get("fix"))
-                return b""
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-20:]
-        detail = "\n".join(tail) if tail else "(no output)"
-        if report and "error" in report:
-            detail = report["error"]
-        raise RuntimeError(
-            "quarry exec-task (task %d) exited with status %s on worker %s: %s"
-            % (task, proc.returncode, name, detail)
+        kind, report = task_outcome(proc.returncode, proc.stdout, proc.stderr, task, name)
+        if kind == "data_error":
+            tell(kind="failed", error=report["error"], fix=report.get("fix"))
+            return b""
+        with open(_os.path.join(d, "t%06d.arrow" % task), "rb") as f:
+            data = f.read()
+        tell(
+            kind="finished",
+            rows_in=int(report.get("rows_in", 0)),
+            rows_out=int(report.get("rows_out", 0)),
+            elapsed_ms=int(report.get("elapsed_ms", (_time.time() - t0) * 1000)),
         )
+        return data
     finally:
         _shutil.rmtree(d, ignore_errors=True)
 
