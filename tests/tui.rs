@@ -2063,3 +2063,87 @@ fn nested_values_show_as_json_in_the_table_and_cell_line() {
         "{screen}"
     );
 }
+
+/// The text of a screen's framed area, border and indent stripped, joined
+/// without separators: a wrapped value reads back whole.
+fn unwrapped(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|l| {
+            l.trim_matches(|c: char| c == '│' || c == '|' || c.is_whitespace())
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .concat()
+}
+
+fn record_data(dir: &Path) -> String {
+    let long: String = (0..30).map(|i| format!("{:010}", i * 7919)).collect();
+    let p = dir.join("r.ndjson");
+    std::fs::write(
+        &p,
+        format!(
+            "{{\"id\": 1, \"note\": \"{long}END\", \"stripe\": {{\"count\": 3, \"tags\": [\"a\", \"b\"]}}, \"missing\": null}}\n{{\"id\": 2, \"note\": \"short\", \"stripe\": {{\"count\": 4, \"tags\": []}}, \"missing\": null}}\n"
+        ),
+    )
+    .unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn record_view_shows_every_field_whole_and_moves_between_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = record_data(dir.path());
+    let long: String = (0..30).map(|i| format!("{:010}", i * 7919)).collect();
+    let mut app = App::open(dir.path(), SourceSpec::new(data));
+    app.act(Action::ViewRecord);
+    let screen = app.screen(120, 40);
+    assert!(screen.contains("record 1 of 2"), "{screen}");
+    assert!(
+        unwrapped(&screen).contains(&format!("{long}END")),
+        "the long field is on screen whole:\n{screen}"
+    );
+    // The struct, pretty-printed: one field per line.
+    assert!(screen.contains("\"count\": 3"), "{screen}");
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"/[^ ]*/r\.ndjson", "[DATA]");
+    settings.bind(|| {
+        insta::assert_snapshot!("record_120x40", screen.clone());
+        insta::assert_snapshot!("record_40x12", app.screen(40, 12));
+    });
+    // Down selects the next field; copy takes it whole.
+    app.act(Action::MoveDown);
+    let fx = app.act(Action::CopyCell);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Copy(t) if t == &format!("{long}END"))),
+        "{fx:?}"
+    );
+    // Right is the next record, and the selected field stays.
+    app.act(Action::MoveRight);
+    let screen = app.screen(120, 40);
+    assert!(screen.contains("record 2 of 2"), "{screen}");
+    assert!(screen.contains("short"), "{screen}");
+    // Again: back to the table, at that row.
+    app.act(Action::ViewRecord);
+    let screen = app.screen(120, 40);
+    assert!(!screen.contains("record 2 of 2"), "{screen}");
+    assert_eq!(app.state.table.row, 1);
+}
+
+#[test]
+fn tmux_record_view_shows_a_long_field_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = record_data(dir.path());
+    let long: String = (0..30).map(|i| format!("{:010}", i * 7919)).collect();
+    let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 100, 30);
+    t.wait_for("short", 15);
+    t.send(&["Space"]);
+    let s = t.wait_for("record 1 of 2", 15);
+    assert!(
+        unwrapped(&s).contains(&format!("{long}END")),
+        "the long field is on screen whole:\n{s}"
+    );
+    t.send(&["q"]);
+    t.wait_for("EXITED", 15);
+}

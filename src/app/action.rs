@@ -79,6 +79,7 @@ actions! {
     ToggleTake = "toggle_take", "take", "toggle head / random take";
     CopyCell = "copy_cell", "copy", "copy the current cell (OSC 52)";
     CopyRow = "copy_row", "copy row", "copy the current row, tab-separated (OSC 52)";
+    ViewRecord = "view_record", "record", "record view: every field of the row, whole (again: back)";
     DeleteStep = "delete_step", "delete", "delete the selected step";
     MoveStepUp = "move_step_up", "step up", "move the step up";
     MoveStepDown = "move_step_down", "step down", "move the step down";

@@ -250,6 +250,9 @@ pub struct State {
     pub history: History,
     pub quit_armed: bool,
     pub show_help: bool,
+    /// The record view is open over the table (or the result): every field
+    /// of the cursor's row.
+    pub record_open: bool,
     /// First line of the help overlay on screen.
     pub help_scroll: usize,
     pub insight: InsightView,
@@ -307,6 +310,7 @@ impl State {
             },
             quit_armed: false,
             show_help: false,
+            record_open: false,
             help_scroll: 0,
             insight: InsightView::default(),
             search: None,

@@ -6,6 +6,7 @@ mod insight;
 pub mod keys;
 mod pipeline;
 mod progress;
+mod record;
 mod table;
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -101,7 +102,7 @@ pub fn areas(s: &State, area: Rect) -> Areas {
 pub use crate::app::state::Hit;
 
 pub fn hit_test(s: &State, area: Rect, x: u16, y: u16) -> Option<Hit> {
-    if s.show_help || s.prompt.is_some() || area.width < 20 || area.height < 5 {
+    if s.show_help || s.record_open || s.prompt.is_some() || area.width < 20 || area.height < 5 {
         return None;
     }
     let a = areas(s, area);
@@ -147,6 +148,9 @@ pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
         View::Frequency => insight::draw_frequency(s, theme, keys, f, a.main),
         View::Histogram => insight::draw_histogram(s, theme, keys, f, a.main),
         _ => {}
+    }
+    if s.record_open && matches!(s.view, View::Table | View::Result) {
+        record::draw_record(s, theme, keys, f, a.main);
     }
     draw_cell_line(s, theme, f, a.cell_line);
     if s.prompt.is_some() {

@@ -7,7 +7,8 @@
 //! `pipeline` (step edits, undo, recipes loaded and saved, preview answers),
 //! `prompts` (opening and submitting them), `completion` (Tab), `step_text`
 //! (a step as editable text), `jobs` (compute, write, insights, the confirm
-//! question, fixes), `requests` (asking for previews and graphs).
+//! question, fixes), `requests` (asking for previews and graphs), `record`
+//! (the record view's own movement).
 //! `handlers` says, per mode, which of them answer an action and in what
 //! order.
 
@@ -16,6 +17,7 @@ mod jobs;
 mod navigation;
 mod pipeline;
 mod prompts;
+mod record;
 mod requests;
 mod step_text;
 
@@ -207,6 +209,7 @@ fn handlers(mode: Mode) -> &'static [Handler] {
         Mode::Prompt => &[prompts::on_prompt_action],
         Mode::Table | Mode::Pipeline => &[
             navigation::on_help,
+            record::on_action,
             navigation::on_view_action,
             jobs::on_view_action,
             navigation::on_action,

@@ -263,6 +263,7 @@ pub fn quit(s: &mut State) -> Vec<Effect> {
 
 pub fn set_view(s: &mut State, v: View) -> Vec<Effect> {
     s.view = v;
+    s.record_open = false;
     s.focus = if v == View::Pipeline {
         Focus::Pipeline
     } else {
@@ -271,7 +272,7 @@ pub fn set_view(s: &mut State, v: View) -> Vec<Effect> {
     vec![]
 }
 
-fn move_rows(s: &mut State, delta: i64) -> Vec<Effect> {
+pub(super) fn move_rows(s: &mut State, delta: i64) -> Vec<Effect> {
     let h = s.frame_height();
     if h == 0 {
         return vec![];
