@@ -2147,3 +2147,69 @@ fn tmux_record_view_shows_a_long_field_whole() {
     t.send(&["q"]);
     t.wait_for("EXITED", 15);
 }
+
+/// The table's header line: the first line holding a column name.
+fn header_of(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains("city") || l.contains("kind") || l.contains("amount"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn reading_comfort_grouping_widths_frozen_and_hidden_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    // Digit grouping: the amounts at the bottom are in the thousands.
+    let grouped = regex::Regex::new(r"\b\d,\d{3}\b").unwrap();
+    let plain = regex::Regex::new(r"\b\d{4}\b").unwrap();
+    app.act(Action::Bottom);
+    let s = app.screen(120, 40);
+    assert!(plain.is_match(&s) && !grouped.is_match(&s), "{s}");
+    app.act(Action::ToggleDigitGrouping);
+    let s = app.screen(120, 40);
+    assert!(grouped.is_match(&s) && !plain.is_match(&s), "{s}");
+    app.act(Action::ToggleDigitGrouping);
+    app.act(Action::Top);
+
+    // Narrow the city column below its values: they are cut with a mark;
+    // widen it back and they are whole again.
+    app.act(Action::NarrowColumn);
+    let s = app.screen(120, 40);
+    assert!(s.contains("Os…") || s.contains("O…"), "{s}");
+    app.act(Action::WidenColumn);
+    assert!(app.screen(120, 40).contains("Oslo"));
+
+    // Hide kind: gone from the header, right skips over it, and the
+    // pipeline is untouched.
+    app.act(Action::MoveRight);
+    app.act(Action::HideColumn);
+    let header = header_of(&app.screen(120, 40));
+    assert!(
+        !header.contains("kind") && header.contains("amount"),
+        "{header}"
+    );
+    assert_eq!(app.state.recipe.steps.len(), 0, "hiding is not a step");
+    app.act(Action::FirstColumn);
+    app.act(Action::MoveRight);
+    assert_eq!(app.state.column_names()[app.state.table.col], "amount");
+    app.act(Action::ShowColumns);
+    assert!(header_of(&app.screen(120, 40)).contains("kind"));
+
+    // Freeze a widened city, then scroll right in a narrow terminal: city
+    // stays, kind scrolls out of view.
+    app.act(Action::FirstColumn);
+    app.act(Action::WidenColumn);
+    app.act(Action::WidenColumn);
+    app.act(Action::FreezeColumns);
+    app.act(Action::LastColumn);
+    let header = header_of(&app.screen(24, 12));
+    assert!(
+        header.contains("city") && header.contains("amount") && !header.contains("kind"),
+        "{header}"
+    );
+    app.act(Action::FreezeColumns);
+    let header = header_of(&app.screen(24, 12));
+    assert!(!header.contains("city"), "unfrozen: {header}");
+}

@@ -79,6 +79,12 @@ actions! {
     ToggleTake = "toggle_take", "take", "toggle head / random take";
     CopyCell = "copy_cell", "copy", "copy the current cell (OSC 52)";
     CopyRow = "copy_row", "copy row", "copy the current row, tab-separated (OSC 52)";
+    ToggleDigitGrouping = "toggle_digit_grouping", "1,000", "toggle digit grouping (1,234,567) in the table";
+    WidenColumn = "widen_column", "wider", "widen the current column";
+    NarrowColumn = "narrow_column", "narrower", "narrow the current column";
+    FreezeColumns = "freeze_columns", "freeze", "keep columns up to this one on screen (again: off)";
+    HideColumn = "hide_column", "hide", "hide the current column from view (not a drop step)";
+    ShowColumns = "show_columns", "show all", "show the hidden columns again";
     ViewRecord = "view_record", "record", "record view: every field of the row, whole (again: back)";
     DeleteStep = "delete_step", "delete", "delete the selected step";
     MoveStepUp = "move_step_up", "step up", "move the step up";

@@ -161,6 +161,19 @@ pub struct TableCursor {
     pub page: usize,
 }
 
+/// How the table reads, without touching the pipeline: digit grouping,
+/// per-column width changes, frozen leading columns, columns hidden from
+/// view (a view choice, unlike a drop step).
+#[derive(Debug, Clone, Default)]
+pub struct TableLook {
+    pub digit_grouping: bool,
+    /// Characters added to (or taken from) a column's width, by name.
+    pub width_delta: std::collections::BTreeMap<String, i32>,
+    /// Leading visible columns kept on screen while scrolling right.
+    pub frozen: usize,
+    pub hidden: std::collections::BTreeSet<String>,
+}
+
 /// Pipeline edits to undo and redo, and what was last saved.
 #[derive(Debug, Clone)]
 pub struct History {
@@ -245,6 +258,7 @@ pub struct State {
     pub seed: u64,
     pub rows: usize,
     pub table: TableCursor,
+    pub look: TableLook,
     pub prompt: Option<Prompt>,
     pub status: Option<Status>,
     pub history: History,
@@ -300,6 +314,7 @@ impl State {
                 page: 20,
                 ..TableCursor::default()
             },
+            look: TableLook::default(),
             prompt: None,
             status: None,
             history: History {

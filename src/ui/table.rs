@@ -32,19 +32,54 @@ fn grid_float(f: f64) -> Option<String> {
     })
 }
 
-fn text(v: &AnyValue) -> String {
+/// `1234567.5` as `1,234,567.5`: commas between groups of three digits of
+/// the integer part.
+fn group_digits(t: &str) -> String {
+    let (sign, rest) = match t.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", t),
+    };
+    let (int, frac) = match rest.find('.') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    if !int.bytes().all(|b| b.is_ascii_digit()) {
+        return t.to_string();
+    }
+    let mut out = String::with_capacity(t.len() + int.len() / 3);
+    out.push_str(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push_str(frac);
+    out
+}
+
+/// A value as the grid shows it, whole (control characters made visible).
+fn full_text(v: &AnyValue, grouping: bool) -> String {
     let rounded = match v {
         AnyValue::Float64(f) => grid_float(*f),
         AnyValue::Float32(f) => grid_float(f64::from(*f)),
         _ => None,
     };
     let t = rounded.unwrap_or_else(|| cell_text(v));
-    let t: String = t
-        .chars()
+    let t = if grouping && v.is_primitive_numeric() && !t.contains('e') {
+        group_digits(&t)
+    } else {
+        t
+    };
+    t.chars()
         .map(|c| if c.is_control() { '·' } else { c })
-        .collect();
-    if t.chars().count() > MAX_COL {
-        let mut cut: String = t.chars().take(MAX_COL - 1).collect();
+        .collect()
+}
+
+/// `t` cut to `width` characters, the cut marked with `…`.
+fn fit(t: String, width: usize) -> String {
+    if t.chars().count() > width {
+        let mut cut: String = t.chars().take(width.saturating_sub(1)).collect();
         cut.push('…');
         cut
     } else {
@@ -75,9 +110,18 @@ struct Geometry {
     first: usize,
     last: usize,
     num_w: usize,
-    c0: usize,
-    c1: usize,
+    /// The frame's columns drawn, left to right: the frozen ones, then the
+    /// scrolled window of the others.
+    shown: Vec<usize>,
+    /// Width of every frame column (hidden ones too).
     widths: Vec<usize>,
+}
+
+/// A column's width: what its header and values need (at most `MAX_COL`),
+/// moved by the user's widen and narrow, never below 3.
+fn column_width(s: &State, name: &str, needed: usize) -> usize {
+    let delta = s.look.width_delta.get(name).copied().unwrap_or(0);
+    (needed.min(MAX_COL) as i64 + i64::from(delta)).clamp(3, 200) as usize
 }
 
 fn geometry(s: &State, df: &DataFrame, inner: Rect) -> Geometry {
@@ -91,21 +135,49 @@ fn geometry(s: &State, df: &DataFrame, inner: Rect) -> Geometry {
             let mut w = c.name().chars().count().max(dtype_name(c.dtype()).len());
             for r in first..last {
                 if let Ok(v) = c.get(r) {
-                    w = w.max(text(&v).chars().count());
+                    w = w.max(full_text(&v, s.look.digit_grouping).chars().count());
                 }
             }
-            w.clamp(3, MAX_COL)
+            column_width(s, c.name(), w)
         })
         .collect();
     let num_w = last.max(1).to_string().len();
     let avail = (inner.width as usize).saturating_sub(num_w + 1);
-    let (c0, c1) = visible_columns(&widths, s.table.col, s.table.col_offset, avail);
+    let on_view: Vec<usize> = df
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !s.look.hidden.contains(c.name().as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let frozen = s.look.frozen.min(on_view.len());
+    let (pinned, rest) = on_view.split_at(frozen);
+    let pinned_w: usize = pinned.iter().map(|&i| widths[i] + 1).sum();
+    let rest_widths: Vec<usize> = rest.iter().map(|&i| widths[i]).collect();
+    // The cursor's place among the scrolled columns (at the window's start
+    // when it is on a frozen or hidden one).
+    let cursor = rest.iter().position(|&i| i == s.table.col);
+    let offset = s
+        .table
+        .col_offset
+        .saturating_sub(frozen)
+        .min(rest.len().saturating_sub(1));
+    let (c0, c1) = if rest.is_empty() {
+        (0, 0)
+    } else {
+        visible_columns(
+            &rest_widths,
+            cursor.unwrap_or(offset),
+            offset,
+            avail.saturating_sub(pinned_w),
+        )
+    };
+    let shown = pinned.iter().chain(&rest[c0..c1]).copied().collect();
     Geometry {
         first,
         last,
         num_w,
-        c0,
-        c1,
+        shown,
         widths,
     }
 }
@@ -126,7 +198,7 @@ pub fn hit(s: &State, area: Rect, x: u16, y: u16) -> Option<super::Hit> {
         return None;
     }
     let mut cx = inner.x as usize + g.num_w + 1;
-    for c in g.c0..g.c1 {
+    for &c in &g.shown {
         let w = g.widths[c];
         if (x as usize) >= cx && (x as usize) < cx + w + 1 {
             return Some(super::Hit::Cell { row, col: c });
@@ -166,22 +238,22 @@ pub fn draw_table(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         return;
     };
     let g = geometry(s, df, inner);
-    let (first, last, num_w, c0, c1) = (g.first, g.last, g.num_w, g.c0, g.c1);
+    let (first, last, num_w) = (g.first, g.last, g.num_w);
     let widths = g.widths;
     let cols = df.columns();
     let header = Row::new(
         std::iter::once(Cell::from("")).chain(
-            cols[c0..c1]
+            g.shown
                 .iter()
-                .map(|c| Cell::from(c.name().to_string())),
+                .map(|&i| Cell::from(cols[i].name().to_string())),
         ),
     )
     .style(theme.header);
     let dtypes = Row::new(
         std::iter::once(Cell::from("")).chain(
-            cols[c0..c1]
+            g.shown
                 .iter()
-                .map(|c| Cell::from(dtype_name(c.dtype()))),
+                .map(|&i| Cell::from(dtype_name(cols[i].dtype()))),
         ),
     )
     .style(theme.dtype);
@@ -191,10 +263,15 @@ pub fn draw_table(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
             format!("{:>num_w$}", r + 1),
             theme.row_number,
         ))];
-        for (ci, c) in cols.iter().enumerate().take(c1).skip(c0) {
+        for &ci in &g.shown {
+            let c = &cols[ci];
             let v = c.get(r).unwrap_or(AnyValue::Null);
             let is_null = matches!(v, AnyValue::Null);
-            let t = if is_null { "∅".to_string() } else { text(&v) };
+            let t = if is_null {
+                "∅".to_string()
+            } else {
+                fit(full_text(&v, s.look.digit_grouping), widths[ci])
+            };
             let t = if c.dtype().is_primitive_numeric() {
                 format!("{t:>w$}", w = widths[ci])
             } else {
@@ -212,7 +289,11 @@ pub fn draw_table(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
         rows.push(Row::new(cells));
     }
     let constraints: Vec<Constraint> = std::iter::once(Constraint::Length(num_w as u16))
-        .chain(widths[c0..c1].iter().map(|w| Constraint::Length(*w as u16)))
+        .chain(
+            g.shown
+                .iter()
+                .map(|&i| Constraint::Length(widths[i] as u16)),
+        )
         .collect();
     let table = Table::new(rows, constraints)
         .header(header)
@@ -253,7 +334,9 @@ pub fn draw_schema(s: &State, theme: &Theme, keys: super::keys::Keys, f: &mut Fr
                     .unique_stable()
                     .map(|u| {
                         (0..u.len().min(3))
-                            .filter_map(|i| u.get(i).ok().map(|v| text(&v)))
+                            .filter_map(|i| {
+                                u.get(i).ok().map(|v| fit(full_text(&v, false), MAX_COL))
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -325,6 +408,22 @@ pub fn draw_schema(s: &State, theme: &Theme, keys: super::keys::Keys, f: &mut Fr
 #[cfg(test)]
 mod tests {
     use super::visible_columns;
+    use super::{fit, group_digits};
+
+    #[test]
+    fn digits_group_by_three() {
+        assert_eq!(group_digits("1234567"), "1,234,567");
+        assert_eq!(group_digits("-1234.567"), "-1,234.567");
+        assert_eq!(group_digits("123"), "123");
+        assert_eq!(group_digits("1000"), "1,000");
+        assert_eq!(group_digits("abc"), "abc");
+    }
+
+    #[test]
+    fn fitting_marks_the_cut() {
+        assert_eq!(fit("abcdef".into(), 4), "abc…");
+        assert_eq!(fit("abc".into(), 4), "abc");
+    }
 
     #[test]
     fn long_floats_are_rounded_in_the_grid() {

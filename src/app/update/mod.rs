@@ -8,12 +8,14 @@
 //! `prompts` (opening and submitting them), `completion` (Tab), `step_text`
 //! (a step as editable text), `jobs` (compute, write, insights, the confirm
 //! question, fixes), `requests` (asking for previews and graphs), `record`
-//! (the record view's own movement).
+//! (the record view's own movement), `look` (digit grouping, widths,
+//! frozen and hidden columns).
 //! `handlers` says, per mode, which of them answer an action and in what
 //! order.
 
 mod completion;
 mod jobs;
+mod look;
 mod navigation;
 mod pipeline;
 mod prompts;
@@ -211,6 +213,7 @@ fn handlers(mode: Mode) -> &'static [Handler] {
             navigation::on_help,
             record::on_action,
             navigation::on_view_action,
+            look::on_action,
             jobs::on_view_action,
             navigation::on_action,
             pipeline::on_action,
