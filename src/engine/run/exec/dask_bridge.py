@@ -334,57 +334,34 @@ class Bridge:
 
     def submit(self, task, deps=(), fetch=False):
         key = "%s-t%d" % (self.topic, task)
-        if not self.shared:
+        if self.shared:
+            args = (run_task, self.cfg["binary"], self.cfg["scratch"], self.topic, task,
+                    self.cfg.get("task_args", []))
+            on_done = self.on_done
+        else:
             with self.lock:
                 inputs = {int(d): self.outputs[int(d)] for d in deps}
                 if fetch:
                     self.fetch.add(task)
-            fut = self.client.submit(
-                run_task_isolated,
-                self.cfg["binary"],
-                self.job_future,
-                self.topic,
-                task,
-                inputs,
-                key=key,
-                pure=False,
-                retries=int(self.cfg.get("retries", 2)),
-            )
-            with self.lock:
-                self.futures[task] = fut
-            fut.add_done_callback(lambda f, t=task: self.on_done_isolated(t, f))
-            return
-        fut = self.client.submit(
-            run_task,
-            self.cfg["binary"],
-            self.cfg["scratch"],
-            self.topic,
-            task,
-            self.cfg.get("task_args", []),
-            key=key,
-            pure=False,
-            retries=int(self.cfg.get("retries", 2)),
-        )
+            args = (run_task_isolated, self.cfg["binary"], self.job_future, self.topic, task, inputs)
+            on_done = self.on_done_isolated
+        fut = self.client.submit(*args, key=key, pure=False, retries=int(self.cfg.get("retries", 2)))
         with self.lock:
             self.futures[task] = fut
-        fut.add_done_callback(lambda f, t=task: self.on_done(t, f))
+        fut.add_done_callback(lambda f, t=task: on_done(t, f))
 
-    def on_done_isolated(self, task, fut):
-        with self.lock:
-            self.futures.pop(task, None)
-        if self.closing:
-            return
-        if fut.status == "finished":
-            # The output stays on its worker; dependents get it from Dask.
-            with self.lock:
-                self.outputs[task] = fut
-                self.done.add(task)
-            self.maybe_finished(task)
-            return
+    @staticmethod
+    def report_unfinished(task, fut):
+        """A future that did not finish: the scheduler lost it (quarry
+        cancels only while closing), or it raised on every retry."""
         if fut.status == "cancelled":
-            emit("failed", task=task, worker="dask",
-                 error="the Dask scheduler cancelled the task (it lost it, or the client lost the scheduler)",
-                 fix=None)
+            emit(
+                "failed",
+                task=task,
+                worker="dask",
+                error="the Dask scheduler cancelled the task (it lost it, or the client lost the scheduler)",
+                fix=None,
+            )
             return
         try:
             exc = fut.exception()
@@ -392,6 +369,20 @@ class Bridge:
         except Exception as e:
             error = str(e)
         emit("failed", task=task, worker="dask", error=error, fix=None)
+
+    def on_done_isolated(self, task, fut):
+        with self.lock:
+            self.futures.pop(task, None)
+        if self.closing:
+            return
+        if fut.status != "finished":
+            self.report_unfinished(task, fut)
+            return
+        # The output stays on its worker; dependents get it from Dask.
+        with self.lock:
+            self.outputs[task] = fut
+            self.done.add(task)
+        self.maybe_finished(task)
 
     def on_done(self, task, fut):
         # Release the future at once: a finished task's output lives in the
@@ -401,43 +392,27 @@ class Bridge:
             self.futures.pop(task, None)
         if self.closing:
             return
-        status = fut.status
-        if status == "cancelled":
-            # quarry cancels only while closing: this one the cluster lost.
-            emit(
-                "failed",
-                task=task,
-                worker="dask",
-                error="the Dask scheduler cancelled the task (it lost it, or the client lost the scheduler)",
-                fix=None,
-            )
-            return
-        if status == "finished":
-            try:
-                r = fut.result()
-            except Exception as e:  # pragma: no cover - status raced
-                emit("failed", task=task, worker="dask", error=str(e), fix=None)
-                return
-            if r.get("cancelled"):
-                return
-            if "error" in r:
-                emit("failed", task=task, worker=r.get("worker", "dask"), error=r["error"], fix=r.get("fix"))
-                return
-            emit(
-                "finished",
-                task=task,
-                worker=r.get("worker", "dask"),
-                rows_in=int(r.get("rows_in", 0)),
-                rows_out=int(r.get("rows_out", 0)),
-                elapsed_ms=int(r.get("elapsed_ms", 0)),
-            )
+        if fut.status != "finished":
+            self.report_unfinished(task, fut)
             return
         try:
-            exc = fut.exception()
-            error = "%s: %s" % (type(exc).__name__, exc)
-        except Exception as e:
-            error = str(e)
-        emit("failed", task=task, worker="dask", error=error, fix=None)
+            r = fut.result()
+        except Exception as e:  # pragma: no cover - status raced
+            emit("failed", task=task, worker="dask", error=str(e), fix=None)
+            return
+        if r.get("cancelled"):
+            return
+        if "error" in r:
+            emit("failed", task=task, worker=r.get("worker", "dask"), error=r["error"], fix=r.get("fix"))
+            return
+        emit(
+            "finished",
+            task=task,
+            worker=r.get("worker", "dask"),
+            rows_in=int(r.get("rows_in", 0)),
+            rows_out=int(r.get("rows_out", 0)),
+            elapsed_ms=int(r.get("elapsed_ms", 0)),
+        )
 
     def close(self, cancel):
         self.closing = True
