@@ -341,6 +341,7 @@ fn draw_table(b: Bencher) {
                 partial: false,
                 partitions_read: 1,
                 elapsed_ms: 0,
+                from_result: None,
             }),
         },
     );

@@ -64,7 +64,21 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
   export QUARRY_REQUIRE_ISOLATED_DASK=1
 fi
 # The remote-storage tests start their own servers on 127.0.0.1 (moto's S3
-# server and scripts/servers/range_http.py) with this Python.
+# server and scripts/servers/range_http.py) with this Python, and azurite
+# (Azure's storage emulator, pinned in scripts/servers/azurite) with Node,
+# installed once per version into the cache directory.
 export QUARRY_REQUIRE_REMOTE=1
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm
+fi
+azurite_dir="${XDG_CACHE_HOME:-$HOME/.cache}/quarry-test-tools/azurite-$(sha256sum scripts/servers/azurite/package-lock.json | cut -c1-12)"
+if [ ! -x "$azurite_dir/node_modules/.bin/azurite-blob" ]; then
+  mkdir -p "$azurite_dir"
+  cp scripts/servers/azurite/package.json scripts/servers/azurite/package-lock.json "$azurite_dir/"
+  (cd "$azurite_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+export QUARRY_TEST_AZURITE="$azurite_dir/node_modules/.bin/azurite-blob"
 
 cargo test --release

@@ -1155,3 +1155,64 @@ fn null_tokens_in_numeric_columns_read_as_null() {
         "{out}"
     );
 }
+
+/// Run quarry with `input` piped to its standard input.
+fn quarry_with_stdin(args: &[&str], input: &[u8], cache: &Path) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("QUARRY_CACHE_DIR", cache)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+#[test]
+fn a_dash_reads_piped_csv_and_ndjson_like_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let csv = sample_csv(50_000);
+    let file = write(dir.path(), "d.csv", csv.as_bytes());
+    for args in [&["head", "-n", "7"][..], &["schema"][..], &["describe"][..]] {
+        let mut from_file = args.to_vec();
+        from_file.push(s(&file));
+        let mut from_pipe = args.to_vec();
+        from_pipe.push("-");
+        let expected = stdout(&quarry(&from_file));
+        let got = quarry_with_stdin(&from_pipe, csv.as_bytes(), &cache);
+        assert!(got.status.success(), "{}", stderr(&got));
+        // The spooled file's name differs from the file's; the data does not.
+        let without = |t: &str, name: &str| {
+            t.lines()
+                .filter(|l| !l.contains(name))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let got = without(&String::from_utf8_lossy(&got.stdout), "stdin-");
+        let expected = without(&expected, s(&file));
+        assert_eq!(got, expected, "{args:?}");
+    }
+    let ndjson = b"{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"b\": null}\n";
+    let got = quarry_with_stdin(&["head", "-", "--format", "csv"], ndjson, &cache);
+    assert!(got.status.success(), "{}", stderr(&got));
+    assert_eq!(String::from_utf8_lossy(&got.stdout), "a,b\n1,x\n2,\n");
+    // The spooled input is gone with the command.
+    let left: Vec<_> = std::fs::read_dir(cache.join("stdin"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let empty = quarry_with_stdin(&["head", "-"], b"", &cache);
+    assert_user_error(&empty, &["standard input is empty"]);
+}

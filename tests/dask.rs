@@ -693,6 +693,7 @@ fn the_explorer_runs_its_computes_on_the_cluster() {
         recipe,
         base,
         source,
+        from_result: None,
         executor: Arc::new(dask),
     };
     let emit: quarry::tui::effects::Emit = Arc::new(move |m| sink.lock().unwrap().push(m));

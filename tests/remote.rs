@@ -92,6 +92,43 @@ impl Server {
         server
     }
 
+    /// Azure's storage emulator (blob service only), from the binary
+    /// `scripts/test.sh` installs and names in QUARRY_TEST_AZURITE.
+    fn azurite(data: &Path) -> Option<Server> {
+        let Some(bin) = std::env::var_os("QUARRY_TEST_AZURITE").map(PathBuf::from) else {
+            assert!(
+                std::env::var_os("QUARRY_REQUIRE_REMOTE").is_none(),
+                "QUARRY_REQUIRE_REMOTE is set but QUARRY_TEST_AZURITE names no azurite"
+            );
+            eprintln!("no azurite: run scripts/test.sh for the Azure tests");
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin)
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .arg("--location")
+            .arg(data)
+            .args(["--silent", "--skipApiVersionCheck"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start azurite");
+        let server = Server { child, port };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "azurite did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(server)
+    }
+
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -915,4 +952,223 @@ fn dask_with_its_scratch_in_a_store_equals_the_local_run() {
         "print(s3.list_objects_v2(Bucket='scratch', Prefix='jobs/').get('KeyCount'))",
     );
     assert_eq!(listed.trim(), "0", "the scratch prefix outlived its job");
+}
+
+/// A job over a remote quoted CSV runs on guessed cuts and counts the
+/// quotes of what each partition read: the file is fetched about once, not
+/// once to count quotes and again to parse. Where a quoted line break lies
+/// across a cut, the guess is caught and the job reads again on exact cuts;
+/// either way the result is the local one.
+#[test]
+fn remote_quoted_csv_is_fetched_once_and_a_wrong_guess_is_read_again() {
+    use quarry::engine::recipe::Recipe;
+    use quarry::engine::run::events::Event;
+    use quarry::engine::run::exec::local::LocalExecutor;
+    use quarry::engine::run::exec::{CancelToken, Executor};
+    use quarry::engine::run::job::{Job, JobOptions};
+    use std::sync::{Arc, Mutex};
+
+    let Some(py) = python() else { return };
+    let dir = data_dir();
+    // Quoted commas only, then the same with a quoted line break in every
+    // 50th row (so some cut lands inside one).
+    let plain = csv_bytes(400_000, 21);
+    let spans: Vec<u8> = String::from_utf8(plain.clone())
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i % 50 == 7 {
+                l.replace("\"a, quoted\"", "\"a,\nquoted\"")
+                    .replace(",plain", ",\"two\nlines\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into_bytes();
+    std::fs::write(dir.path().join("plain.csv"), &plain).unwrap();
+    std::fs::write(dir.path().join("spans.csv"), [&spans[..], b"\n"].concat()).unwrap();
+    let server = Server::range(&py, dir.path());
+    // `opened` runs between opening the source (inference reads its head
+    // and two spots) and running the job.
+    let run = |path: String, opened: &dyn Fn()| {
+        let recipe = Recipe::parse(&format!(
+            "[source]\npath = '{path}'\n[source.dtypes]\nnote = 'str'\n[[steps]]\nop = 'group_by'\nkeys = ['city', 'note']\naggs = {{ n = 'count(*)', z = 'max(zip)' }}\n[[steps]]\nop = 'sort'\nby = ['city', 'note']\n"
+        ))
+        .unwrap();
+        let opts = JobOptions {
+            blocksize: Some(512 * 1024),
+            ..JobOptions::default()
+        };
+        let job = Arc::new(Job::prepare(recipe, dir.path(), &opts).unwrap());
+        assert!(job.source.partitions.len() > 10);
+        opened();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let events = {
+            let seen = Arc::clone(&seen);
+            Arc::new(move |e: Event| seen.lock().unwrap().push(e))
+        };
+        let frame = LocalExecutor::new(2, 1 << 30)
+            .execute(job, None, events, CancelToken::new())
+            .unwrap()
+            .frame
+            .unwrap();
+        let events = seen.lock().unwrap().clone();
+        (frame, events)
+    };
+    let read_again = |events: &[Event]| events.iter().any(|e| matches!(e, Event::ReadAgain { .. }));
+    let fetched = |events: &[Event]| {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Progress(p) => Some(p.bytes_fetched),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    };
+
+    for (name, bytes, spans_a_cut) in [("plain.csv", &plain, false), ("spans.csv", &spans, true)] {
+        let (local, local_events) =
+            run(dir.path().join(name).to_string_lossy().into_owned(), &|| {});
+        assert!(!read_again(&local_events), "a local file never guesses");
+        assert_eq!(fetched(&local_events), 0);
+        let (remote, events) = run(format!("{}/{name}", server.url()), &|| server.reset());
+        let (_, bytes_served) = server.stats();
+        assert!(
+            remote.equals_missing(&local),
+            "{name}: remote {remote}\nlocal {local}"
+        );
+        assert_eq!(read_again(&events), spans_a_cut, "{name}");
+        let size = bytes.len() as u64;
+        if spans_a_cut {
+            assert!(bytes_served > size, "{name}: read again, so more than once");
+        } else {
+            // Cut probes add a little (the old count of quotes fetched all
+            // of it again).
+            assert!(
+                bytes_served < size + size / 10,
+                "{name}: {bytes_served} bytes served for a {size}-byte file"
+            );
+            let progress = fetched(&events);
+            assert!(
+                progress >= size * 9 / 10 && progress <= bytes_served,
+                "progress counted {progress} fetched bytes of {bytes_served} served"
+            );
+        }
+    }
+}
+
+/// The emulator's well-known development account (public, in Azure's docs).
+const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Run an azure-storage-blob script against azurite (`service` is the client).
+fn azure_blob(python: &Path, azurite: &Server, script: &str) -> String {
+    let prelude = format!(
+        "from azure.storage.blob import BlobServiceClient\nservice = BlobServiceClient.from_connection_string('DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};BlobEndpoint={}/{AZURITE_ACCOUNT};')\n",
+        azurite.url()
+    );
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(prelude + script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "azure-storage-blob: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `az://` through Azure's own emulator: a prefix and a glob read what the
+/// local files hold, an output is uploaded in blocks and appears whole with
+/// no uncommitted blocks left, and a missing container is named.
+#[test]
+fn azure_prefixes_globs_and_outputs_match_the_local_run() {
+    let Some(py) = python() else { return };
+    let dir = data_dir();
+    let Some(azurite) = Server::azurite(&dir.path().join("azurite")) else {
+        return;
+    };
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    for (i, name) in ["2019-01.csv", "2019-02.csv", "2020-01.csv"]
+        .iter()
+        .enumerate()
+    {
+        std::fs::write(logs.join(name), csv_bytes(5_000, 30 + i as u64)).unwrap();
+    }
+    azure_blob(
+        &py,
+        &azurite,
+        &format!(
+            "service.create_container('data')\nimport os\nfor n in sorted(os.listdir('{0}')):\n    service.get_blob_client('data', 'logs/' + n).upload_blob(open('{0}/' + n, 'rb').read())\n",
+            logs.display()
+        ),
+    );
+    let env = [
+        ("AZURE_STORAGE_USE_EMULATOR", "true".to_string()),
+        ("AZURITE_BLOB_STORAGE_URL", azurite.url()),
+    ];
+    let env = envs(&env);
+    let group = "[[steps]]\nop = \"group_by\"\nkeys = [\"city\"]\naggs = { n = \"count(*)\", total = \"sum(amount)\" }\n\n[[steps]]\nop = \"sort\"\nby = [\"city\"]\n";
+    let run = |path: &str, out: &str| {
+        let recipe = dir.path().join("r.toml");
+        std::fs::write(&recipe, format!("[source]\npath = \"{path}\"\n\n{group}")).unwrap();
+        stdout(&quarry(
+            &["run", &recipe.to_string_lossy(), "-o", out],
+            &env,
+        ))
+    };
+    let local_out = dir.path().join("local.csv");
+    run(&logs.to_string_lossy(), &local_out.to_string_lossy());
+    let local = std::fs::read_to_string(&local_out).unwrap();
+
+    let prefix_out = dir.path().join("prefix.csv");
+    run("az://data/logs/", &prefix_out.to_string_lossy());
+    assert_eq!(std::fs::read_to_string(&prefix_out).unwrap(), local);
+
+    let glob_out = dir.path().join("glob.csv");
+    run("az://data/logs/2019-*.csv", &glob_out.to_string_lossy());
+    let local19_out = dir.path().join("local19.csv");
+    run(
+        &format!("{}/2019-*.csv", logs.display()),
+        &local19_out.to_string_lossy(),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&glob_out).unwrap(),
+        std::fs::read_to_string(&local19_out).unwrap()
+    );
+
+    // Written to the container, then read back by the Azure client.
+    run("az://data/logs/", "az://data/out/result.csv");
+    let back = azure_blob(
+        &py,
+        &azurite,
+        "import sys\nsys.stdout.write(service.get_blob_client('data', 'out/result.csv').download_blob().readall().decode())",
+    );
+    assert_eq!(back, local);
+    let listed = azure_blob(
+        &py,
+        &azurite,
+        "print(sorted(b.name for b in service.get_container_client('data').list_blobs(name_starts_with='out/', include=['uncommittedblobs'])))",
+    );
+    assert_eq!(listed.trim(), "['out/result.csv']");
+
+    // The first rows of a blob, and a container that does not exist.
+    let head = stdout(&quarry(
+        &["head", "az://data/logs/2020-01.csv", "-n", "3"],
+        &env,
+    ));
+    assert!(head.contains("city"), "{head}");
+    let missing = quarry(&["head", "az://nosuch/logs/x.csv"], &env);
+    assert!(!missing.status.success());
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("az://nosuch/logs/x.csv"), "{err}");
+    assert!(!err.contains(AZURITE_KEY), "{err}");
 }

@@ -42,6 +42,8 @@ fn csv(dir: &Path) -> String {
 struct App {
     state: State,
     engine: Engine,
+    /// Prompt-history kinds the reducer asked to store, in order.
+    history_saves: Vec<quarry::app::prompt_history::HistoryKind>,
 }
 
 impl App {
@@ -68,6 +70,7 @@ impl App {
                 previewer: Arc::new(Previewer::new(source)),
                 executor: Arc::new(LocalExecutor::new(2, 1 << 30)),
             },
+            history_saves: Vec::new(),
         };
         let fx = quarry::app::update::request_preview(&mut app.state);
         app.run(fx);
@@ -79,6 +82,10 @@ impl App {
     fn run(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
         let mut rest = Vec::new();
         for e in effects {
+            if let Effect::SaveHistory(kind) = e {
+                self.history_saves.push(kind);
+                continue;
+            }
             let keep = matches!(
                 e,
                 Effect::Preview(_) | Effect::StartJob { .. } | Effect::PlanGraph { .. }
@@ -212,6 +219,59 @@ fn a_bad_expression_stays_in_the_prompt_with_the_engine_error() {
         app.state.prompt.as_ref().unwrap().text(),
         "new_column = amount"
     );
+}
+
+#[test]
+fn prompt_history_recalls_per_kind_newest_first_and_keeps_the_draft() {
+    use quarry::app::prompt_history::HistoryKind;
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    let text = |app: &App| app.state.prompt.as_ref().unwrap().text();
+    // Two filters submitted (one rejected: still worth recalling), a search.
+    for f in ["amount > 10", "amout > 5"] {
+        app.act(Action::FilterPrompt);
+        app.state.prompt.as_mut().unwrap().set_text(f);
+        app.act(Action::Submit);
+        app.state.prompt = None;
+    }
+    app.act(Action::SearchPrompt);
+    app.state.prompt.as_mut().unwrap().set_text("Boston");
+    app.act(Action::Submit);
+    assert_eq!(
+        app.history_saves,
+        [
+            HistoryKind::Filter,
+            HistoryKind::Filter,
+            HistoryKind::Search
+        ]
+    );
+    assert_eq!(
+        app.state.prompt_history.entries(HistoryKind::Filter),
+        ["amount > 10", "amout > 5"]
+    );
+
+    app.act(Action::FilterPrompt);
+    app.state.prompt.as_mut().unwrap().set_text("city = 'X'");
+    app.act(Action::HistoryOlder);
+    assert_eq!(text(&app), "amout > 5");
+    app.act(Action::HistoryOlder);
+    assert_eq!(text(&app), "amount > 10");
+    app.act(Action::HistoryOlder);
+    assert_eq!(text(&app), "amount > 10", "the oldest stays");
+    app.act(Action::HistoryNewer);
+    app.act(Action::HistoryNewer);
+    assert_eq!(text(&app), "city = 'X'", "past the newest: the draft");
+    app.act(Action::HistoryNewer);
+    assert_eq!(text(&app), "city = 'X'");
+    // Resubmitting the newest entry does not store it again.
+    app.state.prompt.as_mut().unwrap().set_text("amout > 5");
+    app.act(Action::Submit);
+    assert_eq!(app.history_saves.len(), 3);
+    // The write prompt keeps paths apart from filters.
+    app.state.prompt = None;
+    app.act(Action::WriteResult);
+    app.act(Action::HistoryOlder);
+    assert!(text(&app).ends_with("-result.parquet"), "{}", text(&app));
 }
 
 #[test]
@@ -398,6 +458,20 @@ impl Tmux {
 
     /// Like `start`, with `env` (e.g. `TERM=dumb`) before the command.
     fn start_with_env(dir: &Path, env: &str, args: &str, width: u16, height: u16) -> Tmux {
+        // A socket of its own: a test that starts several servers in turn
+        // must not reach the previous one while it is still shutting down
+        // (its session would vanish with it, leaving an empty screen).
+        // Prompt history goes to the test's directory, never the user's.
+        let cmd = format!(
+            "QUARRY_STATE_DIR={} {env} {} {args}",
+            dir.join("state").display(),
+            env!("CARGO_BIN_EXE_quarry")
+        );
+        Tmux::start_shell(dir, &cmd, width, height)
+    }
+
+    /// Run the shell line `cmd` (which starts quarry) in a terminal.
+    fn start_shell(dir: &Path, cmd: &str, width: u16, height: u16) -> Tmux {
         assert!(
             Command::new("tmux").arg("-V").output().is_ok(),
             "tmux is needed for this test (scripts/test.sh installs it)"
@@ -411,10 +485,7 @@ impl Tmux {
             sock: dir.join(format!("tmux-{n}.sock")),
             session: "quarry-test".into(),
         };
-        let cmd = format!(
-            "{env} {} {args}; echo EXITED $?; sleep 5",
-            env!("CARGO_BIN_EXE_quarry")
-        );
+        let cmd = format!("{cmd}; echo EXITED $?; sleep 5");
         let (w, h) = (width.to_string(), height.to_string());
         let started = t.run(&[
             "new-session",
@@ -507,6 +578,98 @@ fn tmux_open_filter_save_and_quit() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("done: 167 rows"));
+}
+
+/// A derived column typed in one session is recalled with Up in the next;
+/// with `--no-history` nothing is read or written.
+#[test]
+fn tmux_prompt_history_survives_a_restart_unless_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = csv(dir.path());
+    let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 120, 40);
+    t.wait_for("Oslo", 15);
+    t.send(&["="]);
+    t.wait_for("new_column = ", 15);
+    t.send(&["amount * 2", "Enter"]);
+    t.wait_for("1. with_columns", 15);
+    // Quit, and quit again past the question about the unsaved step.
+    t.send(&["q"]);
+    t.wait_for("unsaved", 15);
+    t.send(&["q"]);
+    t.wait_for("EXITED 0", 15);
+    drop(t);
+    let saved = std::fs::read_to_string(dir.path().join("state/history/derive")).unwrap();
+    assert_eq!(saved, "\"new_column = amount * 2\"\n");
+
+    let t = Tmux::start(dir.path(), &format!("{data} --no-mouse"), 120, 40);
+    t.wait_for("Oslo", 15);
+    t.send(&["="]);
+    t.wait_for("new_column = ", 15);
+    t.send(&["Up"]);
+    t.wait_for("new_column = amount * 2", 15);
+    // A lone escape, not the start of an alt-key sequence.
+    t.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(500));
+    t.send(&["q"]);
+    t.wait_for("EXITED 0", 15);
+    drop(t);
+
+    std::fs::remove_dir_all(dir.path().join("state")).unwrap();
+    let t = Tmux::start(
+        dir.path(),
+        &format!("{data} --no-mouse --no-history"),
+        120,
+        40,
+    );
+    t.wait_for("Oslo", 15);
+    t.send(&["|"]);
+    t.wait_for("city = 'Oslo'", 15);
+    t.send(&["Enter"]);
+    t.wait_for("1. filter city = 'Oslo'", 15);
+    t.send(&["q"]);
+    t.wait_for("unsaved", 15);
+    t.send(&["q"]);
+    t.wait_for("EXITED 0", 15);
+    assert!(
+        !dir.path().join("state").exists(),
+        "--no-history wrote the state directory"
+    );
+}
+
+/// `some-command | quarry`: the first lines are on screen while the
+/// producer is still running, and all rows once it ends.
+#[test]
+fn tmux_piped_input_shows_rows_before_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = csv(dir.path());
+    let cmd = format!(
+        "(head -3 {data}; sleep 3; tail -n +4 {data}) | QUARRY_STATE_DIR={state} QUARRY_CACHE_DIR={cache} {bin} --no-mouse",
+        state = dir.path().join("state").display(),
+        cache = dir.path().join("cache").display(),
+        bin = env!("CARGO_BIN_EXE_quarry"),
+    );
+    let t0 = Instant::now();
+    let t = Tmux::start_shell(dir.path(), &cmd, 120, 40);
+    let first = t.wait_for("Oslo", 15);
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "shown only after the producer ended"
+    );
+    assert!(first.contains("while the rest arrives"), "{first}");
+    let all = t.wait_for("standard input ended", 20);
+    assert!(t0.elapsed() >= Duration::from_secs(3));
+    assert!(all.contains("city"), "{all}");
+    t.send(&["q"]);
+    t.wait_for("EXITED 0", 15);
+    drop(t);
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("cache/stdin"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "spooled input outlived the session: {left:?}"
+    );
 }
 
 #[test]
@@ -723,6 +886,122 @@ fn write_streams_to_a_file_and_a_computed_result_is_written_directly() {
             path: "again.parquet".into()
         }]
     );
+}
+
+#[test]
+fn steps_after_a_computed_result_preview_and_compute_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = SourceSpec::new(csv(dir.path()));
+    spec.blocksize = 1024;
+    let mut app = App::open(dir.path(), spec);
+    app.act(Action::Frequency); // value_counts of `city`
+    assert!(
+        app.state.preview.partial,
+        "a blocking step previews partially"
+    );
+    app.act(Action::Compute);
+    assert_eq!(app.state.jobs.result.as_ref().unwrap().frame.height(), 4);
+    // Back to the table; sort the counts: a preview on the result, exact.
+    app.act(Action::ViewTable);
+    app.act(Action::FirstColumn);
+    app.act(Action::SortAscending);
+    assert_eq!(app.state.recipe.steps.len(), 2);
+    assert_eq!(app.state.preview.from_result, Some(1));
+    assert!(!app.state.preview.partial);
+    let df = app.state.preview.frame.clone().unwrap();
+    let city_of = |df: &polars::prelude::DataFrame, i: usize| -> String {
+        let c = df.column("city").unwrap().str().unwrap().get(i);
+        c.unwrap_or_default().to_string()
+    };
+    let cities: Vec<String> = (0..df.height()).map(|i| city_of(&df, i)).collect();
+    assert_eq!(cities, ["Kyiv", "Lima", "Oslo", "Pune"]);
+    let counts: Vec<u64> = df
+        .column("count")
+        .unwrap()
+        .cast(&polars::prelude::DataType::UInt64)
+        .unwrap()
+        .u64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(counts, [125, 125, 125, 125], "all rows, not one partition");
+    // Compute at the sort: the job starts from the result.
+    let fx = update(&mut app.state, Msg::Action(Action::Compute));
+    let [Effect::StartJob {
+        recipe,
+        from_result: Some(base),
+        ..
+    }] = fx.as_slice()
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(base.steps, 1);
+    assert_eq!(recipe.steps.len(), 1, "only the sort runs");
+    app.run(fx);
+    let result = &app.state.jobs.result.as_ref().unwrap().frame;
+    assert!(result.equals_missing(&df));
+    assert_eq!(
+        app.state.jobs.current.as_ref().unwrap().from_result,
+        Some(1)
+    );
+    // A change at or before the computed step voids it.
+    app.act(Action::ViewTable);
+    app.state.recipe.steps.remove(1);
+    app.state.recipe.steps[0] = quarry::engine::recipe::Step::ValueCounts {
+        column: "kind".into(),
+    };
+    app.state.at_step = 1;
+    let fx = quarry::app::update::request_preview(&mut app.state);
+    let [Effect::Preview(p), ..] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert!(p.base.is_none());
+}
+
+#[test]
+fn drill_down_opens_a_groups_rows_goes_back_and_keeps_the_filter() {
+    use quarry::engine::recipe::Step;
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    app.act(Action::GroupByPrompt); // on `city`
+    app.state.prompt.as_mut().unwrap().set_text("n = count(*)");
+    app.act(Action::Submit);
+    assert_eq!(app.state.recipe.steps.len(), 1);
+    let groups = app.state.preview.frame.clone().unwrap();
+    app.act(Action::MoveDown);
+    let city = groups.column("city").unwrap().get(1).unwrap().to_string();
+    let city = city.trim_matches('"').to_string();
+    app.act(Action::OpenRow);
+    assert_eq!(
+        app.state.recipe.steps[0],
+        Step::Filter {
+            expr: format!("city = '{city}'")
+        }
+    );
+    assert_eq!(app.state.at_step, 1, "the rows behind the group are shown");
+    let rows = app.state.preview.frame.clone().unwrap();
+    assert_eq!(rows.height(), 125);
+    let column = rows.column("city").unwrap().str().unwrap();
+    assert!((0..rows.height()).all(|i| column.get(i) == Some(city.as_str())));
+    // Back: the group-by at the row where we were.
+    app.act(Action::DrillBack);
+    assert_eq!(app.state.recipe.steps.len(), 1);
+    assert_eq!(app.state.at_step, 1);
+    assert_eq!(app.state.table.row, 1);
+    assert!(app.state.drill.is_none());
+    // Enter on a plain row is the record view.
+    app.act(Action::OpenRow);
+    app.act(Action::KeepDrill);
+    assert!(app.state.drill.is_none());
+    assert_eq!(app.state.recipe.steps.len(), 2, "the filter is a step now");
+    app.act(Action::Undo);
+    assert_eq!(app.state.recipe.steps.len(), 1);
+    app.state.at_step = 0;
+    let fx = quarry::app::update::request_preview(&mut app.state);
+    app.run(fx);
+    app.act(Action::OpenRow);
+    assert!(app.state.record_open, "a plain row opens the record view");
+    assert!(app.state.drill.is_none());
 }
 
 #[test]
@@ -944,6 +1223,7 @@ fn recorded_job(parts: usize) -> JobView {
         bytes_per_s: 300e6,
         eta_s: Some(12.0),
         bytes_in_flight: 128 << 20,
+        bytes_fetched: 0,
         elapsed_ms: done as u64 * 100 + 250,
     }));
     j
@@ -1342,6 +1622,10 @@ fn command_palette_adds_every_step_kind_and_joins_load_in_the_background() {
     app.act(Action::CommandPalette);
     replace_prompt_text(&mut app, "join cities.csv on city left");
     let fx = update(&mut app.state, Msg::Action(Action::Submit));
+    let fx: Vec<Effect> = fx
+        .into_iter()
+        .filter(|e| !matches!(e, Effect::SaveHistory(_)))
+        .collect();
     let [Effect::LoadJoin { step, at }] = fx.as_slice() else {
         panic!("{fx:?}")
     };
@@ -1607,7 +1891,10 @@ fn describe_fills_in_live_from_the_partitions_done() {
     spec.blocksize = 1024;
     let mut app = App::open(dir.path(), spec);
     let fx = update(&mut app.state, Msg::Action(Action::Describe));
-    let [Effect::StartJob { id, kind, recipe }] = fx.as_slice() else {
+    let [Effect::StartJob {
+        id, kind, recipe, ..
+    }] = fx.as_slice()
+    else {
         panic!("{fx:?}")
     };
     let got: Arc<Mutex<Vec<Msg>>> = Arc::default();
@@ -1618,6 +1905,7 @@ fn describe_fills_in_live_from_the_partitions_done() {
             id: *id,
             kind: kind.clone(),
             recipe: recipe.clone(),
+            from_result: None,
         },
         &app.state,
         &app.engine,

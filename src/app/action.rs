@@ -86,6 +86,9 @@ actions! {
     HideColumn = "hide_column", "hide", "hide the current column from view (not a drop step)";
     ShowColumns = "show_columns", "show all", "show the hidden columns again";
     ViewRecord = "view_record", "record", "record view: every field of the row, whole (again: back)";
+    OpenRow = "open_row", "open", "on a group, frequency or unique row: the rows behind it; on other rows: the record view";
+    DrillBack = "drill_back", "back", "back from the rows of a group to where you were";
+    KeepDrill = "keep_drill", "keep", "keep a drill-down's filter as a step of the recipe";
     DeleteStep = "delete_step", "delete", "delete the selected step";
     MoveStepUp = "move_step_up", "step up", "move the step up";
     MoveStepDown = "move_step_down", "step down", "move the step down";
@@ -95,6 +98,8 @@ actions! {
     Submit = "submit", "accept", "accept";
     CancelPrompt = "cancel_prompt", "cancel", "cancel";
     Complete = "complete", "complete", "complete a column or function name";
+    HistoryOlder = "history_older", "older", "recall the previous entry of this prompt's history";
+    HistoryNewer = "history_newer", "newer", "recall the next entry of this prompt's history (past the newest: what was typed)";
     Quit = "quit", "quit", "quit";
     ViewGraph = "view_graph", "graph", "task graph view";
     ViewProgress = "view_progress", "progress", "progress view";

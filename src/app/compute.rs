@@ -110,8 +110,14 @@ pub struct JobView {
     /// First failed task, for the detail pane and the fix key.
     pub first_failure: Option<usize>,
     pub lost_workers: Vec<String>,
+    /// Why the job discarded what it read and started reading again.
+    pub read_again: Option<String>,
     /// The steps the job runs (the recipe up to the selected step).
     pub steps: Vec<Step>,
+    /// The source they run on.
+    pub source: crate::engine::recipe::SourceConfig,
+    /// Starts from the computed result of this many of `steps`.
+    pub from_result: Option<usize>,
     /// What each partition covers, for detail lines.
     pub labels: Arc<Vec<String>>,
 }
@@ -147,7 +153,10 @@ impl JobView {
             now_ms: 0,
             first_failure: None,
             lost_workers: Vec::new(),
+            read_again: None,
             steps: Vec::new(),
+            source: Default::default(),
+            from_result: None,
             labels: Arc::new(Vec::new()),
         }
     }
@@ -259,6 +268,7 @@ impl JobView {
                 }
             }
             Event::WorkerLost { worker, .. } => self.lost_workers.push(worker.clone()),
+            Event::ReadAgain { reason } => self.read_again = Some(reason.clone()),
             Event::Progress(p) => {
                 self.now_ms = self.now_ms.max(p.elapsed_ms);
                 self.progress = p.clone();

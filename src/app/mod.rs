@@ -8,6 +8,7 @@ pub mod commands;
 pub mod compute;
 pub mod insight;
 pub mod mode;
+pub mod prompt_history;
 pub mod state;
 pub mod status;
 pub mod update;

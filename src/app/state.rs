@@ -8,6 +8,7 @@ use polars::prelude::{DataFrame, Schema};
 use ratatui_textarea::TextArea;
 
 use super::compute::{JobKind, JobView};
+use super::prompt_history::{HistoryKind, PromptHistory};
 use super::status::Status;
 use crate::engine::plan::graph::TaskGraph;
 use crate::engine::recipe::{Recipe, SourceConfig, Step};
@@ -68,6 +69,26 @@ pub enum PromptKind {
 }
 
 impl PromptKind {
+    /// The history this prompt reads and adds to. Re-editing a filter, a
+    /// derived column or a group-by shares that kind's history; other
+    /// edits keep none.
+    pub fn history(&self) -> Option<HistoryKind> {
+        Some(match self {
+            PromptKind::Filter => HistoryKind::Filter,
+            PromptKind::Derive => HistoryKind::Derive,
+            PromptKind::GroupBy { .. } => HistoryKind::Group,
+            PromptKind::Search => HistoryKind::Search,
+            PromptKind::Command => HistoryKind::Palette,
+            PromptKind::Write => HistoryKind::Path,
+            PromptKind::Edit { op, .. } => match *op {
+                "filter" => HistoryKind::Filter,
+                "with_columns" => HistoryKind::Derive,
+                "group_by" => HistoryKind::Group,
+                _ => return None,
+            },
+        })
+    }
+
     pub fn label(&self) -> String {
         match self {
             PromptKind::Filter => "filter".into(),
@@ -92,6 +113,11 @@ pub struct Prompt {
     pub input: TextArea<'static>,
     /// The engine's verdict on the last submit, shown under the input.
     pub error: Option<String>,
+    /// How far back in this kind's history the input was recalled from
+    /// (0: not recalled; 1: the newest entry).
+    pub recalled: usize,
+    /// The text typed before recalling, restored by going past the newest.
+    pub draft: String,
 }
 
 impl Prompt {
@@ -102,11 +128,22 @@ impl Prompt {
             kind,
             input,
             error: None,
+            recalled: 0,
+            draft: String::new(),
         }
     }
 
     pub fn text(&self) -> String {
         self.input.lines().join("\n")
+    }
+
+    /// Replace the input with `text`, the cursor at its end.
+    pub fn set_text(&mut self, text: &str) {
+        let mut input = TextArea::new(text.lines().map(str::to_string).collect());
+        input.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        input.move_cursor(ratatui_textarea::CursorMove::End);
+        self.input = input;
+        self.error = None;
     }
 }
 
@@ -118,6 +155,8 @@ pub struct Preview {
     pub error: Option<String>,
     /// Computed on the first partitions only (a blocking step).
     pub partial: bool,
+    /// Computed exactly from the computed result of the first k steps.
+    pub from_result: Option<usize>,
     pub partitions_read: usize,
     pub elapsed_ms: u64,
 }
@@ -132,6 +171,22 @@ pub struct PlannedGraph {
     pub plan_text: String,
     /// What each partition covers (file and byte range / row groups).
     pub partition_labels: Arc<Vec<String>>,
+    /// The graph starts from the computed result of this many steps.
+    pub from_result: Option<usize>,
+}
+
+/// A computed result that still holds for a prefix of the steps.
+#[derive(Debug, Clone)]
+pub struct ResultBase {
+    /// How many steps it is the result of.
+    pub steps: usize,
+    pub frame: DataFrame,
+}
+
+impl PartialEq for ResultBase {
+    fn eq(&self, other: &Self) -> bool {
+        self.steps == other.steps && self.frame.equals_missing(&other.frame)
+    }
 }
 
 /// A computed result shown in the Result view.
@@ -139,6 +194,8 @@ pub struct PlannedGraph {
 pub struct ComputedResult {
     pub frame: DataFrame,
     pub steps: Vec<Step>,
+    /// The source it was computed from: a change there voids it.
+    pub source: SourceConfig,
     pub elapsed_ms: u64,
 }
 
@@ -148,6 +205,17 @@ pub enum Confirm {
     /// Compute (or write) asked while a job runs: queue it, or cancel the
     /// running one and start it.
     Busy { kind: JobKind },
+}
+
+/// Where a drill-down came from, to go back to.
+#[derive(Debug, Clone)]
+pub struct Drill {
+    pub steps: Vec<Step>,
+    pub at_step: usize,
+    pub view: View,
+    pub table: TableCursor,
+    /// The filter the drill inserted.
+    pub condition: String,
 }
 
 /// Where the table's cursor is and what part of the frame is on screen.
@@ -260,6 +328,8 @@ pub struct State {
     pub table: TableCursor,
     pub look: TableLook,
     pub prompt: Option<Prompt>,
+    /// What each kind of prompt was given, for Up / Down recall.
+    pub prompt_history: PromptHistory,
     pub status: Option<Status>,
     pub history: History,
     pub quit_armed: bool,
@@ -267,6 +337,8 @@ pub struct State {
     /// The record view is open over the table (or the result): every field
     /// of the cursor's row.
     pub record_open: bool,
+    /// A drill-down is open: where to go back to.
+    pub drill: Option<Drill>,
     /// First line of the help overlay on screen.
     pub help_scroll: usize,
     pub insight: InsightView,
@@ -316,6 +388,7 @@ impl State {
             },
             look: TableLook::default(),
             prompt: None,
+            prompt_history: Default::default(),
             status: None,
             history: History {
                 undo: Vec::new(),
@@ -326,6 +399,7 @@ impl State {
             quit_armed: false,
             show_help: false,
             record_open: false,
+            drill: None,
             help_scroll: 0,
             insight: InsightView::default(),
             search: None,
@@ -354,6 +428,23 @@ impl State {
                 .get(self.at_step - 1)
                 .unwrap_or(&self.source_schema)
         }
+    }
+
+    /// The computed result that still holds for a prefix of `steps`: same
+    /// source, same steps up to it (the longest such result: the Result
+    /// view's). Steps after it can run on it instead of the source.
+    pub fn result_base(&self, steps: &[Step]) -> Option<ResultBase> {
+        let r = self.jobs.result.as_ref()?;
+        let holds = r.source == self.recipe.source
+            && r.steps.len() <= steps.len()
+            && steps[..r.steps.len()] == r.steps[..]
+            // A result of no steps is the whole source, read into memory:
+            // the source's own partitions serve previews better.
+            && !r.steps.is_empty();
+        holds.then(|| ResultBase {
+            steps: r.steps.len(),
+            frame: r.frame.clone(),
+        })
     }
 
     /// The frame the table widget shows: the result in the Result view,
@@ -414,5 +505,19 @@ impl State {
 
     pub fn frame_height(&self) -> usize {
         self.table_frame().map_or(0, |f| f.height())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_share_the_history_of_their_step_kind() {
+        let edit = |op| PromptKind::Edit { index: 0, op };
+        assert_eq!(edit("filter").history(), Some(HistoryKind::Filter));
+        assert_eq!(edit("with_columns").history(), Some(HistoryKind::Derive));
+        assert_eq!(edit("sort").history(), None);
+        assert_eq!(PromptKind::Write.history(), Some(HistoryKind::Path));
     }
 }

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::engine::input::spec::{
     parse_bytesize, parse_dtype_override, Encoding, Format, RecordSeparator, SourceSpec,
 };
+use crate::engine::input::spool::Spool;
 use crate::engine::run::exec::dask::{DaskExecutor, DaskTarget, Transport};
 use crate::engine::run::exec::local::LocalExecutor;
 use crate::engine::run::exec::Executor;
@@ -33,7 +34,8 @@ pub struct Cli {
 /// `quarry PATH [--recipe R]`: the interactive explorer.
 #[derive(Args, Debug)]
 pub struct TuiArgs {
-    /// A file, directory or quoted glob to explore.
+    /// A file, directory, quoted glob or URL to explore; - (or nothing, when
+    /// data is piped in) reads standard input.
     #[arg(num_args = 0..)]
     pub path: Vec<String>,
     /// Start from a recipe's source and steps.
@@ -53,6 +55,11 @@ pub struct TuiArgs {
     /// Do not capture the mouse (wheel scrolling off).
     #[arg(long)]
     pub no_mouse: bool,
+    /// Neither recall nor keep prompt history (also QUARRY_NO_HISTORY=1).
+    /// It is kept per prompt kind in the state directory
+    /// ($XDG_STATE_HOME/quarry/history, or $QUARRY_STATE_DIR/history).
+    #[arg(long)]
+    pub no_history: bool,
     /// Input format, overriding the file extension.
     #[arg(long = "input-format", value_name = "FORMAT")]
     pub input_format: Option<Format>,
@@ -476,9 +483,24 @@ fn one_byte(flag: &str, s: &str) -> Result<u8> {
 }
 
 impl SourceArgs {
-    pub fn to_spec(&self, format_from_flag: Option<Format>) -> Result<SourceSpec> {
-        let mut spec = SourceSpec::new(self.path.clone());
-        spec.format = self.input_format.or(format_from_flag);
+    /// The source these flags describe. A path of `-` reads standard input,
+    /// spooled whole to the cache directory first; the spool (returned)
+    /// removes its file when dropped, so hold it for the command's length.
+    pub fn to_spec(&self, format_from_flag: Option<Format>) -> Result<(SourceSpec, Option<Spool>)> {
+        let format = self.input_format.or(format_from_flag);
+        let (path, spool) = if self.path == "-" {
+            let mut spool = Spool::start(
+                std::io::stdin(),
+                &crate::engine::run::persist::cache_root().join("stdin"),
+                format,
+            )?;
+            spool.wait()?;
+            (spool.path.to_string_lossy().into_owned(), Some(spool))
+        } else {
+            (self.path.clone(), None)
+        };
+        let mut spec = SourceSpec::new(path);
+        spec.format = format.or(spool.as_ref().map(|s| s.format));
         if let Some(b) = self.blocksize {
             spec.blocksize = b;
         }
@@ -502,6 +524,6 @@ impl SourceArgs {
         }
         spec.store.endpoint = self.endpoint.clone();
         spec.store.anonymous = self.anonymous;
-        Ok(spec)
+        Ok((spec, spool))
     }
 }

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, IntoLazy};
 
 use crate::app::compute::JobKind;
 use crate::app::state::{PlannedGraph, State};
-use crate::app::update::{JobOutcome, PreviewData, PreviewRequest, SourceInfo};
+use crate::app::update::{JobOutcome, PreviewData, PreviewRequest, ResultBase, SourceInfo};
 use crate::app::{Effect, Msg};
 use crate::engine::recipe::{Recipe, SourceConfig, Step};
 use crate::engine::run::exec::{CancelToken, EventSink, Executor};
@@ -56,6 +56,7 @@ pub enum Work {
         recipe: Recipe,
         base: PathBuf,
         source: Arc<Source>,
+        from_result: Option<ResultBase>,
     },
     WriteResult {
         frame: DataFrame,
@@ -71,6 +72,8 @@ pub enum Work {
         recipe: Recipe,
         base: PathBuf,
         source: Arc<Source>,
+        /// A computed result the recipe's steps run on instead of `source`.
+        from_result: Option<ResultBase>,
         executor: Arc<dyn Executor>,
     },
 }
@@ -99,26 +102,37 @@ pub fn work_for(effect: Effect, state: &State, engine: &Engine) -> Option<Work> 
             current: engine.previewer.source().spec.path.clone(),
         },
         Effect::LoadJoin { step, at } => Work::LoadJoin { step, at, base },
-        Effect::PlanGraph { request, recipe } => Work::PlanGraph {
+        Effect::PlanGraph {
+            request,
+            recipe,
+            from_result,
+        } => Work::PlanGraph {
             request,
             recipe,
             base,
             source: source(),
+            from_result,
         },
         Effect::WriteResult { path } => Work::WriteResult {
             frame: state.jobs.result.as_ref()?.frame.clone(),
             path,
         },
         Effect::Reopen { source } => Work::Reopen { source, base },
-        Effect::StartJob { id, kind, recipe } => Work::Job {
+        Effect::StartJob {
+            id,
+            kind,
+            recipe,
+            from_result,
+        } => Work::Job {
             id,
             kind,
             recipe,
             base,
             source: source(),
+            from_result,
             executor: Arc::clone(&engine.executor),
         },
-        Effect::Quit | Effect::Copy(_) | Effect::CancelJob => return None,
+        Effect::Quit | Effect::Copy(_) | Effect::CancelJob | Effect::SaveHistory(_) => return None,
     })
 }
 
@@ -134,15 +148,33 @@ impl Work {
                 request,
             } => {
                 let t0 = Instant::now();
-                let result = previewer
-                    .preview_steps_until(&request.steps, &joins, request.rows, request.take, cancel)
-                    .map(|p| PreviewData {
-                        frame: p.frame,
-                        partial: p.partial,
-                        partitions_read: p.partitions_read,
-                        elapsed_ms: t0.elapsed().as_millis() as u64,
-                    })
-                    .map_err(|e| e.to_string());
+                let result = match &request.base {
+                    Some(base) => {
+                        preview_on_result(base, &request, &joins).map(|frame| PreviewData {
+                            frame,
+                            partial: false,
+                            partitions_read: 0,
+                            elapsed_ms: t0.elapsed().as_millis() as u64,
+                            from_result: Some(base.steps),
+                        })
+                    }
+                    None => previewer
+                        .preview_steps_until(
+                            &request.steps,
+                            &joins,
+                            request.rows,
+                            request.take,
+                            cancel,
+                        )
+                        .map(|p| PreviewData {
+                            frame: p.frame,
+                            partial: p.partial,
+                            partitions_read: p.partitions_read,
+                            elapsed_ms: t0.elapsed().as_millis() as u64,
+                            from_result: None,
+                        }),
+                }
+                .map_err(|e| e.to_string());
                 Msg::PreviewDone {
                     request: request.request,
                     result,
@@ -160,9 +192,10 @@ impl Work {
                 recipe,
                 base,
                 source,
+                from_result,
             } => Msg::GraphReady {
                 request,
-                result: plan_graph(recipe, &base, source),
+                result: plan_graph(recipe, &base, source, from_result),
             },
             Work::WriteResult { mut frame, path } => {
                 let t0 = Instant::now();
@@ -199,21 +232,115 @@ impl Work {
                 recipe,
                 base,
                 source,
+                from_result,
                 executor,
             } => {
-                let result = run_job(
-                    id,
-                    kind,
-                    recipe,
-                    &base,
-                    source,
-                    Arc::clone(emit),
-                    cancel.clone(),
-                    executor.as_ref(),
-                );
+                let result = match from_result {
+                    Some(result) => ResultFile::write(&result.frame)
+                        .map_err(|e| e.to_string())
+                        .and_then(|file| {
+                            let recipe = Recipe {
+                                source: file.source(),
+                                steps: recipe.steps,
+                            };
+                            let source = Source::open(file.spec())
+                                .map(Arc::new)
+                                .map_err(|e| e.to_string())?;
+                            run_job(
+                                id,
+                                kind,
+                                recipe,
+                                &base,
+                                source,
+                                Arc::clone(emit),
+                                cancel.clone(),
+                                executor.as_ref(),
+                            )
+                        }),
+                    None => run_job(
+                        id,
+                        kind,
+                        recipe,
+                        &base,
+                        source,
+                        Arc::clone(emit),
+                        cancel.clone(),
+                        executor.as_ref(),
+                    ),
+                };
                 Msg::JobDone { id, result }
             }
         })
+    }
+}
+
+/// The steps of a preview after a computed result, run on that result:
+/// exact (the result holds every row), and in memory.
+fn preview_on_result(
+    base: &ResultBase,
+    request: &PreviewRequest,
+    joins: &JoinTables,
+) -> crate::engine::Result<DataFrame> {
+    let rest = &request.steps[base.steps..];
+    let lf = crate::engine::steps::apply::apply_steps(
+        base.frame.clone().lazy(),
+        base.steps,
+        rest,
+        joins,
+    )?;
+    let all = crate::engine::frames::collect(lf)?;
+    Ok(match request.take {
+        Some(seed) if all.height() > request.rows => all
+            .sample_n_literal(request.rows, false, Some(false), Some(seed))
+            .map_err(|e| crate::engine::QuarryError::Engine(e.to_string()))?,
+        _ => all.head(Some(request.rows)),
+    })
+}
+
+/// A computed result as a Parquet file in the cache, so a job can start
+/// from it with the usual partitions, graph and progress. Removed when
+/// dropped.
+struct ResultFile {
+    path: PathBuf,
+}
+
+impl ResultFile {
+    /// Rows per row group, so a large result still splits into partitions.
+    const ROW_GROUP: usize = 256 * 1024;
+
+    fn write(frame: &DataFrame) -> crate::engine::Result<ResultFile> {
+        let dir = crate::engine::run::persist::cache_root().join("results");
+        std::fs::create_dir_all(&dir).map_err(|e| crate::engine::QuarryError::io(&dir, e))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let path = dir.join(format!("result-{}-{nanos}.parquet", std::process::id()));
+        let mut frame = frame.clone();
+        let file =
+            std::fs::File::create(&path).map_err(|e| crate::engine::QuarryError::io(&path, e))?;
+        let kept = ResultFile { path };
+        polars::prelude::ParquetWriter::new(std::io::BufWriter::new(file))
+            .with_row_group_size(Some(Self::ROW_GROUP))
+            .finish(&mut frame)
+            .map_err(|e| {
+                crate::engine::QuarryError::Engine(format!("keeping the computed result: {e}"))
+            })?;
+        Ok(kept)
+    }
+
+    fn spec(&self) -> crate::engine::SourceSpec {
+        crate::engine::SourceSpec::new(self.path.to_string_lossy().into_owned())
+    }
+
+    fn source(&self) -> SourceConfig {
+        SourceConfig::from_spec(&self.spec())
+    }
+}
+
+impl Drop for ResultFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -333,8 +460,28 @@ fn load_join(step: Step, at: usize, base: &Path) -> Msg {
 
 /// Plan (without running) the graph of `recipe`, with polars' plan of one
 /// map task and what each partition covers.
-fn plan_graph(recipe: Recipe, base: &Path, source: Arc<Source>) -> Result<PlannedGraph, String> {
+fn plan_graph(
+    recipe: Recipe,
+    base: &Path,
+    source: Arc<Source>,
+    from_result: Option<ResultBase>,
+) -> Result<PlannedGraph, String> {
     let steps = recipe.steps.clone();
+    // From a computed result: the graph of the steps after it, on it.
+    let (recipe, source, _kept) = match &from_result {
+        Some(r) => {
+            let file = ResultFile::write(&r.frame).map_err(|e| e.to_string())?;
+            let source = Source::open(file.spec())
+                .map(Arc::new)
+                .map_err(|e| e.to_string())?;
+            let recipe = Recipe {
+                source: file.source(),
+                steps: steps[r.steps..].to_vec(),
+            };
+            (recipe, source, Some(file))
+        }
+        None => (recipe, source, None),
+    };
     let job =
         Job::prepare_on(recipe, base, source, &JobOptions::default()).map_err(|e| e.to_string())?;
     let plan_text = job
@@ -348,6 +495,7 @@ fn plan_graph(recipe: Recipe, base: &Path, source: Arc<Source>) -> Result<Planne
         graph: Arc::new(job.graph),
         plan_text,
         partition_labels: Arc::new(labels),
+        from_result: from_result.map(|r| r.steps),
     })
 }
 

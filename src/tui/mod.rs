@@ -6,6 +6,7 @@
 
 mod clipboard;
 pub mod effects;
+pub mod history_file;
 pub mod preview_worker;
 
 use std::io::Write;
@@ -64,6 +65,8 @@ struct Runtime {
     tx: Sender<Inbox>,
     previews: PreviewWorker,
     job: Option<RunningJob>,
+    /// Where prompt history is written (`None`: history is off).
+    history: Option<history_file::HistoryFiles>,
 }
 
 impl Runtime {
@@ -90,10 +93,19 @@ pub struct TuiOptions {
     pub mouse: bool,
     /// Runs computes and writes (local, or a Dask cluster).
     pub executor: Arc<dyn Executor>,
+    /// Neither read nor write prompt history (`--no-history`).
+    pub no_history: bool,
+    /// Piped input: the explorer opens on its first lines while the rest
+    /// arrives, then on all of it. Its files go with it at exit.
+    pub stdin: Option<crate::engine::input::spool::Spool>,
 }
 
 /// Open the explorer on `spec` (and the steps of `recipe`, if any).
-pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions) -> Result<()> {
+pub fn run(
+    spec: SourceSpec,
+    recipe: Option<(Recipe, PathBuf)>,
+    mut opts: TuiOptions,
+) -> Result<()> {
     let config = Config::load(&opts.keymap, &opts.theme).map_err(QuarryError::Usage)?;
     let (recipe, base) = match recipe {
         Some(r) => r,
@@ -116,6 +128,10 @@ pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions
     state.source_notes = source.inference_notes.clone();
     state.source_drift = source.drift_report();
     state.source_date_layouts = source.date_layouts.clone();
+    let history = history_file::HistoryFiles::locate(opts.no_history);
+    if let Some(files) = &history {
+        state.prompt_history = files.load(crate::app::prompt_history::DEFAULT_CAP);
+    }
     if !config.warnings.is_empty() {
         state.status = Some(Status::error(config.warnings.join("; ")));
     }
@@ -138,6 +154,26 @@ pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions
     }
     let (tx, rx) = channel();
     let preview_tx = tx.clone();
+    if let Some(spool) = opts.stdin.as_mut() {
+        if let Some(end) = spool.take_end() {
+            state.status = Some(Status::info(
+                "standard input: its first lines, while the rest arrives",
+            ));
+            let path = spool.path.to_string_lossy().into_owned();
+            let ended_tx = tx.clone();
+            std::thread::spawn(move || {
+                let result = end
+                    .recv()
+                    .unwrap_or_else(|_| {
+                        Err(QuarryError::Engine(
+                            "the thread reading standard input stopped".into(),
+                        ))
+                    })
+                    .map_err(|e| e.to_string());
+                let _ = ended_tx.send(Inbox::App(Msg::InputEnded { path, result }));
+            });
+        }
+    }
     let mut rt = Runtime {
         engine: Engine {
             previewer,
@@ -148,6 +184,7 @@ pub fn run(spec: SourceSpec, recipe: Option<(Recipe, PathBuf)>, opts: TuiOptions
         }),
         tx,
         job: None,
+        history,
     };
     let result = event_loop(&mut terminal, &mut state, &config, &mut rt, rx);
     rt.stop_job();
@@ -332,6 +369,15 @@ fn perform(e: Effect, state: &State, rt: &mut Runtime) -> bool {
         Effect::CancelJob => {
             if let Some(j) = &rt.job {
                 j.cancel.cancel();
+            }
+        }
+        Effect::SaveHistory(kind) => {
+            if let Some(files) = rt.history.clone() {
+                let entries = state.prompt_history.entries(kind).to_vec();
+                // Off the UI thread: a home directory may be on NFS.
+                std::thread::spawn(move || {
+                    let _ = files.save(kind, &entries);
+                });
             }
         }
         Effect::Preview(_) => {

@@ -114,6 +114,7 @@ mod tests {
                 }],
                 rows: 10,
                 take: None,
+                base: None,
             },
         }
     }

@@ -104,6 +104,15 @@ pub fn draw_graph(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rec
             keys.label(Action::TogglePlan)
         )
     };
+    let shown_graph = shown(s);
+    let from_result = shown_graph.as_ref().and_then(|g| match g.job {
+        Some(j) => j.from_result,
+        None => s.graph.planned.as_ref().and_then(|p| p.from_result),
+    });
+    let title = match from_result {
+        Some(k) => format!("{title}· from the computed result of step {k} "),
+        None => title,
+    };
     let outer = block(&title, theme, true);
     let inner = outer.inner(area);
     f.render_widget(outer, area);
@@ -116,7 +125,7 @@ pub fn draw_graph(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rec
         );
         return;
     }
-    let Some(shown) = shown(s) else {
+    let Some(shown) = shown_graph else {
         f.render_widget(
             Paragraph::new(Span::styled("planning…", theme.dtype)),
             inner,

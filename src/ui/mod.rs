@@ -199,6 +199,8 @@ fn draw_title(s: &State, theme: &Theme, f: &mut Frame, area: Rect) {
     let step = format!("step {}/{}", s.at_step, s.recipe.steps.len());
     let load = if s.preview.loading {
         " · loading…".to_string()
+    } else if let Some(k) = s.preview.from_result {
+        format!(" · on the computed result of step {k}")
     } else if s.preview.partial {
         format!(
             " · partial: first {} partition(s)",

@@ -148,8 +148,13 @@ fn draw_gauge(theme: &Theme, f: &mut Frame, area: Rect, j: &JobView) {
     } else {
         done_tasks as f64 / j.tasks.len() as f64
     };
+    let fetched = if p.bytes_fetched > 0 {
+        format!(" · {} fetched", format_bytes(p.bytes_fetched))
+    } else {
+        String::new()
+    };
     let label = format!(
-        "{done_parts}/{parts} partitions · {done_tasks}/{} tasks · {} of {}",
+        "{done_parts}/{parts} partitions · {done_tasks}/{} tasks · {} of {}{fetched}",
         j.tasks.len(),
         format_bytes(p.bytes_read),
         format_bytes(p.input_bytes)
@@ -189,6 +194,10 @@ fn draw_stats(theme: &Theme, f: &mut Frame, area: Rect, j: &JobView) {
         String::new()
     } else {
         format!(" · lost workers: {}", j.lost_workers.join(", "))
+    };
+    let lost = match &j.read_again {
+        Some(why) => format!("{lost} · read again: {why}"),
+        None => lost,
     };
     let text = [
         format!("{} rows/s", human_count(p.rows_per_s)),

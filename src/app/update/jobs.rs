@@ -133,9 +133,17 @@ pub fn start_job(s: &mut State, kind: JobKind) -> Vec<Effect> {
     let mut view = JobView::new(s.jobs.seq, kind.clone(), Arc::new(TaskGraph::default()));
     view.phase = Phase::Preparing;
     view.steps = steps.clone();
-    s.jobs.current = Some(view);
+    view.source = s.recipe.source.clone();
     s.focus = Focus::Table;
-    let mut run_steps = steps;
+    // A computed result that still holds for a prefix of the steps is
+    // where the job starts: only the steps after it run.
+    let from_result = s.result_base(&steps);
+    view.from_result = from_result.as_ref().map(|b| b.steps);
+    s.jobs.current = Some(view);
+    let mut run_steps = match &from_result {
+        Some(b) => steps[b.steps..].to_vec(),
+        None => steps,
+    };
     match &kind {
         JobKind::Insight(i) => {
             // The insight view shows the job's progress itself.
@@ -148,6 +156,10 @@ pub fn start_job(s: &mut State, kind: JobKind) -> Vec<Effect> {
         JobKind::Compute => "computing".to_string(),
         JobKind::Write { path } => format!("writing {path}"),
         JobKind::Insight(i) => format!("{} over all rows", i.label()),
+    };
+    let doing = match &from_result {
+        Some(b) => format!("{doing} from the computed result of step {}", b.steps),
+        None => doing,
     };
     s.status = Some(
         Status::info(format!("{doing}… ("))
@@ -162,6 +174,7 @@ pub fn start_job(s: &mut State, kind: JobKind) -> Vec<Effect> {
         id: s.jobs.seq,
         kind,
         recipe,
+        from_result,
     }]
 }
 
@@ -188,6 +201,7 @@ pub fn done(s: &mut State, id: u64, result: Result<JobOutcome, String>) -> Vec<E
                     s.jobs.result = Some(ComputedResult {
                         frame,
                         steps: j.steps.clone(),
+                        source: j.source.clone(),
                         elapsed_ms: out.elapsed_ms,
                     });
                     if s.view == View::Progress {
@@ -255,6 +269,8 @@ pub fn prepared(
     if let Some(j) = s.jobs.current.as_mut().filter(|j| j.id == id) {
         let mut fresh = JobView::new(id, j.kind.clone(), graph);
         fresh.steps = std::mem::take(&mut j.steps);
+        fresh.source = std::mem::take(&mut j.source);
+        fresh.from_result = j.from_result;
         fresh.labels = labels;
         *j = fresh;
         s.jobs.progress_cursor = 0;
@@ -315,6 +331,34 @@ pub fn reopened(s: &mut State, result: Result<SourceInfo, String>) -> Vec<Effect
         fx.extend(start_job(s, kind));
     }
     fx
+}
+
+/// Standard input ended: reopen on all of it, in place of its first
+/// lines. The recipe was never saved with the first lines' file, so the
+/// change does not count as an edit.
+pub fn input_ended(s: &mut State, path: String, result: Result<u64, String>) -> Vec<Effect> {
+    match result {
+        Ok(bytes) => {
+            let unchanged = s.recipe.source == s.history.saved_source;
+            s.recipe.source.path = path;
+            if unchanged {
+                s.history.saved_source = s.recipe.source.clone();
+            }
+            s.status = Some(Status::info(format!(
+                "standard input ended after {}: reading all of it",
+                crate::engine::input::spec::format_bytes(bytes)
+            )));
+            vec![Effect::Reopen {
+                source: s.recipe.source.clone(),
+            }]
+        }
+        Err(e) => {
+            s.status = Some(Status::error(format!(
+                "standard input failed: {e}; showing the lines that arrived before"
+            )));
+            vec![]
+        }
+    }
 }
 
 pub fn written(

@@ -14,6 +14,7 @@
 //! order.
 
 mod completion;
+mod drill;
 mod jobs;
 mod look;
 mod navigation;
@@ -89,6 +90,12 @@ pub enum Msg {
     },
     /// The source was reopened with new `[source]` settings.
     Reopened(Result<SourceInfo, String>),
+    /// Piped input ended: all of it is in `path` (`Ok`: its size), or
+    /// reading it failed.
+    InputEnded {
+        path: String,
+        result: Result<u64, String>,
+    },
     /// The result frame was written.
     Written(Result<(PathBuf, usize, u64), String>),
     /// A mouse click on something.
@@ -119,6 +126,8 @@ pub struct PreviewData {
     pub partial: bool,
     pub partitions_read: usize,
     pub elapsed_ms: u64,
+    /// Computed from the result of the first k steps, not from the source.
+    pub from_result: Option<usize>,
 }
 
 /// Work for the runtime.
@@ -133,17 +142,21 @@ pub enum Effect {
         path: PathBuf,
     },
     Copy(String),
-    /// Prepare and run `recipe` as job `id` in the background.
+    /// Prepare and run `recipe` as job `id` in the background; with
+    /// `from_result`, its steps run on that result instead of the source.
     StartJob {
         id: u64,
         kind: JobKind,
         recipe: Recipe,
+        from_result: Option<ResultBase>,
     },
     CancelJob,
-    /// Plan (not run) the task graph of `recipe`.
+    /// Plan (not run) the task graph of `recipe` (from a computed result
+    /// of a prefix of its steps, when one holds).
     PlanGraph {
         request: u64,
         recipe: Recipe,
+        from_result: Option<ResultBase>,
     },
     /// Write the computed result frame to `path`.
     WriteResult {
@@ -153,6 +166,8 @@ pub enum Effect {
     Reopen {
         source: SourceConfig,
     },
+    /// Store the prompt history of this kind (unless history is off).
+    SaveHistory(crate::app::prompt_history::HistoryKind),
     /// Load the right side of a join step, then insert the step at `at`.
     LoadJoin {
         step: Step,
@@ -168,7 +183,12 @@ pub struct PreviewRequest {
     pub rows: usize,
     /// `Some(seed)`: a random take instead of the head.
     pub take: Option<u64>,
+    /// The computed result of a prefix of `steps`: the preview runs the
+    /// rest of them on it, exactly, instead of reading the source.
+    pub base: Option<ResultBase>,
 }
+
+pub use crate::app::state::ResultBase;
 
 pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -197,6 +217,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         } => jobs::insight_partial(s, id, table, partitions),
         Msg::GraphReady { request, result } => navigation::graph_ready(s, request, result),
         Msg::Reopened(result) => jobs::reopened(s, result),
+        Msg::InputEnded { path, result } => jobs::input_ended(s, path, result),
         Msg::Written(result) => jobs::written(s, result),
     }
 }
@@ -211,6 +232,7 @@ fn handlers(mode: Mode) -> &'static [Handler] {
         Mode::Prompt => &[prompts::on_prompt_action],
         Mode::Table | Mode::Pipeline => &[
             navigation::on_help,
+            drill::on_action,
             record::on_action,
             navigation::on_view_action,
             look::on_action,

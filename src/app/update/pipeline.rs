@@ -202,6 +202,7 @@ pub fn preview_done(
             s.preview.error = None;
             s.preview.partial = d.partial;
             s.preview.partitions_read = d.partitions_read;
+            s.preview.from_result = d.from_result;
             s.preview.elapsed_ms = d.elapsed_ms;
             s.preview.frame = Some(d.frame);
             clamp_cursor(s);

@@ -23,7 +23,19 @@ use crate::engine::recipe::Step;
 /// Actions while a prompt is open.
 pub fn on_prompt_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
     Some(match a {
-        Action::Submit => submit_prompt(s),
+        Action::Submit => {
+            let mut effects = remember(s);
+            effects.extend(submit_prompt(s));
+            effects
+        }
+        Action::HistoryOlder => {
+            recall(s, Recall::Older);
+            vec![]
+        }
+        Action::HistoryNewer => {
+            recall(s, Recall::Newer);
+            vec![]
+        }
         Action::CancelPrompt => {
             s.prompt = None;
             vec![]
@@ -34,6 +46,55 @@ pub fn on_prompt_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
         }
         _ => vec![],
     })
+}
+
+/// Add the open prompt's text to its kind's history (before the submit
+/// is judged: a mistyped filter is worth recalling to fix).
+fn remember(s: &mut State) -> Vec<Effect> {
+    let Some(p) = &s.prompt else {
+        return vec![];
+    };
+    let Some(kind) = p.kind.history() else {
+        return vec![];
+    };
+    if s.prompt_history.record(kind, &p.text()) {
+        vec![Effect::SaveHistory(kind)]
+    } else {
+        vec![]
+    }
+}
+
+enum Recall {
+    Older,
+    Newer,
+}
+
+/// Up / Down in a prompt: walk its kind's history, newest first; past the
+/// newest, the text typed before recalling comes back.
+fn recall(s: &mut State, direction: Recall) {
+    let Some(p) = &mut s.prompt else { return };
+    let Some(kind) = p.kind.history() else {
+        return;
+    };
+    let back = match direction {
+        Recall::Older if s.prompt_history.recall(kind, p.recalled + 1).is_some() => p.recalled + 1,
+        Recall::Older => return,
+        Recall::Newer if p.recalled == 0 => return,
+        Recall::Newer => p.recalled - 1,
+    };
+    if p.recalled == 0 {
+        p.draft = p.text();
+    }
+    let text = match back {
+        0 => p.draft.clone(),
+        b => s
+            .prompt_history
+            .recall(kind, b)
+            .unwrap_or_default()
+            .to_string(),
+    };
+    p.recalled = back;
+    p.set_text(&text);
 }
 
 /// Actions that open a prompt.
@@ -88,13 +149,22 @@ pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
 /// The filter prompt starts as `column = value` of the current cell.
 fn filter_text(s: &State) -> String {
     match (s.current_column(), current_value(s)) {
-        (Some(c), Some(AnyValue::Null)) => format!("{} IS NULL", ident(&c)),
-        (Some(c), Some(v)) if is_textual(&v) => {
-            format!("{} = '{}'", ident(&c), cell_text(&v).replace('\'', "''"))
-        }
-        (Some(c), Some(v)) => format!("{} = {}", ident(&c), cell_text(&v)),
+        (Some(c), Some(v)) => equals_text(&c, &v),
         (Some(c), None) => format!("{} ", ident(&c)),
         _ => String::new(),
+    }
+}
+
+/// A filter condition that holds where `column` is `value` (`IS NULL` for
+/// a null).
+pub(super) fn equals_text(column: &str, value: &AnyValue) -> String {
+    match value {
+        AnyValue::Null => format!("{} IS NULL", ident(column)),
+        AnyValue::Date(_) => format!("{} = CAST('{}' AS DATE)", ident(column), cell_text(value)),
+        v if is_textual(v) => {
+            format!("{} = '{}'", ident(column), cell_text(v).replace('\'', "''"))
+        }
+        v => format!("{} = {}", ident(column), cell_text(v)),
     }
 }
 

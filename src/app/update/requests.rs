@@ -10,11 +10,14 @@ use crate::engine::recipe::Recipe;
 pub fn request_preview(s: &mut State) -> Vec<Effect> {
     s.request += 1;
     s.preview.loading = true;
+    let steps = s.steps_at();
+    let base = s.result_base(&steps);
     let mut fx = vec![Effect::Preview(PreviewRequest {
         request: s.request,
-        steps: s.steps_at(),
+        steps,
         rows: s.rows,
         take: s.take.then_some(s.seed),
+        base,
     })];
     fx.extend(request_graph(s));
     fx
@@ -26,11 +29,14 @@ pub fn request_graph(s: &mut State) -> Vec<Effect> {
         return vec![];
     }
     s.graph.request += 1;
+    let steps = s.steps_at();
+    let from_result = s.result_base(&steps);
     vec![Effect::PlanGraph {
         request: s.graph.request,
         recipe: Recipe {
             source: s.recipe.source.clone(),
-            steps: s.steps_at(),
+            steps,
         },
+        from_result,
     }]
 }

@@ -17,6 +17,8 @@ pub fn run(a: DescribeArgs) -> Result<()> {
         a.format.as_deref(),
         &[OutputFormat::Table, OutputFormat::Json],
     )?;
+    // Piped input (`-`) is spooled to the cache for the command's length.
+    let mut _stdin = None;
     let (mut recipe, base) = match (&a.recipe, &a.path) {
         (Some(r), path) => {
             let (mut recipe, base) = Recipe::load(r)?;
@@ -34,7 +36,8 @@ pub fn run(a: DescribeArgs) -> Result<()> {
             }
             match path {
                 Some(p) => {
-                    let spec = a.source_args(p.clone()).to_spec(format_flag)?;
+                    let (spec, spool) = a.source_args(p.clone()).to_spec(format_flag)?;
+                    _stdin = spool;
                     recipe.source = SourceConfig::from_spec(&spec);
                     (recipe, std::env::current_dir().unwrap_or_default())
                 }
@@ -42,7 +45,8 @@ pub fn run(a: DescribeArgs) -> Result<()> {
             }
         }
         (None, Some(p)) => {
-            let spec = a.source_args(p.clone()).to_spec(format_flag)?;
+            let (spec, spool) = a.source_args(p.clone()).to_spec(format_flag)?;
+            _stdin = spool;
             (
                 Recipe::new(SourceConfig::from_spec(&spec)),
                 std::env::current_dir().unwrap_or_default(),

@@ -3,6 +3,7 @@
 
 use crate::cli::args::{ExecArgs, TuiArgs};
 use crate::engine::input::spec::{RecordSeparator, SourceSpec};
+use crate::engine::input::spool::Spool;
 use crate::engine::recipe::Recipe;
 use crate::engine::{QuarryError, Result};
 
@@ -12,6 +13,8 @@ fn tui_options(t: &TuiArgs) -> Result<crate::tui::TuiOptions> {
         theme: t.theme.clone().unwrap_or_else(auto_theme),
         mouse: !t.no_mouse,
         executor: t.exec.executor()?,
+        no_history: t.no_history,
+        stdin: None,
     })
 }
 
@@ -30,7 +33,8 @@ fn auto_theme() -> String {
 
 pub fn run(t: TuiArgs) -> Result<()> {
     use std::io::IsTerminal;
-    let opts = tui_options(&t)?;
+    let mut opts = tui_options(&t)?;
+    let piped = stdin_is_piped();
     let (spec, recipe) = match &t.recipe {
         Some(r) => {
             let (recipe, base) = Recipe::load(r)?;
@@ -45,6 +49,8 @@ pub fn run(t: TuiArgs) -> Result<()> {
         }
         None => {
             let path = match t.path.as_slice() {
+                // `some-command | quarry`: the piped data.
+                [] if piped => "-".to_string(),
                 [] => {
                     return Err(QuarryError::Usage(
                         "name a file to explore (quarry data.csv), or try quarry demo; quarry --help lists the commands".into(),
@@ -58,8 +64,24 @@ pub fn run(t: TuiArgs) -> Result<()> {
                     )))
                 }
             };
-            let mut spec = SourceSpec::new(path);
-            spec.format = t.input_format;
+            let mut spec = if path == "-" {
+                if !std::io::stdout().is_terminal() {
+                    return Err(not_a_terminal());
+                }
+                let spool = Spool::start(
+                    std::io::stdin(),
+                    &crate::engine::run::persist::cache_root().join("stdin"),
+                    t.input_format,
+                )?;
+                let mut spec = SourceSpec::new(spool.first_view().to_string_lossy().into_owned());
+                spec.format = Some(spool.format);
+                opts.stdin = Some(spool);
+                spec
+            } else {
+                let mut spec = SourceSpec::new(path);
+                spec.format = t.input_format;
+                spec
+            };
             if let Some(b) = t.blocksize {
                 spec.blocksize = b;
             }
@@ -71,11 +93,29 @@ pub fn run(t: TuiArgs) -> Result<()> {
         }
     };
     if !std::io::stdout().is_terminal() {
-        return Err(QuarryError::Usage(
-            "the explorer needs a terminal; for scripts use quarry head, schema, run (see quarry --help)".into(),
-        ));
+        return Err(not_a_terminal());
     }
     crate::tui::run(spec, recipe, opts)
+}
+
+/// Whether data is piped or redirected into standard input (a pipe, a
+/// socket or a file: not a terminal, and not the null device a script or
+/// a service starts us with).
+fn stdin_is_piped() -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata("/dev/stdin") {
+        Ok(m) => {
+            let t = m.file_type();
+            t.is_fifo() || t.is_file() || t.is_socket()
+        }
+        Err(_) => false,
+    }
+}
+
+fn not_a_terminal() -> QuarryError {
+    QuarryError::Usage(
+        "the explorer needs a terminal; for scripts use quarry head, schema, run (see quarry --help; - reads standard input)".into(),
+    )
 }
 
 /// Explorer options for the demo: the default keymap and dark theme.
@@ -85,5 +125,7 @@ pub fn demo_options() -> Result<crate::tui::TuiOptions> {
         theme: "dark".into(),
         mouse: true,
         executor: ExecArgs::default().executor()?,
+        no_history: false,
+        stdin: None,
     })
 }

@@ -11,14 +11,16 @@ const ROW_OUTPUTS: [OutputFormat; 3] = [OutputFormat::Table, OutputFormat::Csv, 
 
 pub fn head(a: RowsArgs) -> Result<()> {
     let (out, input) = split_format(a.format.as_deref(), &ROW_OUTPUTS)?;
-    let source = Arc::new(Source::open(a.source.to_spec(input)?)?);
+    let (spec, _stdin) = a.source.to_spec(input)?;
+    let source = Arc::new(Source::open(spec)?);
     let df = Previewer::new(source).head(a.n)?;
     print_frame(df, out)
 }
 
 pub fn take(a: TakeArgs) -> Result<()> {
     let (out, input) = split_format(a.rows.format.as_deref(), &ROW_OUTPUTS)?;
-    let source = Arc::new(Source::open(a.rows.source.to_spec(input)?)?);
+    let (spec, _stdin) = a.rows.source.to_spec(input)?;
+    let source = Arc::new(Source::open(spec)?);
     let df = Previewer::new(source).take(a.rows.n, a.seed)?;
     print_frame(df, out)
 }

@@ -114,11 +114,21 @@ pub fn execute(
                 .eta_s
                 .map(|s| format!("  ETA {s:.0}s"))
                 .unwrap_or_default();
+            let fetched = if p.bytes_fetched > 0 {
+                format!("  {} fetched", format_bytes(p.bytes_fetched))
+            } else {
+                String::new()
+            };
             b.set_message(format!(
-                "{:.0} rows/s  {}/s{eta}",
+                "{:.0} rows/s  {}/s{fetched}{eta}",
                 p.rows_per_s,
                 format_bytes(p.bytes_per_s as u64)
             ));
+        }
+        if let Event::ReadAgain { reason } = &e {
+            if !json {
+                eprintln!("note: {reason}");
+            }
         }
     });
 

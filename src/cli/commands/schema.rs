@@ -11,7 +11,8 @@ pub fn run(a: SchemaArgs) -> Result<()> {
         a.format.as_deref(),
         &[OutputFormat::Table, OutputFormat::Json],
     )?;
-    let source = Source::open(a.source.to_spec(input)?)?;
+    let (spec, _stdin) = a.source.to_spec(input)?;
+    let source = Source::open(spec)?;
     print_schema(&source, out)
 }
 

@@ -21,6 +21,9 @@ pub struct SourceFile {
     index: Mutex<BoundaryIndex>,
     /// A Parquet file's parsed footer, once read (`parse::parquet_metadata`).
     pub parquet_metadata: std::sync::OnceLock<polars::prelude::FileMetadataRef>,
+    /// Resolve quoted-CSV cuts on a guess instead of a parity pass (see
+    /// [`SourceFile::guess_cuts`]).
+    guessing: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -29,6 +32,12 @@ struct BoundaryIndex {
     parity: Vec<bool>,
     /// `starts[k]`: the first record start at or after block k's first byte.
     starts: Vec<Option<u64>>,
+    /// Some starts were found on the guess that no quoted field spans their
+    /// cut, and are not yet checked (`check_guessed_cuts`).
+    guessed: bool,
+    /// `segment_odd[k]`: odd number of quote bytes in `[starts[k],
+    /// starts[k + 1])`, as the reader of block k counted them.
+    segment_odd: Vec<Option<bool>>,
 }
 
 impl SourceFile {
@@ -42,6 +51,7 @@ impl SourceFile {
             bytes: self.bytes.clone(),
             index: Mutex::new(BoundaryIndex::default()),
             parquet_metadata: std::sync::OnceLock::new(),
+            guessing: Default::default(),
         }
     }
 
@@ -54,6 +64,7 @@ impl SourceFile {
             bytes,
             index: Mutex::new(BoundaryIndex::default()),
             parquet_metadata: std::sync::OnceLock::new(),
+            guessing: Default::default(),
         })
     }
 
@@ -77,6 +88,11 @@ impl SourceFile {
     /// Whether each read is a network request (see `ByteSource::is_remote`).
     pub fn is_remote(&self) -> bool {
         self.bytes.is_remote()
+    }
+
+    /// Bytes fetched over the network so far (0 for a local file).
+    pub fn bytes_fetched(&self) -> u64 {
+        self.bytes.bytes_fetched()
     }
 
     /// Several ranges of the raw file at once.
@@ -126,6 +142,32 @@ impl SourceFile {
             buf.truncate(keep);
         }
         result
+    }
+
+    /// Append `[start, end)` of a partition's bytes, which are read once:
+    /// a remote file fetches exactly that range (no read-ahead window past
+    /// it, which would fetch the next partition's bytes a second time when
+    /// another worker reads that one).
+    pub fn append_partition_range(&self, start: u64, end: u64, buf: &mut Vec<u8>) -> Result<()> {
+        let end = end.min(self.size);
+        if !self.is_remote() || start >= end {
+            return self.append_range(start, end, buf);
+        }
+        let whole = start..end;
+        for piece in self.read_ranges(std::slice::from_ref(&whole))? {
+            buf.extend_from_slice(&piece);
+        }
+        Ok(())
+    }
+
+    /// Bytes a partition reader asks for at a time: enough per request
+    /// that a remote partition is a few large GETs.
+    pub fn partition_piece(&self, local: usize) -> usize {
+        if self.is_remote() {
+            Self::REMOTE_PARITY_PIECE as usize / 2
+        } else {
+            local
+        }
     }
 
     /// Like [`read_range`], into a reusable buffer.
@@ -242,8 +284,16 @@ impl SourceFile {
             let in_quote = false;
             self.scan_for_start(grammar, cut, in_quote)?
         } else if let Grammar::Csv { .. } = grammar {
-            let in_quote = self.parity_before(grammar, blocksize, k)?;
-            self.scan_for_start(grammar, cut, in_quote)?
+            let parities_known = self.index.lock().unwrap().parity.len() >= k;
+            if self.is_guessing() && !parities_known {
+                // The guess: no quoted field holds a line break, so a
+                // record starts after the first one past the cut.
+                self.index.lock().unwrap().guessed = true;
+                self.scan_for_start(&Grammar::Lines, cut, false)?
+            } else {
+                let in_quote = self.parity_before(grammar, blocksize, k)?;
+                self.scan_for_start(grammar, cut, in_quote)?
+            }
         } else {
             // A self-overlapping separator: walk records from the previous cut.
             let prev = self.record_start(grammar, blocksize, k - 1)?;
@@ -288,6 +338,128 @@ impl SourceFile {
         idx.starts = starts.iter().map(|&s| Some(s)).collect();
     }
 
+    /// From now on (`true`) resolve quoted-CSV cuts on the guess that no
+    /// quoted field holds a line break, instead of counting every quote
+    /// before each cut. For a remote file the count is a second download of all
+    /// of it; the guess costs nothing, and the readers of the partitions
+    /// count the quotes of the bytes they read anyway, which is all
+    /// [`check_guessed_cuts`](Self::check_guessed_cuts) needs to prove the
+    /// guesses right, or to find one wrong.
+    pub fn guess_cuts(&self, on: bool) {
+        self.guessing.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_guessing(&self) -> bool {
+        self.guessing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A reader of block `k` read exactly `[start, end)` and counted an odd
+    /// (`odd`) number of quote bytes in it. Kept only while the block's
+    /// cuts are unchecked guesses and are still `start` and `end`.
+    pub fn note_segment_parity(&self, k: usize, start: u64, end: u64, odd: bool) {
+        let mut idx = self.index.lock().unwrap();
+        if !idx.guessed {
+            return;
+        }
+        let cut_at = |j: usize| -> Option<u64> {
+            match j {
+                0 => Some(0),
+                _ => idx.starts.get(j).copied().flatten(),
+            }
+        };
+        let end_cut = cut_at(k + 1).or((end >= self.size).then_some(self.size));
+        if cut_at(k) != Some(start) || end_cut != Some(end) {
+            return;
+        }
+        if idx.segment_odd.len() <= k {
+            idx.segment_odd.resize(k + 1, None);
+        }
+        idx.segment_odd[k] = Some(odd);
+    }
+
+    /// Check the guessed cuts resolved so far. A guessed start follows a
+    /// line break; it is a record start exactly when that break is outside
+    /// quotes, which is when the bytes before it hold an even number of
+    /// quote bytes (doubled quotes count two). So the guesses are
+    /// all right when every segment between consecutive resolved starts has
+    /// an even count: the readers' counts, and a count of any segment no
+    /// reader reported. `false`: a guess was wrong; the index is cleared and
+    /// guessing is off, so every cut is resolved again exactly.
+    pub fn check_guessed_cuts(&self, grammar: &Grammar) -> Result<bool> {
+        // Cuts resolved from now on are exact, whatever the answer.
+        self.guess_cuts(false);
+        let (starts, segments) = {
+            let idx = self.index.lock().unwrap();
+            if !idx.guessed {
+                return Ok(true);
+            }
+            (idx.starts.clone(), idx.segment_odd.clone())
+        };
+        // Resolved cuts in order: block 0 starts at 0; a cut past the end
+        // resolves to the size without being stored.
+        let mut cuts: Vec<(usize, u64)> = vec![(0, 0)];
+        cuts.extend(
+            starts
+                .iter()
+                .enumerate()
+                .skip(1)
+                .filter_map(|(k, s)| s.map(|s| (k, s))),
+        );
+        let mut odd_before = false;
+        for pair in cuts.windows(2) {
+            let ((k, from), (j, to)) = (pair[0], pair[1]);
+            if to > from {
+                let odd = match segments.get(k).copied().flatten() {
+                    Some(odd) if j == k + 1 => odd,
+                    _ => self.quote_parity(grammar, from, to, &mut Vec::new())?,
+                };
+                odd_before ^= odd;
+            }
+            if odd_before {
+                self.forget_guessed_cuts();
+                return Ok(false);
+            }
+        }
+        let mut idx = self.index.lock().unwrap();
+        idx.guessed = false;
+        idx.segment_odd.clear();
+        Ok(true)
+    }
+
+    /// Stop guessing, and clear the index if it holds unchecked guesses.
+    pub fn forget_guessed_cuts(&self) {
+        self.guess_cuts(false);
+        let mut idx = self.index.lock().unwrap();
+        if idx.guessed {
+            *idx = BoundaryIndex::default();
+        }
+    }
+
+    /// Whether `[start, end)` holds an odd number of quote bytes, read a
+    /// piece at a time into `data`.
+    fn quote_parity(
+        &self,
+        grammar: &Grammar,
+        start: u64,
+        end: u64,
+        data: &mut Vec<u8>,
+    ) -> Result<bool> {
+        let piece = if self.is_remote() {
+            Self::REMOTE_PARITY_PIECE
+        } else {
+            Self::PARITY_PIECE
+        };
+        let mut odd = false;
+        let mut at = start;
+        while at < end {
+            let next = (at + piece).min(end);
+            self.read_range_into(at, next, data)?;
+            odd ^= grammar.quote_count(data) % 2 == 1;
+            at = next;
+        }
+        Ok(odd)
+    }
+
     /// Bytes a parity pass reads at a time (stays in the L2 cache).
     const PARITY_PIECE: u64 = 256 * 1024;
     /// The same for a remote file: one ranged GET each.
@@ -302,11 +474,11 @@ impl SourceFile {
             // A remote file's pass waits on the network more than it counts:
             // more readers, and large pieces (each piece is a request).
             let remote = self.is_remote();
-            let (piece, readers) = if remote {
-                (Self::REMOTE_PARITY_PIECE, 8)
+            let readers = if remote {
+                8
             } else {
                 let cores = std::thread::available_parallelism().map(|n| n.get());
-                (Self::PARITY_PIECE, cores.unwrap_or(1))
+                cores.unwrap_or(1)
             };
             let threads = readers.min(missing.len());
             let results: Vec<Result<Vec<(usize, bool)>>> = std::thread::scope(|s| {
@@ -322,15 +494,7 @@ impl SourceFile {
                             for &b in missing.iter().skip(t).step_by(threads) {
                                 let start = b as u64 * blocksize;
                                 let end = (start + blocksize).min(self.size);
-                                let mut odd = false;
-                                let mut at = start;
-                                while at < end {
-                                    let next = (at + piece).min(end);
-                                    self.read_range_into(at, next, &mut data)?;
-                                    odd ^= grammar.quote_count(&data) % 2 == 1;
-                                    at = next;
-                                }
-                                out.push((b, odd));
+                                out.push((b, self.quote_parity(grammar, start, end, &mut data)?));
                             }
                             Ok(out)
                         })
@@ -364,10 +528,13 @@ impl SourceFile {
         }
         .min(cut);
         let win_start = cut - lookback;
-        let mut len: u64 = 64 * 1024;
+        // A remote probe is a request of its own: small, as records are.
+        let mut len: u64 = if self.is_remote() { 16 } else { 64 } * 1024;
         loop {
             let win_end = (cut + len).min(self.size);
-            let data = self.read_range(win_start, win_end)?;
+            // A probe, not a stream: no read-ahead window for a remote file.
+            let mut data = Vec::new();
+            self.append_partition_range(win_start, win_end, &mut data)?;
             // `in_quote` is the state at the cut, which is offset `lookback`.
             if let Some(p) = grammar.next_record_start(&data, lookback as usize, in_quote) {
                 return Ok(win_start + p as u64);
@@ -410,5 +577,108 @@ pub fn head_bytes(file: &SourceFile, limit: usize) -> Result<(Vec<u8>, bool)> {
         let data = file.read_range(0, limit as u64)?;
         let complete = data.len() as u64 >= file.size;
         Ok((data, complete))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::input::storage::memory::MemoryStorage;
+
+    fn file_of(bytes: &[u8]) -> SourceFile {
+        let mut storage = MemoryStorage::new();
+        storage.insert("t.csv", bytes.to_vec());
+        SourceFile::open(&storage, Path::new("t.csv")).unwrap()
+    }
+
+    fn exact_starts(bytes: &[u8], grammar: &Grammar, blocksize: u64) -> Vec<u64> {
+        file_of(bytes).record_starts(grammar, blocksize).unwrap()
+    }
+
+    /// Rows of 20 bytes whose second field is quoted; with `spans`, every
+    /// fourth row's quoted field holds a line break.
+    fn quoted_rows(rows: usize, spans: bool) -> Vec<u8> {
+        let mut out = b"id,text\n".to_vec();
+        for i in 0..rows {
+            let text = if spans && i % 4 == 1 {
+                "ab\ncd,ef"
+            } else {
+                "abc,def "
+            };
+            out.extend_from_slice(format!("{i:08},\"{text}\"\n").as_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn guessed_cuts_are_confirmed_when_no_quoted_field_spans_a_line() {
+        let bytes = quoted_rows(500, false);
+        let grammar = Grammar::Csv { quote: Some(b'"') };
+        let file = file_of(&bytes);
+        file.guess_cuts(true);
+        let guessed = file.record_starts(&grammar, 777).unwrap();
+        assert_eq!(guessed, exact_starts(&bytes, &grammar, 777));
+        assert!(
+            file.index.lock().unwrap().parity.is_empty(),
+            "no parity pass"
+        );
+        assert!(file.check_guessed_cuts(&grammar).unwrap());
+        assert!(!file.is_guessing());
+        // Confirmed starts stay: nothing is resolved again.
+        assert!(!file.index.lock().unwrap().starts.is_empty());
+    }
+
+    #[test]
+    fn a_wrong_guess_is_found_and_the_cuts_are_resolved_exactly_again() {
+        let bytes = quoted_rows(500, true);
+        let grammar = Grammar::Csv { quote: Some(b'"') };
+        let exact = exact_starts(&bytes, &grammar, 333);
+        let file = file_of(&bytes);
+        file.guess_cuts(true);
+        let guessed = file.record_starts(&grammar, 333).unwrap();
+        assert_ne!(guessed, exact, "some cut lands inside a quoted line break");
+        assert!(!file.check_guessed_cuts(&grammar).unwrap());
+        assert!(!file.is_guessing());
+        assert_eq!(file.record_starts(&grammar, 333).unwrap(), exact);
+    }
+
+    #[test]
+    fn readers_counts_are_used_and_a_wrong_count_fails_the_check() {
+        let bytes = quoted_rows(200, false);
+        let grammar = Grammar::Csv { quote: Some(b'"') };
+        let file = file_of(&bytes);
+        file.guess_cuts(true);
+        let starts = file.record_starts(&grammar, 500).unwrap();
+        // Report every segment even except one reported odd: the check
+        // believes the readers rather than reading the bytes again.
+        for k in 0..starts.len() - 1 {
+            file.note_segment_parity(k, starts[k], starts[k + 1], k == 3);
+        }
+        assert!(!file.check_guessed_cuts(&grammar).unwrap());
+    }
+
+    #[test]
+    fn a_segment_noted_for_other_bounds_is_ignored() {
+        let bytes = quoted_rows(200, false);
+        let grammar = Grammar::Csv { quote: Some(b'"') };
+        let file = file_of(&bytes);
+        file.guess_cuts(true);
+        let starts = file.record_starts(&grammar, 500).unwrap();
+        file.note_segment_parity(2, starts[2] + 1, starts[3], true);
+        assert!(file.check_guessed_cuts(&grammar).unwrap());
+    }
+
+    #[test]
+    fn forgetting_unchecked_guesses_clears_them() {
+        let bytes = quoted_rows(500, true);
+        let grammar = Grammar::Csv { quote: Some(b'"') };
+        let file = file_of(&bytes);
+        file.guess_cuts(true);
+        file.record_starts(&grammar, 333).unwrap();
+        file.forget_guessed_cuts();
+        assert_eq!(
+            file.record_starts(&grammar, 333).unwrap(),
+            exact_starts(&bytes, &grammar, 333)
+        );
     }
 }

@@ -20,4 +20,5 @@ pub mod read;
 pub mod records;
 pub mod source;
 pub mod spec;
+pub mod spool;
 pub mod storage;

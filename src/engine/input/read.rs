@@ -51,13 +51,30 @@ impl Source {
         match &p.kind {
             PartitionKind::Block { .. } => {
                 let (start, end) = self.byte_range(p)?;
+                let PartitionKind::Block { block, .. } = p.kind else {
+                    unreachable!("matched a block partition above")
+                };
+                // While cuts are guesses, report the quote parity of the
+                // bytes read: the check of the guesses needs nothing else.
+                let count_quotes = file.is_guessing();
+                let grammar = self.grammar();
+                let note = |odd: bool| file.note_segment_parity(block, start, end, odd);
                 // Bytes in a legacy encoding are decoded before any parsing:
                 // they take the whole-buffer path.
                 let csv = matches!(self.format, Format::Csv | Format::Tsv)
                     && !matches!(self.spec.encoding, Encoding::Legacy(_))
                     && self.null_tokens.is_empty();
                 if csv {
-                    if let Some(df) = self.read_csv_in_chunks(p, start, end, columns)? {
+                    let odd = std::cell::Cell::new(false);
+                    let counted = |bytes: &[u8]| {
+                        if count_quotes {
+                            odd.set(odd.get() ^ (grammar.quote_count(bytes) % 2 == 1));
+                        }
+                    };
+                    if let Some(df) = self.read_csv_in_chunks(p, start, end, columns, counted)? {
+                        if count_quotes {
+                            note(odd.get());
+                        }
                         return Ok(df);
                     }
                 }
@@ -67,7 +84,11 @@ impl Source {
                 }
                 BUF.with(|buf| {
                     let mut buf = buf.borrow_mut();
-                    file.read_range_into(start, end, &mut buf)?;
+                    buf.clear();
+                    file.append_partition_range(start, end, &mut buf)?;
+                    if count_quotes {
+                        note(grammar.quote_count(&buf) % 2 == 1);
+                    }
                     if end == file.size {
                         self.terminate_last_record(&mut buf);
                     }
@@ -93,19 +114,24 @@ impl Source {
 
     /// Parse a CSV byte range with the vectorised reader as it is read, a
     /// chunk at a time (`Ok(None)`: it declined; read it whole instead).
+    /// `saw` sees each chunk's new bytes as they arrive.
     fn read_csv_in_chunks(
         &self,
         p: &Partition,
         start: u64,
         end: u64,
         columns: Option<&[String]>,
+        saw: impl Fn(&[u8]),
     ) -> Result<Option<DataFrame>> {
         let file = &self.files[p.file];
         let req = parse::fast_request(self, p.file, columns, start == 0);
         let mut at = start;
+        let piece = file.partition_piece(crate::engine::input::fast_csv::CHUNK) as u64;
         let read_more = |buf: &mut Vec<u8>| {
-            let next = (at + crate::engine::input::fast_csv::CHUNK as u64).min(end);
-            file.append_range(at, next, buf)?;
+            let next = (at + piece).min(end);
+            let before = buf.len();
+            file.append_partition_range(at, next, buf)?;
+            saw(&buf[before..]);
             at = next;
             let last = at >= end;
             if last && end >= file.size {

@@ -151,6 +151,12 @@ impl Source {
         self.files.iter().map(|f| f.size).sum()
     }
 
+    /// Bytes fetched over the network for this source so far (reads the
+    /// cache served are not counted; 0 for local files).
+    pub fn bytes_fetched(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes_fetched()).sum()
+    }
+
     pub fn file_path(&self, file: usize) -> &PathBuf {
         &self.files[file].path
     }
@@ -194,6 +200,48 @@ impl Source {
                 }
             })
             .collect()
+    }
+
+    /// Resolve the cuts of remote quoted CSV files on a guess from now on,
+    /// instead of downloading each file twice (`SourceFile::guess_cuts`).
+    /// Whether any file guesses: the run must then call
+    /// [`check_guessed_cuts`](Self::check_guessed_cuts) before it trusts
+    /// its result.
+    pub fn guess_remote_cuts(&self) -> bool {
+        let Grammar::Csv { quote: Some(_) } = self.grammar() else {
+            return false;
+        };
+        let mut any = false;
+        for f in self
+            .files
+            .iter()
+            .filter(|f| f.is_remote() && !f.is_compressed())
+        {
+            f.guess_cuts(true);
+            any = true;
+        }
+        any
+    }
+
+    /// Check every guessed cut resolved so far and stop guessing. `false`:
+    /// one was wrong (a quoted field holds a line break after a cut); the
+    /// cuts are cleared and will be resolved exactly, so what was read
+    /// from them must be read again.
+    pub fn check_guessed_cuts(&self) -> Result<bool> {
+        let g = self.grammar();
+        let mut all_right = true;
+        for f in &self.files {
+            all_right &= f.check_guessed_cuts(&g)?;
+        }
+        Ok(all_right)
+    }
+
+    /// Stop guessing and drop unchecked guesses unchecked (a cancelled run:
+    /// checking them could mean reading what the cancel spared).
+    pub fn forget_guessed_cuts(&self) {
+        for f in &self.files {
+            f.forget_guessed_cuts();
+        }
     }
 
     /// Adopt cuts resolved by [`block_starts`] on the same files.

@@ -69,6 +69,10 @@ pub enum Event {
         worker: String,
         detail: String,
     },
+    /// What was read so far is discarded and read again, for `reason`.
+    ReadAgain {
+        reason: String,
+    },
     Progress(Progress),
     JobFinished {
         elapsed_ms: u64,
@@ -92,6 +96,8 @@ pub struct Progress {
     pub partitions: usize,
     pub rows_in: u64,
     pub bytes_read: u64,
+    /// Bytes fetched over the network (remote sources; 0 for local files).
+    pub bytes_fetched: u64,
     pub input_bytes: u64,
     pub rows_per_s: f64,
     pub bytes_per_s: f64,
@@ -141,12 +147,13 @@ impl ProgressTracker {
         }
     }
 
-    pub fn snapshot(&mut self, bytes_in_flight: u64) -> Progress {
+    pub fn snapshot(&mut self, bytes_in_flight: u64, bytes_fetched: u64) -> Progress {
         let secs = self.started.elapsed().as_secs_f64().max(1e-6);
         self.p.elapsed_ms = (secs * 1000.0) as u64;
         self.p.rows_per_s = self.p.rows_in as f64 / secs;
         self.p.bytes_per_s = self.p.bytes_read as f64 / secs;
         self.p.bytes_in_flight = bytes_in_flight;
+        self.p.bytes_fetched = bytes_fetched;
         self.p.eta_s = if self.p.bytes_read > 0 && self.p.input_bytes > 0 {
             let left = self.p.input_bytes.saturating_sub(self.p.bytes_read) as f64;
             Some(left / self.p.bytes_per_s)

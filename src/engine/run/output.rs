@@ -230,6 +230,19 @@ impl PartSink {
         })
     }
 
+    /// Discard everything written so far and start the same output again
+    /// (the job reads its partitions again).
+    pub fn restart(mut self) -> Result<PartSink> {
+        let target = self.target.clone();
+        let part_bytes = self.part_bytes;
+        let cancelled = self.cancelled.take();
+        // The old temporary name is removed before the new one is made.
+        drop(self);
+        let mut fresh = PartSink::create(&target, part_bytes)?;
+        fresh.cancelled = cancelled;
+        Ok(fresh)
+    }
+
     /// Ask `cancelled` between the parts of a remote upload, and abort the
     /// upload when it says so.
     pub fn cancel_with(mut self, cancelled: impl Fn() -> bool + Send + 'static) -> PartSink {

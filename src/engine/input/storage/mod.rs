@@ -58,6 +58,11 @@ pub trait ByteSource: Send + Sync + Debug {
         false
     }
 
+    /// Bytes fetched over the network so far (0 for a local file).
+    fn bytes_fetched(&self) -> u64 {
+        0
+    }
+
     /// Requests in flight give up as soon as `flag` is set (a job's cancel
     /// flag; `None` when the job is over). Local reads are too short to
     /// need it.

@@ -79,6 +79,14 @@ impl Drop for StopReadsOnCancel {
     }
 }
 
+/// How one pass over the graph ended.
+enum Attempt {
+    Done(JobResult),
+    /// A cut guessed for a remote quoted CSV was wrong: what was read from
+    /// it is discarded and the job runs again on exact cuts.
+    ReadAgain,
+}
+
 impl Executor for LocalExecutor {
     fn execute(
         &self,
@@ -88,13 +96,46 @@ impl Executor for LocalExecutor {
         cancel: CancelToken,
     ) -> Result<JobResult> {
         let _stop_reads = StopReadsOnCancel::watch(&job, &cancel);
+        let guessing = job.source.guess_remote_cuts();
+        match self.attempt(&job, &mut sink, &events, &cancel, guessing)? {
+            Attempt::Done(result) => Ok(result),
+            Attempt::ReadAgain => {
+                events(Event::ReadAgain {
+                    reason: "a quoted field holds a line break where a partition was cut; \
+                             every partition is read again on cuts that follow the quotes"
+                        .into(),
+                });
+                let mut sink = sink.map(PartSink::restart).transpose()?;
+                match self.attempt(&job, &mut sink, &events, &cancel, false)? {
+                    Attempt::Done(result) => Ok(result),
+                    Attempt::ReadAgain => Err(QuarryError::Engine(
+                        "internal: cuts resolved exactly were reported wrong".into(),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+impl LocalExecutor {
+    /// Run the graph once. With `guessing`, the source's cuts are guesses
+    /// (`Source::guess_remote_cuts`), checked before the result is trusted
+    /// or a failure reported, since a wrong cut can cause either.
+    fn attempt(
+        &self,
+        job: &Arc<Job>,
+        sink: &mut Option<PartSink>,
+        events: &EventSink,
+        cancel: &CancelToken,
+        guessing: bool,
+    ) -> Result<Attempt> {
         let graph = &job.graph;
         let n = graph.tasks.len();
         let sink_maps = sink.is_some() && job.is_map_only();
         let mut sched = Schedule::start(
-            &job,
+            job,
             sink_maps,
-            Arc::clone(&events),
+            Arc::clone(events),
             "local".into(),
             self.workers,
             self.memory_budget,
@@ -125,12 +166,12 @@ impl Executor for LocalExecutor {
         let work_rx = Arc::new(Mutex::new(work_rx));
         let (done_tx, done_rx) = channel::<Done>();
 
-        std::thread::scope(|scope| -> Result<JobResult> {
+        std::thread::scope(|scope| -> Result<Attempt> {
             for w in 0..self.workers {
                 let rx = Arc::clone(&work_rx);
                 let tx: Sender<Done> = done_tx.clone();
-                let job = Arc::clone(&job);
-                let events = Arc::clone(&events);
+                let job = Arc::clone(job);
+                let events = Arc::clone(events);
                 let t0 = Instant::now();
                 scope.spawn(move || worker_loop(w, &job, rx, tx, &events, t0));
             }
@@ -222,13 +263,22 @@ impl Executor for LocalExecutor {
             }
             drop(work_tx);
 
+            if guessing {
+                if cancel.is_cancelled() {
+                    job.source.forget_guessed_cuts();
+                } else if !job.source.check_guessed_cuts()? {
+                    return Ok(Attempt::ReadAgain);
+                }
+            }
             let tasks_done = sched.end(failure, cancel.is_cancelled())?;
             let frame = if sink_maps {
                 None
             } else {
                 sched.result_task().and_then(|t| outputs[t].take())
             };
-            sched.complete(tasks_done, frame, sink.take())
+            sched
+                .complete(tasks_done, frame, sink.take())
+                .map(Attempt::Done)
         })
     }
 }

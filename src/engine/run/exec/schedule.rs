@@ -43,6 +43,8 @@ pub struct Schedule<'a> {
     map_rows: Vec<Option<u64>>,
     head_n: Option<u64>,
     tracker: ProgressTracker,
+    /// The source's network bytes before the job (inference, previews).
+    fetched_before: u64,
     /// Map outputs go to an output sink, not to a final task.
     pub sink_maps: bool,
     pub running: usize,
@@ -105,6 +107,7 @@ impl<'a> Schedule<'a> {
             map_rows: vec![None; n],
             head_n: job.plan.blocking.as_ref().and_then(|b| b.row_limit()),
             tracker: ProgressTracker::new(n, job.source.partitions.len(), input_bytes),
+            fetched_before: job.source.bytes_fetched(),
             is_map,
             sink_maps,
             running: 0,
@@ -219,7 +222,10 @@ impl<'a> Schedule<'a> {
     }
 
     pub fn progress(&mut self, bytes_in_flight: u64) {
-        (self.events)(Event::Progress(self.tracker.snapshot(bytes_in_flight)));
+        let fetched = self.job.source.bytes_fetched() - self.fetched_before;
+        (self.events)(Event::Progress(
+            self.tracker.snapshot(bytes_in_flight, fetched),
+        ));
     }
 
     /// The task whose output is the job's result (the last without dependents).

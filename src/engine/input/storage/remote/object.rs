@@ -38,6 +38,8 @@ pub struct RemoteObject {
     pub(super) modified: Option<SystemTime>,
     pub(super) transfer: Arc<Transfer>,
     cache: Mutex<WindowCache>,
+    /// Bytes fetched for this object (the transfer counts its whole store).
+    fetched: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for RemoteObject {
@@ -105,7 +107,14 @@ impl RemoteObject {
             modified,
             transfer,
             cache: Mutex::new(WindowCache::default()),
+            fetched: Default::default(),
         }
+    }
+
+    fn count(&self, requests: u64, bytes: u64) {
+        self.transfer.count(requests, bytes);
+        self.fetched
+            .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn io_error(&self, e: &object_store::Error) -> std::io::Error {
@@ -119,7 +128,7 @@ impl RemoteObject {
             .block_on_unless_stopped(self.store.get_range(&self.key, range))
             .ok_or_else(cancelled)?
             .map_err(|e| self.io_error(&e))?;
-        self.transfer.count(1, len);
+        self.count(1, len);
         Ok(got)
     }
 
@@ -197,7 +206,7 @@ impl ByteSource for RemoteObject {
             .ok_or_else(cancelled)?
             .map_err(|e| self.io_error(&e))?;
         let fetched: u64 = merged.iter().map(|r| r.end - r.start).sum();
-        self.transfer.count(merged.len() as u64, fetched);
+        self.count(merged.len() as u64, fetched);
         Ok(ranges
             .iter()
             .map(|r| {
@@ -216,6 +225,10 @@ impl ByteSource for RemoteObject {
 
     fn is_remote(&self) -> bool {
         true
+    }
+
+    fn bytes_fetched(&self) -> u64 {
+        self.fetched.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn stop_when(&self, flag: Option<Arc<std::sync::atomic::AtomicBool>>) {
