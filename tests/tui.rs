@@ -39,6 +39,20 @@ fn csv(dir: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// A value_counts step on the current column, through the palette (`F`
+/// opens the frequency sheet instead).
+fn count_current(app: &mut App) {
+    let column = app.state.current_column().unwrap();
+    app.act(Action::CommandPalette);
+    app.state
+        .prompt
+        .as_mut()
+        .unwrap()
+        .set_text(&format!("count {column}"));
+    app.act(Action::Submit);
+    assert!(app.state.prompt.is_none(), "the count step was accepted");
+}
+
 struct App {
     state: State,
     engine: Engine,
@@ -278,7 +292,7 @@ fn prompt_history_recalls_per_kind_newest_first_and_keeps_the_draft() {
 fn frequency_sort_drop_and_pipeline_navigation() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::new(dir.path());
-    app.act(Action::Frequency); // on `city`
+    count_current(&mut app);
     let df = app.state.preview.frame.clone().unwrap();
     assert_eq!(
         df.get_column_names()
@@ -318,7 +332,7 @@ fn frequency_sort_drop_and_pipeline_navigation() {
 fn stale_previews_are_dropped_and_quit_asks_about_unsaved_work() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::new(dir.path());
-    let fx = update(&mut app.state, Msg::Action(Action::Frequency));
+    let fx = update(&mut app.state, Msg::Action(Action::SortAscending));
     let old = app.state.request;
     let _newer = update(&mut app.state, Msg::Action(Action::ToggleTake));
     assert!(app.state.request > old);
@@ -351,7 +365,7 @@ fn stale_previews_are_dropped_and_quit_asks_about_unsaved_work() {
 fn command_palette_saves_a_recipe_that_run_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::new(dir.path());
-    app.act(Action::Frequency);
+    count_current(&mut app);
     app.act(Action::CommandPalette);
     let out = dir.path().join("saved.toml");
     app.type_text(&format!("w {}", out.display()));
@@ -406,7 +420,7 @@ fn renders_at_full_and_tiny_sizes() {
 fn clicks_select_cells_and_steps() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::new(dir.path());
-    app.act(Action::Frequency);
+    count_current(&mut app);
     let area = ratatui::layout::Rect::new(0, 0, 120, 40);
     // The table block starts at y=1: border, header, dtype row, then rows.
     let hit = quarry::ui::hit_test(&app.state, area, 8, 6).unwrap();
@@ -759,7 +773,7 @@ fn view_snapshots() {
         insta::assert_snapshot!("table_120x40", app.screen(120, 40));
         insta::assert_snapshot!("table_40x12", app.screen(40, 12));
         app.act(Action::MoveRight);
-        app.act(Action::Frequency);
+        count_current(&mut app);
         app.act(Action::ViewPipeline);
         insta::assert_snapshot!("pipeline_120x40", app.screen(120, 40));
         insta::assert_snapshot!("pipeline_40x12", app.screen(40, 12));
@@ -805,7 +819,7 @@ fn compute_runs_the_selected_step_and_shows_the_result() {
     app.act(Action::FilterPrompt);
     app.act(Action::Submit); // kind = 'TAB'
     app.act(Action::FirstColumn);
-    app.act(Action::Frequency); // value_counts(city)
+    count_current(&mut app);
     let fx = app.act(Action::Compute);
     assert!(fx.is_empty(), "the job ran in the harness: {fx:?}");
     let job = app.state.jobs.current.as_ref().unwrap();
@@ -894,7 +908,7 @@ fn steps_after_a_computed_result_preview_and_compute_from_it() {
     let mut spec = SourceSpec::new(csv(dir.path()));
     spec.blocksize = 1024;
     let mut app = App::open(dir.path(), spec);
-    app.act(Action::Frequency); // value_counts of `city`
+    count_current(&mut app);
     assert!(
         app.state.preview.partial,
         "a blocking step previews partially"

@@ -72,7 +72,7 @@ actions! {
     SearchNext = "search_next", "next", "next match";
     SearchPrev = "search_prev", "previous", "previous match";
     CommandPalette = "command_palette", "command", "command palette (:w FILE.toml, :e FILE.toml, :q, :sql …, :join …: ? lists them)";
-    Frequency = "frequency", "freq", "frequency of the current column";
+    Frequency = "frequency", "freq", "frequency sheet of the current column: count, share, cumulative share, bars (enter: the rows of a value)";
     SortAscending = "sort_ascending", "sort", "sort ascending by the current column";
     SortDescending = "sort_descending", "sort desc", "sort descending by the current column";
     DropColumn = "drop_column", "drop", "drop the current column";

@@ -1,8 +1,8 @@
 //! Drill-down: on a row of a group-by, frequency or unique preview (or its
-//! computed result), open the rows behind it: the pipeline with a filter on
-//! the row's key values inserted just before the blocking step, previewed
-//! as usual. Back returns to where you were; keep makes the filter a step
-//! of the recipe.
+//! computed result), or on a value of the frequency sheet, open the rows
+//! behind it: the pipeline with a filter on the row's key values inserted
+//! just before the grouping step, previewed as usual. Back returns to where
+//! you were; keep makes the filter a step of the recipe.
 
 use polars::prelude::AnyValue;
 
@@ -11,6 +11,7 @@ use super::record;
 use super::requests::request_preview;
 use super::Effect;
 use crate::app::action::Action;
+use crate::app::insight::Insight;
 use crate::app::state::{Drill, State, TableCursor, View};
 use crate::app::status::Status;
 use crate::engine::recipe::Step;
@@ -18,6 +19,7 @@ use crate::engine::recipe::Step;
 pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
     Some(match a {
         Action::OpenRow if s.record_open => record::on_action(s, Action::ViewRecord)?,
+        Action::OpenRow if s.view == View::Frequency => drill_frequency(s),
         Action::OpenRow => match grouped_by(s) {
             Some((at, keys)) => drill(s, at, &keys),
             None => record::on_action(s, Action::ViewRecord)?,
@@ -28,8 +30,8 @@ pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
     })
 }
 
-/// The steps whose rows the table shows: the result's in the Result view,
-/// else the selected prefix.
+/// The steps whose rows the view shows: the result's in the Result view,
+/// else the selected prefix (what the frequency sheet was computed on).
 fn shown_steps(s: &State) -> Vec<Step> {
     match (&s.view, &s.jobs.result) {
         (View::Result, Some(r)) => r.steps.clone(),
@@ -80,6 +82,35 @@ fn condition(s: &State, keys: &[String]) -> Option<String> {
     Some(parts?.join(" AND "))
 }
 
+/// Enter on a value of the frequency sheet: the rows holding it, at the
+/// step the sheet was computed for.
+fn drill_frequency(s: &mut State) -> Vec<Effect> {
+    let Some(Insight::Frequency { column }) = s.insight.wanted.clone() else {
+        return vec![];
+    };
+    let frame = s
+        .insight_result(&Insight::Frequency {
+            column: column.clone(),
+        })
+        .map(|r| r.frame.clone())
+        .or_else(|| s.insight.preview.as_ref().map(|(_, f)| f.clone()));
+    let value = frame.and_then(|f| {
+        let v: AnyValue = f
+            .columns()
+            .first()?
+            .get(s.insight.cursor)
+            .ok()?
+            .into_static();
+        Some(v)
+    });
+    let Some(value) = value else {
+        return vec![];
+    };
+    let expr = equals_text(&column, &value);
+    let at = s.at_step;
+    open_drill(s, at, expr)
+}
+
 fn drill(s: &mut State, at: usize, keys: &[String]) -> Vec<Effect> {
     if s.frame_height() == 0 {
         return vec![];
@@ -87,6 +118,11 @@ fn drill(s: &mut State, at: usize, keys: &[String]) -> Vec<Effect> {
     let Some(expr) = condition(s, keys) else {
         return vec![];
     };
+    open_drill(s, at, expr)
+}
+
+/// Show the shown steps with `expr` filtering before step `at`.
+fn open_drill(s: &mut State, at: usize, expr: String) -> Vec<Effect> {
     let steps = shown_steps(s);
     let mut drilled = steps[..at].to_vec();
     drilled.push(Step::Filter { expr: expr.clone() });

@@ -57,8 +57,41 @@ pub fn on_view_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
             Some(column) => histogram(s, &column, false),
             None => vec![],
         }),
+        (View::Table, Action::Frequency) if s.focus == Focus::Table => {
+            Some(match s.current_column() {
+                Some(column) => frequency_sheet(s, column),
+                None => vec![],
+            })
+        }
         _ => None,
     }
+}
+
+/// Distinct numbers in the preview beyond which a column's frequencies are
+/// mostly ones, and its histogram says more.
+const MANY_NUMBERS: usize = 50;
+
+/// `F` on a column: its frequency sheet (value, count, share, cumulative
+/// share, a bar), from the preview at once and over all rows when the job
+/// is done. A numeric column with many values gets the histogram offered.
+fn frequency_sheet(s: &mut State, column: String) -> Vec<Effect> {
+    let many_numbers = s
+        .preview
+        .frame
+        .as_ref()
+        .and_then(|f| f.column(&column).ok())
+        .filter(|c| c.dtype().is_primitive_numeric())
+        .and_then(|c| c.n_unique().ok())
+        .is_some_and(|n| n > MANY_NUMBERS);
+    let fx = start_insight(s, Insight::Frequency { column });
+    if many_numbers && s.confirm.is_none() {
+        s.status = Some(
+            Status::info("many distinct numbers: ")
+                .key(Action::Histogram)
+                .then(" bins them (a histogram)"),
+        );
+    }
+    fx
 }
 
 /// Compute, write, cancel, the insights, and the fix of a failed job.

@@ -21,7 +21,6 @@ use crate::engine::steps::apply::{schemas_after_steps, JoinTables};
 pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
     let at = s.at_step;
     Some(match a {
-        Action::Frequency => with_column(s, |c| Step::ValueCounts { column: c }),
         Action::SortAscending => with_column(s, |c| Step::Sort {
             by: OneOrMany::One(c),
             descending: None,
