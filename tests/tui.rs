@@ -1016,6 +1016,29 @@ fn drill_down_opens_a_groups_rows_goes_back_and_keeps_the_filter() {
     app.act(Action::OpenRow);
     assert!(app.state.record_open, "a plain row opens the record view");
     assert!(app.state.drill.is_none());
+    app.act(Action::OpenRow);
+    assert!(!app.state.record_open, "enter again closes it");
+
+    // The frequency sheet of `kind`: enter on its first value (the most
+    // frequent, ML) opens those rows; back returns to the sheet.
+    app.act(Action::MoveRight);
+    app.act(Action::Frequency);
+    assert_eq!(app.state.view, View::Frequency);
+    app.act(Action::OpenRow);
+    assert_eq!(app.state.view, View::Table);
+    assert_eq!(
+        app.state.recipe.steps[0],
+        Step::Filter {
+            expr: "kind = 'ML'".into()
+        }
+    );
+    let rows = app.state.preview.frame.clone().unwrap();
+    assert_eq!(rows.height(), 200, "the preview's rows, all of them ML");
+    let kinds = rows.column("kind").unwrap().str().unwrap().clone();
+    assert!((0..rows.height()).all(|i| kinds.get(i) == Some("ML")));
+    app.act(Action::DrillBack);
+    assert_eq!(app.state.view, View::Frequency);
+    assert_eq!(app.state.recipe.steps.len(), 1);
 }
 
 #[test]
