@@ -469,3 +469,51 @@ fn ndjson_partition(b: Bencher, which: &str) {
         _ => source.read_partition(1).unwrap(),
     });
 }
+
+/// A 1,000,000-row result with a numeric x, a value and four groups.
+fn million_rows() -> &'static DataFrame {
+    static ROWS: OnceLock<DataFrame> = OnceLock::new();
+    ROWS.get_or_init(|| {
+        let n = 1_000_000usize;
+        df!(
+            "x" => (0..n).map(|i| i as f64).collect::<Vec<_>>(),
+            "y" => (0..n).map(|i| ((i % 1000) as f64).sqrt()).collect::<Vec<_>>(),
+            "g" => (0..n).map(|i| ["a", "b", "c", "d"][i % 4]).collect::<Vec<_>>()
+        )
+        .unwrap()
+    })
+}
+
+/// Shaping a 1,000,000-row result into a line chart of four groups (done
+/// once per change of the rows or the chart).
+#[divan::bench]
+fn chart_shape_million_rows(b: Bencher) {
+    let spec = quarry::app::chart::ChartSpec::parse("line x y by g").unwrap();
+    b.bench(|| quarry::app::chart::chart_data(million_rows(), &spec).unwrap());
+}
+
+/// Redrawing that chart on a 200×50 screen (every frame while it shows).
+#[divan::bench]
+fn chart_redraw_million_rows(b: Bencher) {
+    let spec = quarry::app::chart::ChartSpec::parse("line x y by g").unwrap();
+    let mut state = State::new(
+        Recipe::new(SourceConfig::default()),
+        std::env::temp_dir(),
+        String::new(),
+        Arc::new(million_rows().schema().as_ref().clone()),
+        1,
+        Arc::new(JoinTables::new()),
+    );
+    state.chart = Some(quarry::app::state::ChartView {
+        data: quarry::app::chart::chart_data(million_rows(), &spec),
+        spec,
+        of_result: true,
+    });
+    state.view = quarry::app::state::View::Chart;
+    let config = Config::load("default", "dark").unwrap();
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    b.bench_local(|| {
+        term.draw(|f| quarry::ui::draw(&state, &config.theme, &config.keymap, f))
+            .unwrap();
+    });
+}

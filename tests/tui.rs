@@ -158,8 +158,17 @@ impl App {
         self.screen_with(&config.keymap, w, h)
     }
 
+    fn screen_themed(&self, theme: &str, w: u16, h: u16) -> String {
+        let config = Config::load("default", theme).unwrap();
+        self.screen_in(&config, &config.keymap, w, h)
+    }
+
     fn screen_with(&self, keymap: &Keymap, w: u16, h: u16) -> String {
         let config = Config::load("default", "dark").unwrap();
+        self.screen_in(&config, keymap, w, h)
+    }
+
+    fn screen_in(&self, config: &Config, keymap: &Keymap, w: u16, h: u16) -> String {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         term.draw(|f| quarry::ui::draw(&self.state, &config.theme, keymap, f))
             .unwrap();
@@ -1039,6 +1048,118 @@ fn drill_down_opens_a_groups_rows_goes_back_and_keeps_the_filter() {
     app.act(Action::DrillBack);
     assert_eq!(app.state.view, View::Frequency);
     assert_eq!(app.state.recipe.steps.len(), 1);
+}
+
+#[test]
+fn charts_of_the_preview_and_of_a_computed_result() {
+    use quarry::app::chart::{ChartKind, XAxis};
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"/[^ ]*/d\.csv", "[DATA]");
+    let _bound = settings.bind_to_scope();
+    // `amount` (numeric) against `city`: bars of the first rows.
+    app.act(Action::LastColumn);
+    app.act(Action::Chart);
+    assert_eq!(app.state.view, View::Chart);
+    let c = app.state.chart.clone().unwrap();
+    assert_eq!((c.spec.kind, c.spec.x.as_str()), (ChartKind::Bar, "city"));
+    let data = c.data.unwrap();
+    assert!(matches!(data.x_axis, XAxis::Categories(ref l) if l.len() == 60));
+    assert_eq!(data.note.as_deref(), Some("the first 60 of 200 rows"));
+    for theme in ["dark", "mono"] {
+        insta::assert_snapshot!(
+            format!("chart_bar_{theme}_120x40"),
+            app.screen_themed(theme, 120, 40)
+        );
+        insta::assert_snapshot!(
+            format!("chart_bar_{theme}_40x12"),
+            app.screen_themed(theme, 40, 12)
+        );
+    }
+    // A scatter with one series per kind, then as lines, then a log scale.
+    app.act(Action::ViewTable);
+    app.act(Action::DerivePrompt);
+    app.state
+        .prompt
+        .as_mut()
+        .unwrap()
+        .set_text("i = amount / 10");
+    app.act(Action::Submit);
+    app.act(Action::CommandPalette);
+    app.state
+        .prompt
+        .as_mut()
+        .unwrap()
+        .set_text("chart scatter i amount by kind");
+    app.act(Action::Submit);
+    let data = app.state.chart.as_ref().unwrap().data.clone().unwrap();
+    let names: Vec<&str> = data.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["ML", "TAB"], "the larger group first");
+    assert_eq!(
+        data.series[0].points.len() + data.series[1].points.len(),
+        200
+    );
+    for theme in ["dark", "mono"] {
+        insta::assert_snapshot!(
+            format!("chart_scatter_{theme}_120x40"),
+            app.screen_themed(theme, 120, 40)
+        );
+        insta::assert_snapshot!(
+            format!("chart_scatter_{theme}_40x12"),
+            app.screen_themed(theme, 40, 12)
+        );
+    }
+    app.act(Action::ChartKind);
+    assert_eq!(app.state.chart.as_ref().unwrap().spec.kind, ChartKind::Bar);
+    app.act(Action::ChartKind);
+    app.act(Action::ToggleLogScale);
+    let c = app.state.chart.clone().unwrap();
+    assert_eq!(c.spec.kind, ChartKind::Line);
+    assert!(c.spec.log_y);
+    let data = c.data.unwrap();
+    assert!(
+        data.note.unwrap().contains("values ≤ 0 left out"),
+        "amount 0 has no log"
+    );
+    for theme in ["dark", "mono"] {
+        insta::assert_snapshot!(
+            format!("chart_line_{theme}_120x40"),
+            app.screen_themed(theme, 120, 40)
+        );
+        insta::assert_snapshot!(
+            format!("chart_line_{theme}_40x12"),
+            app.screen_themed(theme, 40, 12)
+        );
+    }
+    // A bad column is said, with the command to fix it.
+    app.act(Action::CommandPalette);
+    app.state
+        .prompt
+        .as_mut()
+        .unwrap()
+        .set_text("chart line i nosuch");
+    app.act(Action::Submit);
+    let err = app.state.chart.as_ref().unwrap().data.clone().unwrap_err();
+    assert!(err.contains("no column `nosuch`"), "{err}");
+
+    // Of a computed result: the whole group-by, not the preview's part.
+    app.act(Action::ViewTable);
+    app.act(Action::FirstColumn);
+    app.act(Action::GroupByPrompt);
+    app.state
+        .prompt
+        .as_mut()
+        .unwrap()
+        .set_text("n = count(*), total = sum(amount)");
+    app.act(Action::Submit);
+    app.act(Action::Compute);
+    assert_eq!(app.state.view, View::Result);
+    app.act(Action::LastColumn);
+    app.act(Action::Chart);
+    let c = app.state.chart.clone().unwrap();
+    assert!(c.of_result);
+    assert_eq!(c.data.unwrap().rows, 4);
 }
 
 #[test]

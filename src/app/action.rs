@@ -116,7 +116,9 @@ actions! {
     CastToDate = "cast_to_date", "as date", "read the current column as a date (offered for dates written 05/13/2014, 13.05.2014 or 20140513)";
     QueueJob = "queue_job", "queue", "start the new job when the running one ends";
     ReplaceJob = "replace_job", "replace", "cancel the running job and start the new one";
-    ToggleLogScale = "toggle_log_scale", "log scale", "histogram: toggle a log scale";
+    ToggleLogScale = "toggle_log_scale", "log scale", "histogram or chart: toggle a log scale";
+    Chart = "chart", "chart", "chart the rows on screen: the current column against the first date (or other) column; :chart X Y by G picks columns";
+    ChartKind = "chart_kind", "chart kind", "chart: line, scatter or bar";
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! references the screen renders from the active keymap.
 
 pub mod action;
+pub mod chart;
 pub mod commands;
 pub mod compute;
 pub mod insight;

@@ -31,6 +31,17 @@ pub enum View {
     Frequency,
     /// A numeric or date column's distribution.
     Histogram,
+    /// A chart of the preview or the computed result.
+    Chart,
+}
+
+/// The chart on screen: what it plots, the series made of it (or why
+/// they could not be), and whether it is of the computed result.
+#[derive(Debug, Clone)]
+pub struct ChartView {
+    pub spec: super::chart::ChartSpec,
+    pub data: Result<super::chart::ChartData, String>,
+    pub of_result: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,6 +350,8 @@ pub struct State {
     pub record_open: bool,
     /// A drill-down is open: where to go back to.
     pub drill: Option<Drill>,
+    /// The chart view's chart.
+    pub chart: Option<ChartView>,
     /// First line of the help overlay on screen.
     pub help_scroll: usize,
     pub insight: InsightView,
@@ -400,6 +413,7 @@ impl State {
             show_help: false,
             record_open: false,
             drill: None,
+            chart: None,
             help_scroll: 0,
             insight: InsightView::default(),
             search: None,

@@ -1,6 +1,7 @@
 //! `draw(&State, ...)`: the whole screen from a snapshot of state. Nothing
 //! here changes state or touches the engine.
 
+mod chart;
 mod graph;
 mod insight;
 pub mod keys;
@@ -86,7 +87,8 @@ pub fn areas(s: &State, area: Rect) -> Areas {
         | View::Progress
         | View::Describe
         | View::Frequency
-        | View::Histogram => (None, None),
+        | View::Histogram
+        | View::Chart => (None, None),
     };
     Areas {
         title: rows[0],
@@ -147,6 +149,7 @@ pub fn draw(s: &State, theme: &Theme, keymap: &Keymap, f: &mut Frame) {
         View::Describe => insight::draw_describe(s, theme, keys, f, a.main),
         View::Frequency => insight::draw_frequency(s, theme, keys, f, a.main),
         View::Histogram => insight::draw_histogram(s, theme, keys, f, a.main),
+        View::Chart => chart::draw_chart(s, theme, keys, f, a.main),
         _ => {}
     }
     if s.record_open && matches!(s.view, View::Table | View::Result) {

@@ -237,6 +237,7 @@ pub fn done(s: &mut State, id: u64, result: Result<JobOutcome, String>) -> Vec<E
                         source: j.source.clone(),
                         elapsed_ms: out.elapsed_ms,
                     });
+                    super::chart::refresh(s);
                     if s.view == View::Progress {
                         s.view = View::Result;
                         s.table = TableCursor {

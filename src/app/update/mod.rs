@@ -13,6 +13,7 @@
 //! `handlers` says, per mode, which of them answer an action and in what
 //! order.
 
+mod chart;
 mod completion;
 mod drill;
 mod jobs;
@@ -232,6 +233,7 @@ fn handlers(mode: Mode) -> &'static [Handler] {
         Mode::Prompt => &[prompts::on_prompt_action],
         Mode::Table | Mode::Pipeline => &[
             navigation::on_help,
+            chart::on_action,
             drill::on_action,
             record::on_action,
             navigation::on_view_action,

@@ -258,6 +258,10 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                 }],
                 "e" | "edit" | "load" if !arg.is_empty() => vec![Effect::Load { path: path() }],
                 "q" | "quit" => quit(s),
+                "chart" | "plot" => match super::chart::open_spec(s, arg) {
+                    Ok(()) => vec![],
+                    Err(e) => fail(s, p, e),
+                },
                 "q!" => {
                     s.should_quit = true;
                     vec![Effect::Quit]
@@ -278,7 +282,7 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                     None => fail(
                         s,
                         p,
-                        "commands: w FILE.toml, e FILE.toml, q, q!, and steps: sql select drop rename cast derive filter sort unique head explode unnest json_decode parse count group join repartition (the help lists them)".into(),
+                        "commands: w FILE.toml, e FILE.toml, q, q!, chart X Y [by G], and steps: sql select drop rename cast derive filter sort unique head explode unnest json_decode parse count group join repartition (the help lists them)".into(),
                     ),
                 },
             }
