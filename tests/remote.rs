@@ -81,14 +81,7 @@ impl Server {
             .spawn()
             .expect("start moto");
         let server = Server { child, port };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        server.wait_until_listening("moto");
         server
     }
 
@@ -118,15 +111,20 @@ impl Server {
             .spawn()
             .expect("start azurite");
         let server = Server { child, port };
+        server.wait_until_listening("azurite");
+        Some(server)
+    }
+
+    /// Wait (a minute at most) until the server accepts connections.
+    fn wait_until_listening(&self, what: &str) {
         let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
-                "azurite did not start"
+                "{what} did not start"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Some(server)
     }
 
     fn url(&self) -> String {

@@ -1050,6 +1050,19 @@ fn drill_down_opens_a_groups_rows_goes_back_and_keeps_the_filter() {
     assert_eq!(app.state.recipe.steps.len(), 1);
 }
 
+/// Snapshots `NAME_THEME_WxH` at 120×40 and 40×12 in the dark and mono
+/// themes.
+fn snapshot_in_themes(app: &App, name: &str) {
+    for theme in ["dark", "mono"] {
+        for (w, h) in [(120, 40), (40, 12)] {
+            insta::assert_snapshot!(
+                format!("{name}_{theme}_{w}x{h}"),
+                app.screen_themed(theme, w, h)
+            );
+        }
+    }
+}
+
 #[test]
 fn charts_of_the_preview_and_of_a_computed_result() {
     use quarry::app::chart::{ChartKind, XAxis};
@@ -1067,16 +1080,7 @@ fn charts_of_the_preview_and_of_a_computed_result() {
     let data = c.data.unwrap();
     assert!(matches!(data.x_axis, XAxis::Categories(ref l) if l.len() == 60));
     assert_eq!(data.note.as_deref(), Some("the first 60 of 200 rows"));
-    for theme in ["dark", "mono"] {
-        insta::assert_snapshot!(
-            format!("chart_bar_{theme}_120x40"),
-            app.screen_themed(theme, 120, 40)
-        );
-        insta::assert_snapshot!(
-            format!("chart_bar_{theme}_40x12"),
-            app.screen_themed(theme, 40, 12)
-        );
-    }
+    snapshot_in_themes(&app, "chart_bar");
     // A scatter with one series per kind, then as lines, then a log scale.
     app.act(Action::ViewTable);
     app.act(Action::DerivePrompt);
@@ -1100,16 +1104,7 @@ fn charts_of_the_preview_and_of_a_computed_result() {
         data.series[0].points.len() + data.series[1].points.len(),
         200
     );
-    for theme in ["dark", "mono"] {
-        insta::assert_snapshot!(
-            format!("chart_scatter_{theme}_120x40"),
-            app.screen_themed(theme, 120, 40)
-        );
-        insta::assert_snapshot!(
-            format!("chart_scatter_{theme}_40x12"),
-            app.screen_themed(theme, 40, 12)
-        );
-    }
+    snapshot_in_themes(&app, "chart_scatter");
     app.act(Action::ChartKind);
     assert_eq!(app.state.chart.as_ref().unwrap().spec.kind, ChartKind::Bar);
     app.act(Action::ChartKind);
@@ -1122,16 +1117,7 @@ fn charts_of_the_preview_and_of_a_computed_result() {
         data.note.unwrap().contains("values ≤ 0 left out"),
         "amount 0 has no log"
     );
-    for theme in ["dark", "mono"] {
-        insta::assert_snapshot!(
-            format!("chart_line_{theme}_120x40"),
-            app.screen_themed(theme, 120, 40)
-        );
-        insta::assert_snapshot!(
-            format!("chart_line_{theme}_40x12"),
-            app.screen_themed(theme, 40, 12)
-        );
-    }
+    snapshot_in_themes(&app, "chart_line");
     // A bad column is said, with the command to fix it.
     app.act(Action::CommandPalette);
     app.state

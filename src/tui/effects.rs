@@ -235,39 +235,20 @@ impl Work {
                 from_result,
                 executor,
             } => {
-                let result = match from_result {
-                    Some(result) => ResultFile::write(&result.frame)
-                        .map_err(|e| e.to_string())
-                        .and_then(|file| {
-                            let recipe = Recipe {
-                                source: file.source(),
-                                steps: recipe.steps,
-                            };
-                            let source = Source::open(file.spec())
-                                .map(Arc::new)
-                                .map_err(|e| e.to_string())?;
-                            run_job(
-                                id,
-                                kind,
-                                recipe,
-                                &base,
-                                source,
-                                Arc::clone(emit),
-                                cancel.clone(),
-                                executor.as_ref(),
-                            )
-                        }),
-                    None => run_job(
-                        id,
-                        kind,
-                        recipe,
-                        &base,
-                        source,
-                        Arc::clone(emit),
-                        cancel.clone(),
-                        executor.as_ref(),
-                    ),
-                };
+                let result = on_result(recipe, source, from_result.as_ref()).and_then(
+                    |(recipe, source, _kept)| {
+                        run_job(
+                            id,
+                            kind,
+                            recipe,
+                            &base,
+                            source,
+                            Arc::clone(emit),
+                            cancel.clone(),
+                            executor.as_ref(),
+                        )
+                    },
+                );
                 Msg::JobDone { id, result }
             }
         })
@@ -295,6 +276,27 @@ fn preview_on_result(
             .map_err(|e| crate::engine::QuarryError::Engine(e.to_string()))?,
         _ => all.head(Some(request.rows)),
     })
+}
+
+/// Where `recipe`'s steps run: on `source`, or, given a computed result,
+/// on that result kept as a file (held until the returned guard drops).
+fn on_result(
+    recipe: Recipe,
+    source: Arc<Source>,
+    from_result: Option<&ResultBase>,
+) -> Result<(Recipe, Arc<Source>, Option<ResultFile>), String> {
+    let Some(result) = from_result else {
+        return Ok((recipe, source, None));
+    };
+    let file = ResultFile::write(&result.frame).map_err(|e| e.to_string())?;
+    let source = Source::open(file.spec())
+        .map(Arc::new)
+        .map_err(|e| e.to_string())?;
+    let recipe = Recipe {
+        source: file.source(),
+        steps: recipe.steps,
+    };
+    Ok((recipe, source, Some(file)))
 }
 
 /// A computed result as a Parquet file in the cache, so a job can start
@@ -470,15 +472,11 @@ fn plan_graph(
     // From a computed result: the graph of the steps after it, on it.
     let (recipe, source, _kept) = match &from_result {
         Some(r) => {
-            let file = ResultFile::write(&r.frame).map_err(|e| e.to_string())?;
-            let source = Source::open(file.spec())
-                .map(Arc::new)
-                .map_err(|e| e.to_string())?;
-            let recipe = Recipe {
-                source: file.source(),
+            let rest = Recipe {
+                source: recipe.source,
                 steps: steps[r.steps..].to_vec(),
             };
-            (recipe, source, Some(file))
+            on_result(rest, source, Some(r))?
         }
         None => (recipe, source, None),
     };
