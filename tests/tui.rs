@@ -1070,6 +1070,7 @@ fn charts_of_the_preview_and_of_a_computed_result() {
     let mut app = App::new(dir.path());
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"/[^ ]*/d\.csv", "[DATA]");
+    settings.add_filter(r"/[^ ]*/scatter\.svg", "[SVG]");
     let _bound = settings.bind_to_scope();
     // `amount` (numeric) against `city`: bars of the first rows.
     app.act(Action::LastColumn);
@@ -1105,6 +1106,29 @@ fn charts_of_the_preview_and_of_a_computed_result() {
         200
     );
     snapshot_in_themes(&app, "chart_scatter");
+    // Written as SVG for a report.
+    app.act(Action::WriteResult);
+    let p = app.state.prompt.as_mut().unwrap();
+    assert!(p.text().ends_with("-chart.svg"), "{}", p.text());
+    let svg = dir.path().join("scatter.svg");
+    p.set_text(&svg.to_string_lossy());
+    let fx = app.act(Action::Submit);
+    let [Effect::WriteChart { path }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let work = work_for(
+        Effect::WriteChart { path: path.clone() },
+        &app.state,
+        &app.engine,
+    )
+    .unwrap();
+    let msg = run_work(work);
+    let Msg::ChartWritten(written) = msg else {
+        panic!("not a chart-written message")
+    };
+    assert_eq!(written, Ok(svg.clone()));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("amount by i") && text.contains(">\nTAB\n<"));
     app.act(Action::ChartKind);
     assert_eq!(app.state.chart.as_ref().unwrap().spec.kind, ChartKind::Bar);
     app.act(Action::ChartKind);

@@ -6,6 +6,8 @@
 
 use polars::prelude::*;
 
+use crate::engine::stats::describe::short_float;
+
 /// Series drawn at most (the rest of the groups are left out, and said).
 pub const MAX_SERIES: usize = 8;
 /// Points per series a line keeps: about two per braille dot column of a
@@ -201,6 +203,36 @@ pub struct ChartData {
     pub rows: usize,
     /// How the input was reduced for drawing, when it was.
     pub note: Option<String>,
+}
+
+impl ChartData {
+    /// An x value as axis text: a date or time on a time axis, the
+    /// category's label on a bar chart.
+    pub fn x_label(&self, v: f64) -> String {
+        match &self.x_axis {
+            XAxis::Temporal(dtype) => {
+                let s = Series::new("".into(), [v.round() as i64]);
+                s.cast(dtype)
+                    .ok()
+                    .and_then(|s| s.get(0).ok().map(|v| crate::cell::cell_text(&v)))
+                    .unwrap_or_else(|| short_float(v))
+            }
+            XAxis::Categories(labels) if v >= 0.0 && v.fract() == 0.0 => labels
+                .get(v as usize)
+                .cloned()
+                .unwrap_or_else(|| short_float(v)),
+            _ => short_float(v),
+        }
+    }
+
+    /// A y value as axis text (back from log10 on a log scale).
+    pub fn y_label(&self, v: f64) -> String {
+        if self.spec.log_y {
+            short_float(10f64.powf(v))
+        } else {
+            short_float(v)
+        }
+    }
 }
 
 /// Shape `frame` into the series `spec` asks for.

@@ -77,6 +77,8 @@ pub enum PromptKind {
     },
     /// Where to write the result.
     Write,
+    /// Where to write the chart on screen (an SVG file).
+    WriteChart,
 }
 
 impl PromptKind {
@@ -90,7 +92,7 @@ impl PromptKind {
             PromptKind::GroupBy { .. } => HistoryKind::Group,
             PromptKind::Search => HistoryKind::Search,
             PromptKind::Command => HistoryKind::Palette,
-            PromptKind::Write => HistoryKind::Path,
+            PromptKind::Write | PromptKind::WriteChart => HistoryKind::Path,
             PromptKind::Edit { op, .. } => match *op {
                 "filter" => HistoryKind::Filter,
                 "with_columns" => HistoryKind::Derive,
@@ -114,6 +116,7 @@ impl PromptKind {
                 "write the result to (.parquet .csv .ndjson .arrow; a trailing / writes parts)"
                     .into()
             }
+            PromptKind::WriteChart => "write the chart to (.svg)".into(),
         }
     }
 }

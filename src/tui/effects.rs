@@ -62,6 +62,10 @@ pub enum Work {
         frame: DataFrame,
         path: String,
     },
+    WriteChart {
+        data: Result<crate::app::chart::ChartData, String>,
+        path: String,
+    },
     Reopen {
         source: SourceConfig,
         base: PathBuf,
@@ -115,6 +119,10 @@ pub fn work_for(effect: Effect, state: &State, engine: &Engine) -> Option<Work> 
         },
         Effect::WriteResult { path } => Work::WriteResult {
             frame: state.jobs.result.as_ref()?.frame.clone(),
+            path,
+        },
+        Effect::WriteChart { path } => Work::WriteChart {
+            data: state.chart.as_ref()?.data.clone(),
             path,
         },
         Effect::Reopen { source } => Work::Reopen { source, base },
@@ -204,6 +212,13 @@ impl Work {
                     .map(|t| (t.path, frame.height(), t0.elapsed().as_millis() as u64))
                     .map_err(|e| e.to_string());
                 Msg::Written(result)
+            }
+            Work::WriteChart { data, path } => {
+                let path = PathBuf::from(path);
+                Msg::ChartWritten(
+                    data.and_then(|d| crate::tui::chart_svg::write(&d, &path))
+                        .map(|_| path),
+                )
             }
             Work::Reopen { source, base } => {
                 let opened = source

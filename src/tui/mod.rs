@@ -4,6 +4,7 @@
 //! their own where the newest request wins (`preview_worker`), stale answers
 //! are dropped, and the screen is redrawn only when state changed.
 
+pub mod chart_svg;
 mod clipboard;
 pub mod effects;
 pub mod history_file;

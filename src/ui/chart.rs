@@ -17,7 +17,6 @@ use crate::app::chart::{ChartData, ChartKind, XAxis};
 use crate::app::state::State;
 use crate::app::Action;
 use crate::config::Theme;
-use crate::engine::stats::describe::short_float;
 
 /// Series styles in order: the theme's own colours, so every theme
 /// (including mono, where they are all plain) draws them.
@@ -35,30 +34,6 @@ fn series_style(theme: &Theme, i: usize) -> Style {
     styles[i % styles.len()]
 }
 
-/// An axis value as text: a date or time for a time axis.
-fn tick(axis: &XAxis, v: f64) -> String {
-    match axis {
-        XAxis::Temporal(dtype) => {
-            use polars::prelude::NamedFrom;
-            let s = polars::prelude::Series::new("".into(), [v.round() as i64]);
-            s.cast(dtype)
-                .ok()
-                .and_then(|s| s.get(0).ok().map(|v| crate::cell::cell_text(&v)))
-                .unwrap_or_else(|| short_float(v))
-        }
-        _ => short_float(v),
-    }
-}
-
-/// A y value as text (back from log10 on a log scale).
-fn y_tick(data: &ChartData, v: f64) -> String {
-    if data.spec.log_y {
-        short_float(10f64.powf(v))
-    } else {
-        short_float(v)
-    }
-}
-
 pub fn draw_chart(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rect) {
     let Some(view) = &s.chart else {
         return;
@@ -66,6 +41,7 @@ pub fn draw_chart(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rec
     let hints = keys.hints(&[
         (Action::ChartKind, "line/scatter/bar"),
         (Action::ToggleLogScale, "log"),
+        (Action::WriteResult, "save as SVG"),
         (Action::ViewTable, "table"),
     ]);
     let data = match &view.data {
@@ -148,9 +124,9 @@ fn draw_xy_ascii(theme: &Theme, f: &mut Frame, area: Rect, data: &ChartData) {
     let [x0, x1] = data.x_bounds;
     let [y0, y1] = data.y_bounds;
     let labels = [
-        y_tick(data, y1),
-        y_tick(data, (y0 + y1) / 2.0),
-        y_tick(data, y0),
+        data.y_label(y1),
+        data.y_label((y0 + y1) / 2.0),
+        data.y_label(y0),
     ];
     let lw = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as u16 + 1;
     if area.width <= lw + 2 || area.height < 3 {
@@ -205,9 +181,9 @@ fn draw_xy_ascii(theme: &Theme, f: &mut Frame, area: Rect, data: &ChartData) {
         theme.dtype,
     )));
     let (a, m, b) = (
-        tick(&data.x_axis, x0),
-        tick(&data.x_axis, (x0 + x1) / 2.0),
-        tick(&data.x_axis, x1),
+        data.x_label(x0),
+        data.x_label((x0 + x1) / 2.0),
+        data.x_label(x1),
     );
     let mut axis = format!("{}{a}", " ".repeat(lw as usize + 1));
     let mid = lw as usize + 1 + w / 2;
@@ -264,11 +240,11 @@ fn draw_xy(theme: &Theme, f: &mut Frame, area: Rect, data: &ChartData) {
     let ym = (y0 + y1) / 2.0;
     let x_labels: Vec<Span> = [x0, xm, x1]
         .iter()
-        .map(|&v| Span::styled(tick(&data.x_axis, v), theme.dtype))
+        .map(|&v| Span::styled(data.x_label(v), theme.dtype))
         .collect();
     let y_labels: Vec<Span> = [y0, ym, y1]
         .iter()
-        .map(|&v| Span::styled(y_tick(data, v), theme.dtype))
+        .map(|&v| Span::styled(data.y_label(v), theme.dtype))
         .collect();
     let legend = (data.series.len() > 1).then_some(LegendPosition::TopRight);
     let chart = Chart::new(datasets)
@@ -317,7 +293,7 @@ fn draw_bars(theme: &Theme, f: &mut Frame, area: Rect, data: &ChartData, labels:
             let label = labels.get(x as usize).cloned().unwrap_or_default();
             Bar::default()
                 .value(scale(y))
-                .text_value(y_tick(data, y))
+                .text_value(data.y_label(y))
                 .label(Line::from(label))
                 .style(series_style(theme, 0))
         })

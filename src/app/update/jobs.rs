@@ -409,6 +409,14 @@ pub fn written(
     vec![]
 }
 
+pub fn chart_written(s: &mut State, result: Result<std::path::PathBuf, String>) -> Vec<Effect> {
+    s.status = Some(match result {
+        Ok(path) => Status::info(format!("wrote the chart to {}", path.display())),
+        Err(e) => Status::error(e),
+    });
+    vec![]
+}
+
 fn insight_view(i: &Insight) -> View {
     match i {
         Insight::Describe => View::Describe,

@@ -99,6 +99,8 @@ pub enum Msg {
     },
     /// The result frame was written.
     Written(Result<(PathBuf, usize, u64), String>),
+    /// The chart was written to this file.
+    ChartWritten(Result<PathBuf, String>),
     /// A mouse click on something.
     Click(Hit),
 }
@@ -163,6 +165,10 @@ pub enum Effect {
     WriteResult {
         path: String,
     },
+    /// Write the chart on screen to `path` (SVG).
+    WriteChart {
+        path: String,
+    },
     /// Reopen the source with these settings.
     Reopen {
         source: SourceConfig,
@@ -220,6 +226,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Reopened(result) => jobs::reopened(s, result),
         Msg::InputEnded { path, result } => jobs::input_ended(s, path, result),
         Msg::Written(result) => jobs::written(s, result),
+        Msg::ChartWritten(result) => jobs::chart_written(s, result),
     }
 }
 

@@ -15,7 +15,7 @@ use super::Effect;
 use crate::app::action::Action;
 use crate::app::commands::{parse_assignments, parse_step_command, StepCommand};
 use crate::app::compute::JobKind;
-use crate::app::state::{Prompt, PromptKind, State};
+use crate::app::state::{Prompt, PromptKind, State, View};
 use crate::app::status::Status;
 use crate::cell::cell_text;
 use crate::engine::recipe::Step;
@@ -133,6 +133,15 @@ pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
             };
             open_prompt(s, PromptKind::Edit { index: i, op }, &text)
         }
+        Action::WriteResult if s.view == View::Chart && s.chart.is_some() => {
+            let stem = std::path::Path::new(&s.recipe.source.path)
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .unwrap_or("chart")
+                .trim_end_matches(".csv")
+                .to_string();
+            open_prompt(s, PromptKind::WriteChart, &format!("{stem}-chart.svg"))
+        }
         Action::WriteResult => {
             let stem = std::path::Path::new(&s.recipe.source.path)
                 .file_stem()
@@ -240,6 +249,13 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
             } else {
                 ask_or_start(s, JobKind::Write { path: text })
             }
+        }
+        PromptKind::WriteChart => {
+            if !text.ends_with(".svg") {
+                return fail(s, p, "a chart is written as SVG: name a .svg file".into());
+            }
+            s.status = Some(Status::info(format!("writing {text}…")));
+            vec![Effect::WriteChart { path: text }]
         }
         PromptKind::Search => {
             s.search = (!text.is_empty()).then_some(text);
