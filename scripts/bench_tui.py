@@ -3,6 +3,11 @@
 session and poll the pane until the file's first data value shows.
 
     python3 scripts/bench_tui.py --quarry target/release/quarry FILE [FILE...]
+    python3 scripts/bench_tui.py --quarry target/release/quarry --pipe FILE
+
+With --pipe the file's first 64 KiB are piped into `quarry` by a producer
+that then stays open (as a slow command would): the time is from their
+arrival to the first value on screen.
 
 Prints the median, min and max over --runs launches per file. The polling
 itself costs a few milliseconds per look (one `tmux capture-pane`), so the
@@ -22,12 +27,16 @@ def first_value(path):
         return next(rows)[0]
 
 
-def launch_once(quarry, path, expect, width, height, timeout):
+def launch_once(quarry, path, expect, width, height, timeout, pipe=False):
     session = f"qbench{time.monotonic_ns()}"
+    if pipe:
+        command = ["sh", "-c", f"(head -c 65536 '{path}'; sleep {timeout}) | '{quarry}'"]
+    else:
+        command = [quarry, path]
     t0 = time.perf_counter()
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
-         quarry, path],
+        ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height)]
+        + command,
         check=True,
     )
     try:
@@ -51,11 +60,12 @@ def main():
     ap.add_argument("--height", type=int, default=50)
     ap.add_argument("--timeout", type=float, default=10)
     ap.add_argument("--expect", help="the value to wait for (default: a CSV's first field; needed for Parquet and NDJSON)")
+    ap.add_argument("--pipe", action="store_true", help="pipe the file's first 64 KiB in, the producer left open")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
     for path in a.files:
         expect = a.expect or first_value(path)
-        times = [launch_once(a.quarry, path, expect, a.width, a.height, a.timeout)
+        times = [launch_once(a.quarry, path, expect, a.width, a.height, a.timeout, a.pipe)
                  for _ in range(a.runs)]
         ms = sorted(t * 1000 for t in times)
         print(f"{path}: launch to first data median {statistics.median(ms):.0f} ms "

@@ -695,6 +695,83 @@ fn tmux_piped_input_shows_rows_before_it_ends() {
     );
 }
 
+/// In a real terminal: compute a group-by, sort its result (previewed on
+/// the result, no second job), drill into the top group (as many rows as a
+/// headless filter finds), and chart a date column.
+#[test]
+fn tmux_computed_result_drill_down_and_a_date_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("day,city,amount\n");
+    for i in 0..600 {
+        let city = ["Oslo", "Lima", "Pune", "Kyiv", "Oslo", "Oslo"][i % 6];
+        t.push_str(&format!("2024-01-{:02},{city},{}\n", 1 + i % 28, i * 3));
+    }
+    let data = dir.path().join("days.csv");
+    std::fs::write(&data, t).unwrap();
+    let term = Tmux::start(
+        dir.path(),
+        &format!("{} --no-mouse", data.display()),
+        140,
+        40,
+    );
+    term.wait_for("2024-01-01", 15);
+    term.send(&["l", "b"]); // group by city
+    term.wait_for("n = count(*)", 15);
+    term.send(&["Enter"]);
+    term.wait_for("1. group_by", 15);
+    term.send(&["c"]);
+    term.wait_for("computed 4 rows", 30);
+    term.send(&["1", "$", "]"]); // the table; sort by n, descending
+    let screen = term.wait_for("on the computed result of step 1", 15);
+    assert!(
+        screen.contains("│1 Oslo 300"),
+        "the largest group on top: {screen}"
+    );
+    assert!(screen.contains("step 2/2"), "{screen}");
+    // Enter on Oslo: its rows.
+    term.send(&["g", "Enter"]);
+    term.wait_for("the rows where city = 'Oslo'", 15);
+    let screen = term.wait_for("table · 200 rows", 15);
+    assert!(screen.contains("▶ 1. filter city = 'Oslo'"), "{screen}");
+    let recipe = dir.path().join("oslo.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "[source]\npath = \"{}\"\n[[steps]]\nop = \"filter\"\nexpr = \"city = 'Oslo'\"\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let headless = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(["run", recipe.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&headless.stderr).contains("done: 300 rows"));
+    term.send(&["c"]);
+    term.wait_for("computed 300 rows", 30);
+    term.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(500));
+    term.send(&["1"]);
+    term.wait_for("1. group_by", 15);
+    // A line chart over the date column, at the source.
+    term.send(&["Tab", "g", "Tab"]);
+    term.wait_for("step 0/2", 15);
+    term.send(&[":"]);
+    term.wait_for("command", 15);
+    term.send(&["chart line day amount", "Enter"]);
+    let screen = term.wait_for("line chart · amount by day", 15);
+    assert!(
+        screen.contains("2024-01-01") && screen.contains("2024-01-28"),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .chars()
+            .any(|c| ('\u{2800}'..='\u{28ff}').contains(&c)),
+        "braille: {screen}"
+    );
+}
+
 #[test]
 fn readme_keys_table_matches_the_default_keymap() {
     let readme =
