@@ -27,6 +27,10 @@ pub const STEP_COMMANDS: &[(&str, &str)] = &[
     ("head N", "the first N rows"),
     ("explode A", "one row per list element"),
     (
+        "unpivot A, B [keep ID, …]",
+        "wide to long: a row per column A, B (variable, value), ID kept",
+    ),
+    (
         "unnest A [PREFIX]",
         "a struct's fields as columns A_field (PREFIX \"\" keeps bare names)",
     ),
@@ -81,6 +85,25 @@ pub fn parse_step_command(cmd: &str, arg: &str) -> Option<Result<StepCommand, St
             .map(|n| Step::Head { n })
             .map_err(|_| need("give a row count, e.g. head 100")),
         "explode" => one_name(arg, cmd).map(|column| Step::Explode { column }),
+        "unpivot" | "melt" => {
+            let (on, keep) = match arg.split_once(" keep ") {
+                Some((on, keep)) => (on, keep),
+                None => (arg, ""),
+            };
+            let on = split_list(on);
+            if on.is_empty() {
+                Err(need(
+                    "name the columns to unpivot, e.g. unpivot jan, feb keep id",
+                ))
+            } else {
+                Ok(Step::Unpivot {
+                    index: split_list(keep),
+                    on,
+                    variable_name: None,
+                    value_name: None,
+                })
+            }
+        }
         "unnest" => {
             column_and_prefix(arg, cmd).map(|(column, prefix)| Step::Unnest { column, prefix })
         }
@@ -383,6 +406,7 @@ mod tests {
             ("parse", "text", "named groups"),
             ("group", "a n = count(*)", "KEYS:"),
             ("explode", "a, b", "one column"),
+            ("unpivot", " ", "name the columns to unpivot"),
             ("unnest", "", "name a column"),
             ("unnest", "a p q", "at most one prefix"),
             ("sql", "", "query"),

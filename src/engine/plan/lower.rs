@@ -38,6 +38,7 @@ fn is_row_local(step: &Step, join_small: bool) -> bool {
         | Step::Cast { .. }
         | Step::Parse { .. }
         | Step::Explode { .. }
+        | Step::Unpivot { .. }
         | Step::Unnest { .. }
         | Step::JsonDecode { .. }
         | Step::Repartition { .. }

@@ -79,6 +79,21 @@ pub fn needed_columns(plan: &Plan, schema: &Schema) -> Option<Vec<String>> {
             Step::Explode { column } => {
                 need.insert(column.clone());
             }
+            Step::Unpivot {
+                index,
+                on,
+                variable_name,
+                value_name,
+            } => {
+                // Its two columns are made here; it reads the named ones.
+                let made = [
+                    variable_name.as_deref().unwrap_or("variable"),
+                    value_name.as_deref().unwrap_or("value"),
+                ];
+                need.retain(|c| !made.contains(&c.as_str()));
+                need.extend(index.iter().cloned());
+                need.extend(on.iter().cloned());
+            }
             Step::Unnest { column, .. } | Step::JsonDecode { column, .. } => {
                 // Its field columns are made here (they never share a name
                 // with a column read, so they drop out below); it reads only

@@ -162,6 +162,18 @@ pub enum Step {
     Explode {
         column: String,
     },
+    /// Wide to long (melt): each row becomes one row per `on` column, with
+    /// the `index` columns kept, the column's name in `variable_name` and
+    /// its value in `value_name` (see `steps::unpivot`).
+    Unpivot {
+        #[serde(default)]
+        index: Vec<String>,
+        on: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        variable_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value_name: Option<String>,
+    },
     /// A struct column's fields as columns, where it stood: `stripe.count`
     /// becomes `stripe_count` (or `prefix` + `count`).
     Unnest {
@@ -278,6 +290,7 @@ impl Step {
             Step::Cast { .. } => "cast",
             Step::Parse { .. } => "parse",
             Step::Explode { .. } => "explode",
+            Step::Unpivot { .. } => "unpivot",
             Step::Unnest { .. } => "unnest",
             Step::JsonDecode { .. } => "json_decode",
             Step::GroupBy { .. } => "group_by",
@@ -311,6 +324,24 @@ impl Step {
             Step::Cast { columns } => format!("cast {}", kv(columns, ": ")),
             Step::Parse { column, pattern } => format!("parse {column} ~ /{pattern}/"),
             Step::Explode { column } => format!("explode {column}"),
+            Step::Unpivot {
+                index,
+                on,
+                variable_name,
+                value_name,
+            } => {
+                let keep = if index.is_empty() {
+                    String::new()
+                } else {
+                    format!(" keep {}", index.join(", "))
+                };
+                format!(
+                    "unpivot {}{keep} → {}, {}",
+                    on.join(", "),
+                    variable_name.as_deref().unwrap_or("variable"),
+                    value_name.as_deref().unwrap_or("value")
+                )
+            }
             Step::Unnest { column, prefix } => match prefix {
                 Some(p) => format!("unnest {column} (prefix \"{p}\")"),
                 None => format!("unnest {column}"),

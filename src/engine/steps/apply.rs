@@ -171,6 +171,24 @@ pub fn apply_step(
                 crate::engine::recipe::agg::EXPLODE,
             )
         }
+        Step::Unpivot {
+            index,
+            on,
+            variable_name,
+            value_name,
+        } => crate::engine::steps::unpivot::unpivot(
+            lf,
+            schema,
+            index,
+            on,
+            variable_name
+                .as_deref()
+                .unwrap_or(crate::engine::steps::unpivot::VARIABLE),
+            value_name
+                .as_deref()
+                .unwrap_or(crate::engine::steps::unpivot::VALUE),
+        )
+        .map_err(|e| step_err(i, step, e))?,
         Step::Unnest { column, prefix } => {
             crate::engine::steps::nested::unnest(lf, schema, column, prefix.as_deref())
                 .map_err(|e| step_err(i, step, e))?

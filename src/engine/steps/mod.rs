@@ -8,3 +8,4 @@ pub mod distinct_eval;
 pub mod extract;
 pub mod nested;
 pub mod segments;
+pub mod unpivot;
