@@ -666,3 +666,118 @@ fn unpivot_partitioned_equals_single_shot() {
     assert_eq!(ours.height(), 3);
     assert!(ours.equals_missing(&theirs), "ours {ours}\ntheirs {theirs}");
 }
+
+/// The pivot as polars would make it, by hand: per (index, value) the sum
+/// of the values, a row per index, null where an index has no such row.
+fn pivot_by_hand(
+    rows: &[(i64, &str, Option<f64>)],
+    columns: &[&str],
+) -> Vec<(i64, Vec<Option<f64>>)> {
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    ids.sort();
+    ids.dedup();
+    ids.into_iter()
+        .map(|id| {
+            let cells = columns
+                .iter()
+                .map(|c| {
+                    let mine: Vec<Option<f64>> = rows
+                        .iter()
+                        .filter(|r| r.0 == id && r.1 == *c)
+                        .map(|r| r.2)
+                        .collect();
+                    // polars' sum: nulls skipped; no rows at all is null.
+                    (!mine.is_empty()).then(|| mine.iter().flatten().sum())
+                })
+                .collect();
+            (id, cells)
+        })
+        .collect()
+}
+
+/// `pivot` through the partitioned executor equals the pivot written by
+/// hand on random data; a value not among its columns fails the job with
+/// the fix; 1,001 columns are refused.
+#[test]
+fn pivot_partitioned_equals_the_pivot_by_hand() {
+    use proptest::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 12,
+        ..ProptestConfig::default()
+    });
+    let cities = ["Oslo", "Lima", "Pune"];
+    runner
+        .run(
+            &proptest::collection::vec((0i64..6, 0usize..3, proptest::option::of(-50i32..50)), 1..400),
+            |raw| {
+                let rows: Vec<(i64, &str, Option<f64>)> = raw
+                    .iter()
+                    .map(|(id, c, v)| (*id, cities[*c], v.map(f64::from)))
+                    .collect();
+                let mut t = String::from("id,city,amount\n");
+                for (id, c, v) in &rows {
+                    t.push_str(&format!("{id},{c},{}\n", v.map(|v| format!("{v:.1}")).unwrap_or_default()));
+                }
+                write(dir.path(), "long.csv", t.as_bytes());
+                let recipe = Recipe::parse(
+                    "[source]\npath = 'long.csv'\n[source.dtypes]\namount = 'f64'\nid = 'i64'\n[[steps]]\nop = 'pivot'\nindex = ['id']\non = 'city'\nvalues = 'amount'\ncolumns = ['Oslo', 'Lima', 'Pune']\n[[steps]]\nop = 'sort'\nby = ['id']\n",
+                )
+                .unwrap();
+                let opts = JobOptions {
+                    blocksize: Some(512),
+                    split_every: 3,
+                    ..JobOptions::default()
+                };
+                let job = Arc::new(Job::prepare(recipe, dir.path(), &opts).unwrap());
+                let ours = run(job, 2);
+                let want = pivot_by_hand(&rows, &cities);
+                prop_assert_eq!(ours.height(), want.len());
+                for (r, (id, cells)) in want.iter().enumerate() {
+                    prop_assert_eq!(ours.column("id").unwrap().get(r).unwrap().extract::<i64>(), Some(*id));
+                    for (c, cell) in cities.iter().zip(cells) {
+                        let got = ours.column(c).unwrap().get(r).unwrap().extract::<f64>();
+                        prop_assert_eq!(got, *cell, "id {} {}", id, c);
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+
+    // Kyiv is not among the columns: the job says so, it drops nothing.
+    write(
+        dir.path(),
+        "long.csv",
+        b"id,city,amount\n1,Oslo,2\n1,Kyiv,3\n",
+    );
+    let recipe = Recipe::parse(
+        "[source]\npath = 'long.csv'\n[[steps]]\nop = 'pivot'\nindex = ['id']\non = 'city'\nvalues = 'amount'\ncolumns = ['Oslo']\n",
+    )
+    .unwrap();
+    let job = Arc::new(Job::prepare(recipe, dir.path(), &JobOptions::default()).unwrap());
+    let err = LocalExecutor::new(2, 1 << 30)
+        .execute(job, None, Arc::new(|_| {}), CancelToken::new())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("1 rows have a value of `city`") && err.contains("add it to `columns`"),
+        "{err}"
+    );
+
+    let many: Vec<String> = (0..1001).map(|i| format!("'v{i}'")).collect();
+    let recipe = Recipe::parse(&format!(
+        "[source]\npath = 'long.csv'\n[[steps]]\nop = 'pivot'\nindex = ['id']\non = 'city'\nvalues = 'amount'\ncolumns = [{}]\n",
+        many.join(", ")
+    ))
+    .unwrap();
+    let err = Job::prepare(recipe, dir.path(), &JobOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("1001 columns") && err.contains("more than 1000 are refused"),
+        "{err}"
+    );
+}

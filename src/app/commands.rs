@@ -27,6 +27,10 @@ pub const STEP_COMMANDS: &[(&str, &str)] = &[
     ("head N", "the first N rows"),
     ("explode A", "one row per list element"),
     (
+        "pivot ID, … on COL values V [agg sum] in A, B, …",
+        "long to wide: a column per value A, B of COL holding sum(V), a row per ID",
+    ),
+    (
         "unpivot A, B [keep ID, …]",
         "wide to long: a row per column A, B (variable, value), ID kept",
     ),
@@ -54,6 +58,30 @@ pub const STEP_COMMANDS: &[(&str, &str)] = &[
 pub enum StepCommand {
     Step(Step),
     Join(Step),
+}
+
+/// `ID, … on COL values V [agg AGG] in A, B, …`.
+fn pivot(arg: &str) -> Result<Step, String> {
+    let usage =
+        "ID, … on COL values V [agg sum] in A, B, … (the values of COL that become columns)";
+    let (index, rest) = arg.split_once(" on ").ok_or(usage)?;
+    let (on, rest) = rest.split_once(" values ").ok_or(usage)?;
+    let (values, columns) = rest.split_once(" in ").ok_or(usage)?;
+    let (values, agg) = match values.split_once(" agg ") {
+        Some((v, a)) => (v.trim(), a.trim()),
+        None => (values.trim(), "sum"),
+    };
+    let columns = split_list(columns);
+    if columns.is_empty() || values.is_empty() || on.trim().is_empty() {
+        return Err(usage.into());
+    }
+    Ok(Step::Pivot {
+        index: split_list(index),
+        on: on.trim().into(),
+        values: values.into(),
+        agg: agg.into(),
+        columns,
+    })
 }
 
 /// `None` when `cmd` is not a step command; otherwise the step or why the
@@ -85,6 +113,7 @@ pub fn parse_step_command(cmd: &str, arg: &str) -> Option<Result<StepCommand, St
             .map(|n| Step::Head { n })
             .map_err(|_| need("give a row count, e.g. head 100")),
         "explode" => one_name(arg, cmd).map(|column| Step::Explode { column }),
+        "pivot" => pivot(arg).map_err(|e| need(&e)),
         "unpivot" | "melt" => {
             let (on, keep) = match arg.split_once(" keep ") {
                 Some((on, keep)) => (on, keep),
@@ -407,6 +436,7 @@ mod tests {
             ("group", "a n = count(*)", "KEYS:"),
             ("explode", "a, b", "one column"),
             ("unpivot", " ", "name the columns to unpivot"),
+            ("pivot", "id on city", "values V"),
             ("unnest", "", "name a column"),
             ("unnest", "a p q", "at most one prefix"),
             ("sql", "", "query"),

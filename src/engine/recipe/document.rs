@@ -162,6 +162,16 @@ pub enum Step {
     Explode {
         column: String,
     },
+    /// Long to wide: a row per distinct `index`, a column per value of `on`
+    /// named in `columns`, holding `agg` of `values` (see `steps::pivot`).
+    Pivot {
+        index: Vec<String>,
+        on: String,
+        values: String,
+        #[serde(default = "default_pivot_agg")]
+        agg: String,
+        columns: Vec<String>,
+    },
     /// Wide to long (melt): each row becomes one row per `on` column, with
     /// the `index` columns kept, the column's name in `variable_name` and
     /// its value in `value_name` (see `steps::unpivot`).
@@ -279,6 +289,10 @@ impl BoolOrMany {
     }
 }
 
+fn default_pivot_agg() -> String {
+    "sum".into()
+}
+
 impl Step {
     pub fn op(&self) -> &'static str {
         match self {
@@ -291,6 +305,7 @@ impl Step {
             Step::Parse { .. } => "parse",
             Step::Explode { .. } => "explode",
             Step::Unpivot { .. } => "unpivot",
+            Step::Pivot { .. } => "pivot",
             Step::Unnest { .. } => "unnest",
             Step::JsonDecode { .. } => "json_decode",
             Step::GroupBy { .. } => "group_by",
@@ -324,6 +339,17 @@ impl Step {
             Step::Cast { columns } => format!("cast {}", kv(columns, ": ")),
             Step::Parse { column, pattern } => format!("parse {column} ~ /{pattern}/"),
             Step::Explode { column } => format!("explode {column}"),
+            Step::Pivot {
+                index,
+                on,
+                values,
+                agg,
+                columns,
+            } => format!(
+                "pivot [{}] {on} → {} columns of {agg}({values})",
+                index.join(", "),
+                columns.len()
+            ),
             Step::Unpivot {
                 index,
                 on,

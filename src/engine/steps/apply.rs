@@ -171,6 +171,22 @@ pub fn apply_step(
                 crate::engine::recipe::agg::EXPLODE,
             )
         }
+        Step::Pivot {
+            index,
+            on,
+            values,
+            agg,
+            columns,
+        } => {
+            let mut named = index.clone();
+            named.push(on.clone());
+            named.push(values.clone());
+            require_columns(i, step, &named, schema)?;
+            let grouped = crate::engine::steps::pivot::as_group_by(index, on, values, agg, columns)
+                .map_err(|e| step_err(i, step, e))?;
+            let lf = apply_step(lf, schema, i, &grouped, joins)?;
+            crate::engine::steps::pivot::finish(lf, index, columns)
+        }
         Step::Unpivot {
             index,
             on,

@@ -7,5 +7,6 @@ pub mod apply;
 pub mod distinct_eval;
 pub mod extract;
 pub mod nested;
+pub mod pivot;
 pub mod segments;
 pub mod unpivot;

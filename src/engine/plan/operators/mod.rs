@@ -13,6 +13,7 @@ pub mod describe;
 pub mod gather;
 pub mod group_by;
 pub mod head;
+pub mod pivot;
 pub mod top_k;
 pub mod unique;
 pub mod value_counts;
@@ -110,6 +111,28 @@ pub fn for_step(i: usize, steps: &[Step]) -> Result<Arc<dyn BlockingOperator>> {
                 )),
                 None => Arc::new(group_by::GroupBy::new(i, keys.clone(), specs)),
             }
+        }
+        Step::Pivot {
+            index,
+            on,
+            values,
+            agg,
+            columns,
+        } => {
+            let grouped = crate::engine::steps::pivot::as_group_by(index, on, values, agg, columns)
+                .map_err(|e| {
+                    crate::engine::error::QuarryError::Usage(format!("step {} (pivot): {e}", i + 1))
+                })?;
+            let Step::GroupBy { keys, aggs } = &grouped else {
+                unreachable!("a pivot is a group-by")
+            };
+            let specs = parse_aggs(i, &grouped, aggs)?;
+            Arc::new(pivot::Pivot::new(
+                group_by::GroupBy::new(i, keys.clone(), specs),
+                index.clone(),
+                on.clone(),
+                columns.clone(),
+            ))
         }
         Step::ValueCounts { column } => Arc::new(value_counts::ValueCounts::new(i, column.clone())),
         Step::Unique { columns } => Arc::new(unique::Unique::new(i, columns.clone())),
