@@ -1250,6 +1250,54 @@ fn charts_of_the_preview_and_of_a_computed_result() {
 }
 
 #[test]
+fn pivot_and_unpivot_from_the_palette_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"/[^ ]*/d\.csv", "[DATA]");
+    settings.add_filter(r"\d+ ms", "[T] ms");
+    let _bound = settings.bind_to_scope();
+    app.act(Action::CommandPalette);
+    app.state
+        .prompt
+        .as_mut()
+        .unwrap()
+        .set_text("pivot city on kind values amount in TAB, ML");
+    app.act(Action::Submit);
+    assert!(
+        app.state.prompt.is_none(),
+        "{:?}",
+        app.state.prompt.as_ref().map(|p| p.error.clone())
+    );
+    let df = app.state.preview.frame.clone().unwrap();
+    assert_eq!(
+        df.get_column_names()
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+        ["city", "TAB", "ML"]
+    );
+    assert_eq!(df.height(), 4);
+    snapshot_in_themes(&app, "pivot_preview");
+    app.act(Action::CommandPalette);
+    app.state
+        .prompt
+        .as_mut()
+        .unwrap()
+        .set_text("unpivot TAB, ML keep city");
+    app.act(Action::Submit);
+    let df = app.state.preview.frame.clone().unwrap();
+    assert_eq!(
+        df.get_column_names()
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+        ["city", "variable", "value"]
+    );
+    assert_eq!(df.height(), 8, "back to long: a row per city and kind");
+}
+
+#[test]
 fn cancel_cancels_a_running_job_and_quits_when_none_runs() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::new(dir.path());

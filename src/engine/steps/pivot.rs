@@ -1,6 +1,7 @@
 //! `pivot`: long to wide. One row per distinct `index`, one column per
 //! value of `on` named in `columns`, holding `agg` of `values` over the
-//! rows with that value (null where there are none, as polars' pivot).
+//! rows with that value (null where there are none, as polars' pivot),
+//! rows sorted by the index.
 //!
 //! It is a group-by in disguise, so it scales like one: per pivoted value a
 //! conditional aggregation (`sum(CASE WHEN on = v THEN values END)`) and a
@@ -96,7 +97,7 @@ pub fn as_group_by(
 }
 
 /// From the group-by's rows to the pivot's: a column with no rows in a
-/// group is null there; the helper columns go.
+/// group is null there; the helper columns go; rows sorted by the index.
 pub fn finish(lf: LazyFrame, index: &[String], columns: &[String]) -> LazyFrame {
     let nulled: Vec<Expr> = columns
         .iter()
@@ -113,7 +114,15 @@ pub fn finish(lf: LazyFrame, index: &[String], columns: &[String]) -> LazyFrame 
         .chain(columns)
         .map(|c| col(c.as_str()))
         .collect();
-    lf.with_columns(nulled).select(keep)
+    let wide = lf.with_columns(nulled).select(keep);
+    // Groups come out in no set order: sorted by the index, a pivot reads
+    // the same on every run (as a table of it should).
+    if index.is_empty() {
+        wide
+    } else {
+        let by: Vec<Expr> = index.iter().map(|c| col(c.as_str())).collect();
+        wide.sort_by_exprs(by, SortMultipleOptions::default().with_nulls_last(true))
+    }
 }
 
 /// The rows whose `on` value is not among the pivot's columns (the group-by
