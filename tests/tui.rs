@@ -1063,6 +1063,10 @@ fn drill_down_opens_a_groups_rows_goes_back_and_keeps_the_filter() {
     use quarry::engine::recipe::Step;
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::new(dir.path());
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"/[^ ]*/d\.csv", "[DATA]");
+    settings.add_filter(r"\d+ ms", "[T] ms");
+    let _bound = settings.bind_to_scope();
     app.act(Action::GroupByPrompt); // on `city`
     app.state.prompt.as_mut().unwrap().set_text("n = count(*)");
     app.act(Action::Submit);
@@ -1110,6 +1114,7 @@ fn drill_down_opens_a_groups_rows_goes_back_and_keeps_the_filter() {
     app.act(Action::MoveRight);
     app.act(Action::Frequency);
     assert_eq!(app.state.view, View::Frequency);
+    snapshot_in_themes(&app, "frequency_sheet");
     app.act(Action::OpenRow);
     assert_eq!(app.state.view, View::Table);
     assert_eq!(
@@ -2691,6 +2696,8 @@ fn record_view_shows_every_field_whole_and_moves_between_records() {
     settings.bind(|| {
         insta::assert_snapshot!("record_120x40", screen.clone());
         insta::assert_snapshot!("record_40x12", app.screen(40, 12));
+        insta::assert_snapshot!("record_mono_120x40", app.screen_themed("mono", 120, 40));
+        insta::assert_snapshot!("record_mono_40x12", app.screen_themed("mono", 40, 12));
     });
     // Down selects the next field; copy takes it whole.
     app.act(Action::MoveDown);

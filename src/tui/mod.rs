@@ -68,6 +68,8 @@ struct Runtime {
     job: Option<RunningJob>,
     /// Where prompt history is written (`None`: history is off).
     history: Option<history_file::HistoryFiles>,
+    /// History writes under way, waited for before the process exits.
+    history_saves: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Runtime {
@@ -186,9 +188,14 @@ pub fn run(
         tx,
         job: None,
         history,
+        history_saves: Vec::new(),
     };
     let result = event_loop(&mut terminal, &mut state, &config, &mut rt, rx);
     rt.stop_job();
+    // What was typed last is kept even when quit follows at once.
+    for save in rt.history_saves.drain(..) {
+        let _ = save.join();
+    }
     if opts.mouse {
         let _ = execute!(std::io::stdout(), DisableMouseCapture);
     }
@@ -376,9 +383,10 @@ fn perform(e: Effect, state: &State, rt: &mut Runtime) -> bool {
             if let Some(files) = rt.history.clone() {
                 let entries = state.prompt_history.entries(kind).to_vec();
                 // Off the UI thread: a home directory may be on NFS.
-                std::thread::spawn(move || {
+                rt.history_saves.retain(|h| !h.is_finished());
+                rt.history_saves.push(std::thread::spawn(move || {
                     let _ = files.save(kind, &entries);
-                });
+                }));
             }
         }
         Effect::Preview(_) => {
