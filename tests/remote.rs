@@ -167,14 +167,16 @@ fn boto(python: &Path, moto: &Server, script: &str) -> String {
         "import boto3\ns3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')\n",
         moto.url()
     );
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(prelude + script)
-        .output()
-        .unwrap();
+    python_script(python, "boto3", &(prelude + script))
+}
+
+/// Run `script` with the test Python; its standard output (`client` names
+/// the library in a failure).
+fn python_script(python: &Path, client: &str, script: &str) -> String {
+    let out = Command::new(python).arg("-c").arg(script).output().unwrap();
     assert!(
         out.status.success(),
-        "boto3: {}",
+        "{client}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -1070,17 +1072,7 @@ fn azure_blob(python: &Path, azurite: &Server, script: &str) -> String {
         "from azure.storage.blob import BlobServiceClient\nservice = BlobServiceClient.from_connection_string('DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};BlobEndpoint={}/{AZURITE_ACCOUNT};')\n",
         azurite.url()
     );
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(prelude + script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "azure-storage-blob: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    python_script(python, "azure-storage-blob", &(prelude + script))
 }
 
 /// `az://` through Azure's own emulator: a prefix and a glob read what the

@@ -134,25 +134,27 @@ pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
             open_prompt(s, PromptKind::Edit { index: i, op }, &text)
         }
         Action::WriteResult if s.view == View::Chart && s.chart.is_some() => {
-            let stem = std::path::Path::new(&s.recipe.source.path)
-                .file_stem()
-                .and_then(|n| n.to_str())
-                .unwrap_or("chart")
-                .trim_end_matches(".csv")
-                .to_string();
-            open_prompt(s, PromptKind::WriteChart, &format!("{stem}-chart.svg"))
+            let name = format!("{}-chart.svg", source_stem(s, "chart"));
+            open_prompt(s, PromptKind::WriteChart, &name)
         }
         Action::WriteResult => {
-            let stem = std::path::Path::new(&s.recipe.source.path)
-                .file_stem()
-                .and_then(|n| n.to_str())
-                .unwrap_or("result")
-                .trim_end_matches(".csv")
-                .to_string();
-            open_prompt(s, PromptKind::Write, &format!("{stem}-result.parquet"))
+            let name = format!("{}-result.parquet", source_stem(s, "result"));
+            open_prompt(s, PromptKind::Write, &name)
         }
         _ => return None,
     })
+}
+
+/// The source file's name without its extensions (`arcos` for
+/// `arcos.csv.gz`), to name what is written from it; `fallback` when it
+/// has none.
+fn source_stem(s: &State, fallback: &str) -> String {
+    std::path::Path::new(&s.recipe.source.path)
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .unwrap_or(fallback)
+        .trim_end_matches(".csv")
+        .to_string()
 }
 
 /// The filter prompt starts as `column = value` of the current cell.
