@@ -485,7 +485,7 @@ fn million_rows() -> &'static DataFrame {
 }
 
 /// Shaping a 1,000,000-row result into a line chart of four groups (done
-/// once per change of the rows or the chart).
+/// once per change of the rows or the chart, on a worker).
 #[divan::bench]
 fn chart_shape_million_rows(b: Bencher) {
     let spec = quarry::app::chart::ChartSpec::parse("line x y by g").unwrap();
@@ -508,6 +508,7 @@ fn chart_redraw_million_rows(b: Bencher) {
         data: quarry::app::chart::chart_data(million_rows(), &spec),
         spec,
         of_result: true,
+        shaping: None,
     });
     state.view = quarry::app::state::View::Chart;
     let config = Config::load("default", "dark").unwrap();

@@ -34,7 +34,8 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check \
-  -r scripts/requirements-dask.txt -r scripts/requirements-remote.txt
+  -r scripts/requirements-dask.txt -r scripts/requirements-remote.txt \
+  -r scripts/requirements-oracle.txt
 cluster=$(mktemp -d)
 isolated=$(mktemp -d)
 trap 'scripts/dask-cluster.sh stop "$cluster"; scripts/dask-cluster.sh stop "$isolated"; rm -rf "$cluster" "$isolated"' EXIT

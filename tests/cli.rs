@@ -772,6 +772,19 @@ fn graph_prints_text_dot_and_json() {
         &quarry(&["graph", s(&bad)]),
         &["step 1 (filter)", "unknown column `nope`"],
     );
+    // A pivot whose columns are left out first runs a pass for them: that
+    // job (the distinct values, a tree reduction) is the graph shown.
+    let pivot = recipe(
+        dir.path(),
+        "[[steps]]\nop='pivot'\nindex=['id']\non='grp'\nvalues='val'\n",
+    );
+    let o = quarry(&["graph", s(&pivot)]);
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("pivot (step 1) first finds the values of `grp` with this job")
+            && text.contains("unique"),
+        "{text}"
+    );
 }
 
 #[test]

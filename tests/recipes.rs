@@ -781,3 +781,158 @@ fn pivot_partitioned_equals_the_pivot_by_hand() {
         "{err}"
     );
 }
+
+/// A Python with polars for the reference tests, or `None` (they then say
+/// they were skipped) when none is set up; under `scripts/test.sh` one
+/// always is.
+fn polars_python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("QUARRY_TEST_PYTHON").map(std::path::PathBuf::from);
+    let required = std::env::var_os("QUARRY_REQUIRE_DASK").is_some();
+    match python {
+        Some(p) => {
+            let ok = std::process::Command::new(&p)
+                .args(["-c", "import polars"])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                ok,
+                "{} cannot import polars: pip install -r scripts/requirements-oracle.txt",
+                p.display()
+            );
+            Some(p)
+        }
+        None => {
+            assert!(
+                !required,
+                "QUARRY_REQUIRE_DASK is set but QUARRY_TEST_PYTHON is not"
+            );
+            eprintln!(
+                "skipped: set QUARRY_TEST_PYTHON to a Python with polars (scripts/test.sh does)"
+            );
+            None
+        }
+    }
+}
+
+/// Small deterministic random numbers for the reference cases.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// `pivot` (its columns left out, so `quarry run` finds them with a pass of
+/// its own) and `unpivot`, run partitioned by `quarry run` on random data,
+/// equal polars' own `pivot` / `unpivot` (Python polars, the reference) for
+/// every aggregation, on a text and on a number column.
+#[test]
+fn pivot_and_unpivot_equal_polars_on_random_data() {
+    let Some(python) = polars_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let quarry = env!("CARGO_BIN_EXE_quarry");
+    let cities = ["Oslo", "Lima", "Pune", "Kyiv", "Quito", "Hanoi"];
+    let aggs = ["sum", "mean", "min", "max", "count", "first", "last"];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut cases = Vec::new();
+    for case in 0..12 {
+        let name = format!("case{case}");
+        let input = dir.path().join(format!("{name}.csv"));
+        let rows = 1 + rng.below(300);
+        let (op, on) = match case % 3 {
+            0 => ("unpivot", ""),
+            1 => ("pivot", "city"),
+            _ => ("pivot", "year"),
+        };
+        let agg = aggs[case % aggs.len()];
+        let ids = 1 + rng.below(8);
+        let places = 1 + rng.below(cities.len() as u64);
+        let mut text = String::from("id,city,year,amount,a,b,c\n");
+        let value = |rng: &mut Rng| {
+            if rng.below(10) == 0 {
+                String::new()
+            } else {
+                (rng.below(100) as i64 - 50).to_string()
+            }
+        };
+        for _ in 0..rows {
+            let id = rng.below(ids);
+            let city = cities[rng.below(places) as usize];
+            let year = 2015 + rng.below(4);
+            let (amount, a, b, c) = (
+                value(&mut rng),
+                value(&mut rng),
+                value(&mut rng),
+                value(&mut rng),
+            );
+            text.push_str(&format!("{id},{city},{year},{amount},{a},{b},{c}\n"));
+        }
+        std::fs::write(&input, text).unwrap();
+        let step = if op == "pivot" {
+            format!("op = 'pivot'\nindex = ['id']\non = '{on}'\nvalues = 'amount'\nagg = '{agg}'\n")
+        } else {
+            "op = 'unpivot'\nindex = ['id']\non = ['a', 'b', 'c']\n".to_string()
+        };
+        let recipe = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &recipe,
+            format!(
+                "[source]\npath = '{name}.csv'\n[source.dtypes]\nid = 'i64'\ncity = 'str'\nyear = 'i64'\namount = 'i64'\na = 'i64'\nb = 'i64'\nc = 'i64'\n[[steps]]\n{step}"
+            ),
+        )
+        .unwrap();
+        let output = dir.path().join(format!("{name}.parquet"));
+        let out = std::process::Command::new(quarry)
+            .arg("run")
+            .arg(&recipe)
+            .arg("-o")
+            .arg(&output)
+            .args(["--blocksize", "512", "--split-every", "3"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {stderr}");
+        if op == "pivot" {
+            assert!(
+                stderr.contains(&format!("values of `{on}` found by a pass over the data")),
+                "{name}: the columns are found first: {stderr}"
+            );
+        }
+        cases.push(serde_json::json!({
+            "name": name,
+            "op": op,
+            "input": input,
+            "output": output,
+            "index": ["id"],
+            "on": if op == "pivot" { serde_json::json!(on) } else { serde_json::json!(["a", "b", "c"]) },
+            "values": "amount",
+            "agg": agg,
+            "dtypes": {"id": "Int64", "city": "String", "year": "Int64", "amount": "Int64", "a": "Int64", "b": "Int64", "c": "Int64"},
+        }));
+    }
+    let list = dir.path().join("cases.json");
+    std::fs::write(&list, serde_json::to_string(&cases).unwrap()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/reshape.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(&list)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        said.lines().filter(|l| l.contains(" equal (")).count(),
+        12,
+        "{said}"
+    );
+}

@@ -102,7 +102,10 @@ impl App {
             }
             let keep = matches!(
                 e,
-                Effect::Preview(_) | Effect::StartJob { .. } | Effect::PlanGraph { .. }
+                Effect::Preview(_)
+                    | Effect::StartJob { .. }
+                    | Effect::PlanGraph { .. }
+                    | Effect::ShapeChart { .. }
             );
             if !keep {
                 rest.push(e);
@@ -1127,6 +1130,9 @@ fn drill_down_opens_a_groups_rows_goes_back_and_keeps_the_filter() {
     assert_eq!(rows.height(), 200, "the preview's rows, all of them ML");
     let kinds = rows.column("kind").unwrap().str().unwrap().clone();
     assert!((0..rows.height()).all(|i| kinds.get(i) == Some("ML")));
+    // The drilled view (the sheet's order is by count, so it is fixed):
+    // its title says what it drilled into and how to go back or keep it.
+    snapshot_in_themes(&app, "drill_down");
     app.act(Action::DrillBack);
     assert_eq!(app.state.view, View::Frequency);
     assert_eq!(app.state.recipe.steps.len(), 1);
@@ -1254,6 +1260,68 @@ fn charts_of_the_preview_and_of_a_computed_result() {
     assert_eq!(c.data.unwrap().rows, 4);
 }
 
+/// A chart of many rows is shaped on a worker: the action asks for it and
+/// returns at once; the answer fills the chart; an answer to an older
+/// request is dropped; a few rows are shaped at once.
+#[test]
+fn a_chart_of_many_rows_is_shaped_off_the_ui_thread() {
+    use quarry::app::update::SHAPE_INLINE_ROWS;
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = String::from("x,y\n");
+    for i in 0..(SHAPE_INLINE_ROWS + 10_000) {
+        t.push_str(&format!("{i},{}\n", i % 97));
+    }
+    let path = dir.path().join("many.csv");
+    std::fs::write(&path, t).unwrap();
+    let mut app = App::open(
+        dir.path(),
+        SourceSpec::new(path.to_string_lossy().into_owned()),
+    );
+    app.act(Action::Chart);
+    assert!(
+        app.state.chart.as_ref().unwrap().data.is_ok(),
+        "the preview's rows: at once"
+    );
+    assert!(app.state.chart.as_ref().unwrap().shaping.is_none());
+    app.act(Action::ViewTable);
+    app.act(Action::Compute);
+    assert_eq!(app.state.view, View::Result);
+    let fx = update(&mut app.state, Msg::Action(Action::Chart));
+    let [Effect::ShapeChart { request }] = fx[..] else {
+        panic!(
+            "a worker shapes {} rows: {fx:?}",
+            SHAPE_INLINE_ROWS + 10_000
+        );
+    };
+    assert_eq!(app.state.chart.as_ref().unwrap().shaping, Some(request));
+    let screen = app.screen(120, 40);
+    assert!(screen.contains("shaping"), "{screen}");
+    // A newer request (the kind changed) makes the first answer stale.
+    let newer = update(&mut app.state, Msg::Action(Action::ChartKind));
+    let Some(quarry::tui::effects::Work::ShapeChart { .. }) =
+        work_for(fx[0].clone(), &app.state, &app.engine)
+    else {
+        panic!("shaping work");
+    };
+    update(
+        &mut app.state,
+        Msg::ChartShaped {
+            request,
+            result: Err("stale".into()),
+        },
+    );
+    assert!(
+        app.state.chart.as_ref().unwrap().shaping.is_some(),
+        "stale answer dropped"
+    );
+    app.run(newer);
+    let c = app.state.chart.as_ref().unwrap();
+    assert!(c.shaping.is_none());
+    let data = c.data.as_ref().unwrap();
+    assert_eq!(data.rows, SHAPE_INLINE_ROWS + 10_000);
+    assert!(c.of_result);
+}
+
 #[test]
 fn pivot_and_unpivot_from_the_palette_preview() {
     let dir = tempfile::tempdir().unwrap();
@@ -1300,6 +1368,66 @@ fn pivot_and_unpivot_from_the_palette_preview() {
         ["city", "variable", "value"]
     );
     assert_eq!(df.height(), 8, "back to long: a row per city and kind");
+}
+
+/// `:pivot` without `in` runs a job over all rows for the values of the
+/// pivot column, then inserts the pivot with them as its columns (sorted);
+/// a missing column is refused at once, before any pass.
+#[test]
+fn pivot_without_columns_finds_them_over_all_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(dir.path());
+    app.act(Action::CommandPalette);
+    app.state
+        .prompt
+        .as_mut()
+        .unwrap()
+        .set_text("pivot kind on nope values amount");
+    app.act(Action::Submit);
+    let error = app.state.prompt.as_ref().and_then(|p| p.error.clone());
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("nope")),
+        "{error:?}"
+    );
+    assert!(app.state.jobs.current.is_none(), "no pass for a bad step");
+    app.act(Action::CancelPrompt);
+
+    app.act(Action::CommandPalette);
+    app.state
+        .prompt
+        .as_mut()
+        .unwrap()
+        .set_text("pivot kind on city values amount agg max");
+    let fx = update(&mut app.state, Msg::Action(Action::Submit));
+    let start = fx.iter().find(|e| matches!(e, Effect::StartJob { .. }));
+    let Some(Effect::StartJob { kind, recipe, .. }) = start.cloned() else {
+        panic!("a values pass starts: {fx:?}");
+    };
+    assert!(
+        matches!(kind, JobKind::PivotValues { at: 0, .. }),
+        "{kind:?}"
+    );
+    assert_eq!(
+        recipe.steps,
+        quarry::engine::steps::pivot::values_steps("city"),
+        "the steps before the pivot (none), then the distinct values"
+    );
+    app.run(fx);
+    assert_eq!(app.state.recipe.steps.len(), 1);
+    let Step::Pivot { columns, agg, .. } = &app.state.recipe.steps[0] else {
+        panic!("{:?}", app.state.recipe.steps);
+    };
+    assert_eq!(columns, &["Kyiv", "Lima", "Oslo", "Pune"]);
+    assert_eq!(agg, "max");
+    let df = app.state.preview.frame.clone().unwrap();
+    assert_eq!(
+        df.get_column_names()
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+        ["kind", "Kyiv", "Lima", "Oslo", "Pune"]
+    );
+    assert_eq!(app.state.view, View::Table);
 }
 
 #[test]

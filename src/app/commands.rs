@@ -27,8 +27,8 @@ pub const STEP_COMMANDS: &[(&str, &str)] = &[
     ("head N", "the first N rows"),
     ("explode A", "one row per list element"),
     (
-        "pivot ID, … on COL values V [agg sum] in A, B, …",
-        "long to wide: a column per value A, B of COL holding sum(V), a row per ID",
+        "pivot ID, … on COL values V [agg sum] [in A, B, …]",
+        "long to wide: a column per value of COL (all, found first, or A, B) holding sum(V), a row per ID",
     ),
     (
         "unpivot A, B [keep ID, …]",
@@ -53,34 +53,44 @@ pub const STEP_COMMANDS: &[(&str, &str)] = &[
 ];
 
 /// A parsed step command. `Join` needs its right side loaded before the
-/// step can be checked, so it is kept apart.
+/// step can be checked, and `PivotValues` (a pivot whose columns are not
+/// named) needs a pass over the data to find them, so both are kept apart.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepCommand {
     Step(Step),
     Join(Step),
+    PivotValues(Step),
 }
 
-/// `ID, … on COL values V [agg AGG] in A, B, …`.
-fn pivot(arg: &str) -> Result<Step, String> {
-    let usage =
-        "ID, … on COL values V [agg sum] in A, B, … (the values of COL that become columns)";
+/// `ID, … on COL values V [agg AGG] [in A, B, …]`: without `in`, the values
+/// of COL that become columns are found over all rows first.
+fn pivot(arg: &str) -> Result<StepCommand, String> {
+    let usage = "ID, … on COL values V [agg sum] [in A, B, …] (the values of COL that become columns; all of them when left out)";
     let (index, rest) = arg.split_once(" on ").ok_or(usage)?;
     let (on, rest) = rest.split_once(" values ").ok_or(usage)?;
-    let (values, columns) = rest.split_once(" in ").ok_or(usage)?;
+    let (values, columns) = match rest.split_once(" in ") {
+        Some((v, c)) => (v, Some(split_list(c))),
+        None => (rest, None),
+    };
     let (values, agg) = match values.split_once(" agg ") {
         Some((v, a)) => (v.trim(), a.trim()),
         None => (values.trim(), "sum"),
     };
-    let columns = split_list(columns);
-    if columns.is_empty() || values.is_empty() || on.trim().is_empty() {
+    if columns.as_ref().is_some_and(Vec::is_empty) || values.is_empty() || on.trim().is_empty() {
         return Err(usage.into());
     }
-    Ok(Step::Pivot {
+    let find = columns.is_none();
+    let step = Step::Pivot {
         index: split_list(index),
         on: on.trim().into(),
         values: values.into(),
         agg: agg.into(),
-        columns,
+        columns: columns.unwrap_or_default(),
+    };
+    Ok(if find {
+        StepCommand::PivotValues(step)
+    } else {
+        StepCommand::Step(step)
     })
 }
 
@@ -113,7 +123,7 @@ pub fn parse_step_command(cmd: &str, arg: &str) -> Option<Result<StepCommand, St
             .map(|n| Step::Head { n })
             .map_err(|_| need("give a row count, e.g. head 100")),
         "explode" => one_name(arg, cmd).map(|column| Step::Explode { column }),
-        "pivot" => pivot(arg).map_err(|e| need(&e)),
+        "pivot" => return Some(pivot(arg).map_err(|e| need(&e))),
         "unpivot" | "melt" => {
             let (on, keep) = match arg.split_once(" keep ") {
                 Some((on, keep)) => (on, keep),
@@ -362,7 +372,7 @@ mod tests {
 
     fn step(cmd: &str, arg: &str) -> Step {
         match parse_step_command(cmd, arg).unwrap().unwrap() {
-            StepCommand::Step(s) | StepCommand::Join(s) => s,
+            StepCommand::Step(s) | StepCommand::Join(s) | StepCommand::PivotValues(s) => s,
         }
     }
 

@@ -75,6 +75,29 @@ pub enum JobKind {
     Write { path: String },
     /// Describe, frequencies or a histogram of the pipeline's output.
     Insight(super::insight::Insight),
+    /// The distinct values of a pivot's `on` column over all rows; when it
+    /// is done, `pivot` (its columns then named) is inserted at step `at`.
+    PivotValues {
+        pivot: Box<crate::engine::recipe::Step>,
+        at: usize,
+    },
+}
+
+impl JobKind {
+    /// What the job is doing, for the status line and the progress view.
+    pub fn label(&self) -> String {
+        match self {
+            JobKind::Compute => "compute".to_string(),
+            JobKind::Write { path } => format!("write {path}"),
+            JobKind::Insight(i) => i.label(),
+            JobKind::PivotValues { pivot, .. } => match pivot.as_ref() {
+                crate::engine::recipe::Step::Pivot { on, .. } => {
+                    format!("values of {on} for a pivot")
+                }
+                _ => "values for a pivot".to_string(),
+            },
+        }
+    }
 }
 
 /// Per-stage counters for the graph view.

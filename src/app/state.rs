@@ -42,6 +42,9 @@ pub struct ChartView {
     pub spec: super::chart::ChartSpec,
     pub data: Result<super::chart::ChartData, String>,
     pub of_result: bool,
+    /// Shaping of many rows runs on a worker: the request whose answer is
+    /// awaited (the last data stays on screen meanwhile).
+    pub shaping: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,6 +358,8 @@ pub struct State {
     pub drill: Option<Drill>,
     /// The chart view's chart.
     pub chart: Option<ChartView>,
+    /// The newest chart-shaping request (answers to older ones are dropped).
+    pub chart_requests: u64,
     /// First line of the help overlay on screen.
     pub help_scroll: usize,
     pub insight: InsightView,
@@ -417,6 +422,7 @@ impl State {
             record_open: false,
             drill: None,
             chart: None,
+            chart_requests: 0,
             help_scroll: 0,
             insight: InsightView::default(),
             search: None,

@@ -66,6 +66,11 @@ pub enum Work {
         data: Result<crate::app::chart::ChartData, String>,
         path: String,
     },
+    ShapeChart {
+        request: u64,
+        frame: DataFrame,
+        spec: crate::app::chart::ChartSpec,
+    },
     Reopen {
         source: SourceConfig,
         base: PathBuf,
@@ -124,6 +129,11 @@ pub fn work_for(effect: Effect, state: &State, engine: &Engine) -> Option<Work> 
         Effect::WriteChart { path } => Work::WriteChart {
             data: state.chart.as_ref()?.data.clone(),
             path,
+        },
+        Effect::ShapeChart { request } => Work::ShapeChart {
+            request,
+            frame: crate::app::update::chart_frame(state)?.clone(),
+            spec: state.chart.as_ref()?.spec.clone(),
         },
         Effect::Reopen { source } => Work::Reopen { source, base },
         Effect::StartJob {
@@ -220,6 +230,14 @@ impl Work {
                         .map(|_| path),
                 )
             }
+            Work::ShapeChart {
+                request,
+                frame,
+                spec,
+            } => Msg::ChartShaped {
+                request,
+                result: crate::app::chart::chart_data(&frame, &spec),
+            },
             Work::Reopen { source, base } => {
                 let opened = source
                     .to_spec(&base)
@@ -403,7 +421,7 @@ fn run_job(
             let target = OutputTarget::parse(path).map_err(|e| e.to_string())?;
             Some(PartSink::create(&target, job.output_part_bytes()).map_err(|e| e.to_string())?)
         }
-        JobKind::Compute | JobKind::Insight(_) => None,
+        JobKind::Compute | JobKind::Insight(_) | JobKind::PivotValues { .. } => None,
     };
     let events: EventSink = Arc::new(move |event| emit(Msg::JobEvent { id, event }));
     let r = executor

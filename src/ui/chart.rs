@@ -46,6 +46,19 @@ pub fn draw_chart(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rec
     ]);
     let data = match &view.data {
         Ok(d) => d,
+        Err(_) if view.shaping.is_some() => {
+            let outer = block(" chart ", theme, true);
+            let inner = outer.inner(area);
+            f.render_widget(outer, area);
+            f.render_widget(
+                Paragraph::new(Span::styled(
+                    format!("shaping {} of {}…", view.spec.command(), rows_of(view)),
+                    theme.dtype,
+                )),
+                inner,
+            );
+            return;
+        }
         Err(e) => {
             let outer = block(" chart ", theme, true);
             let inner = outer.inner(area);
@@ -84,12 +97,11 @@ pub fn draw_chart(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rec
         XAxis::Categories(labels) => draw_bars(theme, f, parts[0], data, labels),
         _ => draw_xy(theme, f, parts[0], data),
     }
-    let source = if view.of_result {
-        "the computed result"
-    } else {
-        "the preview"
-    };
+    let source = rows_of(view);
     let mut about = format!("{} rows of {source}", data.rows);
+    if view.shaping.is_some() {
+        about.push_str(" · shaping again…");
+    }
     if let Some(n) = &data.note {
         about.push_str(&format!(" · drawn: {n}"));
     }
@@ -100,6 +112,14 @@ pub fn draw_chart(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rec
         }
     }
     f.render_widget(Paragraph::new(Span::styled(about, theme.dtype)), parts[1]);
+}
+
+fn rows_of(view: &crate::app::state::ChartView) -> &'static str {
+    if view.of_result {
+        "the computed result"
+    } else {
+        "the preview"
+    }
 }
 
 /// Bar glyphs of an ASCII (mono) chart.

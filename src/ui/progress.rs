@@ -13,7 +13,7 @@ use ratatui::Frame;
 use super::block;
 use super::graph::{state_name, state_style};
 use super::keys::Keys;
-use crate::app::compute::{aggregate, grid_columns, JobKind, JobView, Phase, TaskState};
+use crate::app::compute::{aggregate, grid_columns, JobView, Phase, TaskState};
 use crate::app::state::State;
 use crate::app::Action;
 use crate::config::Theme;
@@ -53,11 +53,7 @@ pub fn draw_progress(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: 
         );
         return;
     };
-    let what = match &j.kind {
-        JobKind::Compute => "compute".to_string(),
-        JobKind::Write { path } => format!("write {path}"),
-        JobKind::Insight(i) => i.label(),
-    };
+    let what = j.kind.label();
     let phase = match &j.phase {
         Phase::Preparing => "preparing".to_string(),
         Phase::Running => format!("running {:.1} s", j.now_ms as f64 / 1000.0),

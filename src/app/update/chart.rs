@@ -10,13 +10,9 @@ use crate::app::status::Status;
 
 pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
     match a {
-        Action::Chart => {
-            open_default(s);
-            Some(vec![])
-        }
+        Action::Chart => Some(open_default(s)),
         Action::ChartKind if s.view == View::Chart => {
-            change(s, |spec| spec.kind = spec.kind.next());
-            Some(vec![])
+            Some(change(s, |spec| spec.kind = spec.kind.next()))
         }
         Action::ChartKind => {
             s.status = Some(
@@ -27,26 +23,20 @@ pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
             Some(vec![])
         }
         Action::ToggleLogScale if s.view == View::Chart => {
-            change(s, |spec| spec.log_y = !spec.log_y);
-            Some(vec![])
+            Some(change(s, |spec| spec.log_y = !spec.log_y))
         }
         _ => None,
     }
 }
 
 /// The palette's `chart ARGS`: the chart they describe.
-pub fn open_spec(s: &mut State, arg: &str) -> Result<(), String> {
-    let spec = if arg.trim().is_empty() {
-        return {
-            open_default(s);
-            Ok(())
-        };
-    } else {
-        ChartSpec::parse(arg)?
-    };
+pub fn open_spec(s: &mut State, arg: &str) -> Result<Vec<Effect>, String> {
+    if arg.trim().is_empty() {
+        return Ok(open_default(s));
+    }
+    let spec = ChartSpec::parse(arg)?;
     let of_result = charts_result(s);
-    show(s, spec, of_result);
-    Ok(())
+    Ok(show(s, spec, of_result))
 }
 
 /// Whether a new chart is of the computed result (the table shows it).
@@ -57,7 +47,7 @@ fn charts_result(s: &State) -> bool {
     }
 }
 
-fn open_default(s: &mut State) {
+fn open_default(s: &mut State) -> Vec<Effect> {
     let of_result = charts_result(s);
     let frame = if of_result {
         s.jobs.result.as_ref().map(|r| &r.frame)
@@ -69,43 +59,86 @@ fn open_default(s: &mut State) {
         s.status = Some(Status::info(
             "nothing to chart: a chart needs a numeric column (:chart X Y names them)",
         ));
-        return;
+        return vec![];
     };
-    show(s, spec, of_result);
+    show(s, spec, of_result)
 }
 
-fn show(s: &mut State, spec: ChartSpec, of_result: bool) {
+fn show(s: &mut State, spec: ChartSpec, of_result: bool) -> Vec<Effect> {
     s.chart = Some(ChartView {
         data: Err(String::new()),
         spec,
         of_result,
+        shaping: None,
     });
     s.view = View::Chart;
     s.record_open = false;
-    refresh(s);
+    refresh(s)
 }
 
-fn change(s: &mut State, edit: impl FnOnce(&mut ChartSpec)) {
+fn change(s: &mut State, edit: impl FnOnce(&mut ChartSpec)) -> Vec<Effect> {
     if let Some(c) = &mut s.chart {
         edit(&mut c.spec);
     }
-    refresh(s);
+    refresh(s)
 }
 
-/// Shape the chart's series again from its rows (a new spec, a new
-/// preview, a new result).
-pub fn refresh(s: &mut State) {
-    let Some(c) = &s.chart else { return };
-    let frame = if c.of_result {
+/// Charts of more rows than this are shaped on a worker (1,000,000 rows
+/// take about 100 ms); fewer are shaped at once, without a frame's delay.
+pub const SHAPE_INLINE_ROWS: usize = 50_000;
+
+/// The rows the chart is drawn from: the computed result or the preview.
+pub fn chart_frame(s: &State) -> Option<&polars::prelude::DataFrame> {
+    let c = s.chart.as_ref()?;
+    if c.of_result {
         s.jobs.result.as_ref().map(|r| &r.frame)
     } else {
         s.preview.frame.as_ref()
-    };
-    let data = match frame {
-        Some(f) => chart_data(f, &c.spec),
-        None => Err("no rows yet".into()),
-    };
-    if let Some(c) = &mut s.chart {
-        c.data = data;
     }
+}
+
+/// Shape the chart's series again from its rows (a new spec, a new
+/// preview, a new result): at once for a few rows, else on a worker
+/// (`Effect::ShapeChart`), keeping the last shape on screen meanwhile.
+pub fn refresh(s: &mut State) -> Vec<Effect> {
+    let Some(c) = &s.chart else { return vec![] };
+    let spec = c.spec.clone();
+    let rows = chart_frame(s).map(|f| f.height());
+    match rows {
+        Some(n) if n > SHAPE_INLINE_ROWS => {
+            s.chart_requests += 1;
+            let request = s.chart_requests;
+            if let Some(c) = &mut s.chart {
+                c.shaping = Some(request);
+            }
+            vec![Effect::ShapeChart { request }]
+        }
+        _ => {
+            let data = match chart_frame(s) {
+                Some(f) => chart_data(f, &spec),
+                None => Err("no rows yet".into()),
+            };
+            if let Some(c) = &mut s.chart {
+                c.data = data;
+                c.shaping = None;
+            }
+            vec![]
+        }
+    }
+}
+
+/// A worker's shape for `request`; an answer to an older request is
+/// dropped (a newer one is on its way).
+pub fn shaped(
+    s: &mut State,
+    request: u64,
+    data: Result<crate::app::chart::ChartData, String>,
+) -> Vec<Effect> {
+    if let Some(c) = &mut s.chart {
+        if c.shaping == Some(request) {
+            c.data = data;
+            c.shaping = None;
+        }
+    }
+    vec![]
 }

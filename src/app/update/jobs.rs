@@ -15,7 +15,7 @@ use crate::app::state::{ComputedResult, Confirm, Focus, State, TableCursor, View
 use crate::app::status::Status;
 use crate::engine::error::Fix;
 use crate::engine::plan::graph::TaskGraph;
-use crate::engine::recipe::Recipe;
+use crate::engine::recipe::{Recipe, Step};
 use crate::engine::run::events::Event;
 
 /// The confirm question: queue the new job, replace the running one, or
@@ -183,12 +183,19 @@ pub fn start_job(s: &mut State, kind: JobKind) -> Vec<Effect> {
             s.view = insight_view(i);
             run_steps.extend(i.steps());
         }
+        JobKind::PivotValues { pivot, .. } => {
+            s.view = View::Progress;
+            if let Step::Pivot { on, .. } = pivot.as_ref() {
+                run_steps.extend(crate::engine::steps::pivot::values_steps(on));
+            }
+        }
         _ => s.view = View::Progress,
     }
     let doing = match &kind {
         JobKind::Compute => "computing".to_string(),
         JobKind::Write { path } => format!("writing {path}"),
         JobKind::Insight(i) => format!("{} over all rows", i.label()),
+        JobKind::PivotValues { .. } => format!("finding the {} over all rows", kind.label()),
     };
     let doing = match &from_result {
         Some(b) => format!("{doing} from the computed result of step {}", b.steps),
@@ -216,6 +223,7 @@ pub fn done(s: &mut State, id: u64, result: Result<JobOutcome, String>) -> Vec<E
         return vec![];
     };
     let kind = j.kind.clone();
+    let mut fx = Vec::new();
     match result {
         Ok(out) => {
             if j.is_running() {
@@ -237,7 +245,7 @@ pub fn done(s: &mut State, id: u64, result: Result<JobOutcome, String>) -> Vec<E
                         source: j.source.clone(),
                         elapsed_ms: out.elapsed_ms,
                     });
-                    super::chart::refresh(s);
+                    fx = super::chart::refresh(s);
                     if s.view == View::Progress {
                         s.view = View::Result;
                         s.table = TableCursor {
@@ -268,7 +276,14 @@ pub fn done(s: &mut State, id: u64, result: Result<JobOutcome, String>) -> Vec<E
                         s.insight.results.remove(0);
                     }
                 }
-                (JobKind::Compute, None) | (JobKind::Insight(_), None) => {}
+                (JobKind::PivotValues { pivot, at }, Some(frame)) => {
+                    let (pivot, at) = ((**pivot).clone(), *at);
+                    let fx = pivot_values_found(s, pivot, at, &frame, secs);
+                    return fx.into_iter().chain(next_queued(s)).collect();
+                }
+                (JobKind::Compute, None)
+                | (JobKind::Insight(_), None)
+                | (JobKind::PivotValues { .. }, None) => {}
             }
         }
         Err(e) => {
@@ -288,9 +303,63 @@ pub fn done(s: &mut State, id: u64, result: Result<JobOutcome, String>) -> Vec<E
             });
         }
     }
+    fx.extend(next_queued(s));
+    fx
+}
+
+fn next_queued(s: &mut State) -> Vec<Effect> {
     match s.jobs.queued.take() {
         Some(next) => start_job(s, next),
         None => vec![],
+    }
+}
+
+/// The values of a pivot's `on` column are in: name them as its columns
+/// and insert it where it was asked for, back in the table.
+fn pivot_values_found(
+    s: &mut State,
+    pivot: Step,
+    at: usize,
+    values: &DataFrame,
+    secs: f64,
+) -> Vec<Effect> {
+    let Step::Pivot {
+        index,
+        on,
+        values: of,
+        agg,
+        ..
+    } = pivot
+    else {
+        return vec![];
+    };
+    match crate::engine::steps::pivot::columns_from_values(values, &on) {
+        Ok(columns) => {
+            let n = columns.len();
+            let step = Step::Pivot {
+                index,
+                on: on.clone(),
+                values: of,
+                agg,
+                columns,
+            };
+            s.view = View::Table;
+            let fx = super::pipeline::edit_steps(s, |steps| {
+                let at = at.min(steps.len());
+                steps.insert(at, step);
+                Some(at + 1)
+            });
+            if s.status.as_ref().is_none_or(|st| !st.error) {
+                s.status = Some(Status::info(format!(
+                    "pivot on {on}: {n} columns, its values found over all rows in {secs:.2} s"
+                )));
+            }
+            fx
+        }
+        Err(e) => {
+            s.status = Some(Status::error(format!("pivot: {e}")));
+            vec![]
+        }
     }
 }
 

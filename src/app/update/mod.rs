@@ -41,6 +41,7 @@ use crate::engine::recipe::{Recipe, SourceConfig, Step};
 use crate::engine::run::events::Event;
 use crate::engine::steps::apply::JoinTables;
 
+pub use chart::{chart_frame, SHAPE_INLINE_ROWS};
 pub use requests::request_preview;
 
 /// What the runtime tells the app.
@@ -99,6 +100,11 @@ pub enum Msg {
     },
     /// The result frame was written.
     Written(Result<(PathBuf, usize, u64), String>),
+    /// The chart's series, shaped on a worker for this request.
+    ChartShaped {
+        request: u64,
+        result: Result<crate::app::chart::ChartData, String>,
+    },
     /// The chart was written to this file.
     ChartWritten(Result<PathBuf, String>),
     /// A mouse click on something.
@@ -165,6 +171,11 @@ pub enum Effect {
     WriteResult {
         path: String,
     },
+    /// Shape the chart's series from its rows on a worker (many rows);
+    /// answered by `Msg::ChartShaped` with the same request.
+    ShapeChart {
+        request: u64,
+    },
     /// Write the chart on screen to `path` (SVG).
     WriteChart {
         path: String,
@@ -227,6 +238,7 @@ pub fn update(s: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::InputEnded { path, result } => jobs::input_ended(s, path, result),
         Msg::Written(result) => jobs::written(s, result),
         Msg::ChartWritten(result) => jobs::chart_written(s, result),
+        Msg::ChartShaped { request, result } => chart::shaped(s, request, result),
     }
 }
 

@@ -205,7 +205,7 @@ pub fn preview_done(
             s.preview.elapsed_ms = d.elapsed_ms;
             s.preview.frame = Some(d.frame);
             clamp_cursor(s);
-            super::chart::refresh(s);
+            return super::chart::refresh(s);
         }
         Err(e) => {
             s.preview.error = Some(e.clone());

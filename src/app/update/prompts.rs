@@ -277,7 +277,7 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                 "e" | "edit" | "load" if !arg.is_empty() => vec![Effect::Load { path: path() }],
                 "q" | "quit" => quit(s),
                 "chart" | "plot" => match super::chart::open_spec(s, arg) {
-                    Ok(()) => vec![],
+                    Ok(fx) => fx,
                     Err(e) => fail(s, p, e),
                 },
                 "q!" => {
@@ -288,6 +288,39 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                     Some(Ok(StepCommand::Step(step))) => {
                         let step = pin_json_fields(s, step);
                         insert_step(s, step, Some(p))
+                    }
+                    Some(Ok(StepCommand::PivotValues(step))) => {
+                        // Check the pivot's columns exist now, not after a
+                        // pass over every row.
+                        let mut probe = s.steps_at();
+                        if let Step::Pivot {
+                            index,
+                            on,
+                            values,
+                            agg,
+                            ..
+                        } = &step
+                        {
+                            probe.push(Step::Pivot {
+                                index: index.clone(),
+                                on: on.clone(),
+                                values: values.clone(),
+                                agg: agg.clone(),
+                                columns: vec![format!("{on} (a probe)")],
+                            });
+                        }
+                        if let Err(e) = crate::engine::steps::apply::schemas_after_steps(&s.source_schema, &probe, &s.joins) {
+                            return fail(s, p, e.to_string());
+                        }
+                        s.prompt = None;
+                        let at = s.at_step.min(s.recipe.steps.len());
+                        ask_or_start(
+                            s,
+                            JobKind::PivotValues {
+                                pivot: Box::new(step),
+                                at,
+                            },
+                        )
                     }
                     Some(Ok(StepCommand::Join(step))) => {
                         s.status = Some(Status::info("loading the join's right side…"));

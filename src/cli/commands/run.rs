@@ -9,12 +9,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::args::{ExecArgs, OutputFormat, RunArgs};
 use crate::cli::print::{emit, print_frame};
+use crate::engine::error::QuarryError;
+use crate::engine::input::source::Source;
 use crate::engine::input::spec::format_bytes;
-use crate::engine::recipe::Recipe;
+use crate::engine::recipe::{Recipe, Step};
 use crate::engine::run::events::Event;
 use crate::engine::run::exec::{CancelToken, EventSink, JobResult};
 use crate::engine::run::job::{Job, JobOptions};
 use crate::engine::run::output::{OutputTarget, PartSink};
+use crate::engine::steps::pivot;
 use crate::engine::Result;
 
 pub fn run(a: RunArgs) -> Result<()> {
@@ -28,7 +31,10 @@ pub fn run(a: RunArgs) -> Result<()> {
         blocksize: a.blocksize,
         writes_output: target.is_some(),
     };
-    let job = Arc::new(Job::prepare(recipe, &base, &opts)?);
+    let mut recipe = recipe;
+    let source = Job::open_source(&recipe, &base, &opts)?;
+    pin_pivot_columns(&mut recipe, &base, &source, &opts, &a)?;
+    let job = Arc::new(Job::prepare_on(recipe, &base, source, &opts)?);
     let sink = match &target {
         Some(t) => {
             // A remote output reaches its store as the source does; Ctrl-C
@@ -70,6 +76,56 @@ pub fn run(a: RunArgs) -> Result<()> {
                     )
                 })?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// A pivot whose `columns` the recipe leaves out gets them from a job of
+/// its own first: the steps before it, then the distinct values of `on`
+/// (a tree reduction), run on the same executor. They are then pinned in
+/// the step, so the pivot is planned with a known schema.
+fn pin_pivot_columns(
+    recipe: &mut Recipe,
+    base: &std::path::Path,
+    source: &Arc<Source>,
+    opts: &JobOptions,
+    a: &RunArgs,
+) -> Result<()> {
+    let unpinned = |s: &Step| matches!(s, Step::Pivot { columns, .. } if columns.is_empty());
+    while let Some(at) = recipe.steps.iter().position(unpinned) {
+        let Step::Pivot { on, .. } = &recipe.steps[at] else {
+            break;
+        };
+        let on = on.clone();
+        let mut steps = recipe.steps[..at].to_vec();
+        steps.extend(pivot::values_steps(&on));
+        let values = Recipe {
+            source: recipe.source.clone(),
+            steps,
+        };
+        let pass_opts = JobOptions {
+            writes_output: false,
+            ..opts.clone()
+        };
+        let job = Arc::new(Job::prepare_on(
+            values,
+            base,
+            Arc::clone(source),
+            &pass_opts,
+        )?);
+        let result = execute(&job, None, &a.exec, a.json_events)?;
+        let frame = result.frame.unwrap_or_default();
+        let found = pivot::columns_from_values(&frame, &on)
+            .map_err(|e| QuarryError::Usage(format!("pivot (step {}): {e}", at + 1)))?;
+        eprintln!(
+            "note: pivot (step {}): {} values of `{on}` found by a pass over the data in {:.2} s; name them in `columns` to skip the pass",
+            at + 1,
+            found.len(),
+            result.elapsed_ms as f64 / 1000.0
+        );
+        if let Step::Pivot { columns, .. } = &mut recipe.steps[at] {
+            *columns = found;
         }
     }
     Ok(())

@@ -1,5 +1,5 @@
-//! Aggregations as users write them (`sum(x)`, `count(*)`, `avg(score)`), and
-//! their decomposition into per-partition chunk, tree-combine and finalize
+//! Aggregations as users write them (`sum(x)`, `count(*)`, `avg(score)`,
+//! `first(x) FILTER (WHERE kind = 'TAB')` as in SQL), and their decomposition into per-partition chunk, tree-combine and finalize
 //! expressions, the way Dask's `groupby().agg()` splits work.
 
 use polars::prelude::*;
@@ -42,7 +42,23 @@ pub struct AggSpec {
     pub func: AggFn,
     /// The argument as an expression (`None` for `count(*)`).
     pub arg: Option<Expr>,
+    /// SQL's `FILTER (WHERE cond)`: only the rows where `cond` holds count
+    /// (a pivot's conditional aggregations are these).
+    pub filter: Option<Expr>,
     pub text: String,
+}
+
+/// `func(arg) FILTER (WHERE cond)` split into `func(arg)` and `cond`.
+fn split_filter(t: &str) -> Option<(&str, &str)> {
+    let lower = t.to_ascii_lowercase();
+    let at = lower.rfind("filter")?;
+    let (head, tail) = (t[..at].trim_end(), t[at + "filter".len()..].trim_start());
+    let inner = tail.strip_prefix('(')?.strip_suffix(')')?.trim_start();
+    let cond = inner
+        .get(..5)
+        .filter(|w| w.eq_ignore_ascii_case("where"))
+        .map(|_| inner[5..].trim())?;
+    (head.ends_with(')') && !cond.is_empty()).then_some((head, cond))
 }
 
 pub fn parse_agg(name: &str, text: &str) -> Result<AggSpec, ExprError> {
@@ -52,6 +68,18 @@ pub fn parse_agg(name: &str, text: &str) -> Result<AggSpec, ExprError> {
         message,
     };
     let t = text.trim();
+    let (t, filter) = match split_filter(t) {
+        Some((head, cond)) => {
+            let at = text.find(cond).unwrap_or(0);
+            let cond = parse_expr(cond).map_err(|e| ExprError {
+                text: text.to_string(),
+                position: e.position.map(|p| p + at),
+                message: e.message,
+            })?;
+            (head, Some(cond))
+        }
+        None => (t, None),
+    };
     let open = t.find('(').ok_or_else(|| {
         err(
             None,
@@ -101,12 +129,31 @@ pub fn parse_agg(name: &str, text: &str) -> Result<AggSpec, ExprError> {
         name: name.to_string(),
         func,
         arg,
+        filter,
         text: text.to_string(),
     })
 }
 
+/// The argument, over the rows the filter keeps.
 fn arg(a: &AggSpec) -> Expr {
-    a.arg.clone().unwrap_or_else(|| lit(1))
+    let x = a.arg.clone().unwrap_or_else(|| lit(1));
+    match &a.filter {
+        Some(cond) => x.filter(cond.clone()),
+        None => x,
+    }
+}
+
+/// `count(*)`: the group's rows, or those the filter keeps (a null
+/// condition keeps none).
+fn count_all(a: &AggSpec) -> Expr {
+    match &a.filter {
+        Some(cond) => cond
+            .clone()
+            .fill_null(lit(false))
+            .cast(DataType::UInt64)
+            .sum(),
+        None => len().cast(DataType::UInt64),
+    }
 }
 
 impl AggSpec {
@@ -114,7 +161,7 @@ impl AggSpec {
     pub fn full(&self) -> Expr {
         let x = arg(self);
         let e = match self.func {
-            AggFn::CountAll => len().cast(DataType::UInt64),
+            AggFn::CountAll => count_all(self),
             AggFn::Count => x.count().cast(DataType::UInt64),
             AggFn::Sum => x.sum(),
             AggFn::Min => x.min(),
@@ -139,11 +186,22 @@ impl AggSpec {
         let x = arg(self);
         let p = |k: &str| self.part(i, k);
         match self.func {
-            AggFn::CountAll => vec![len().cast(DataType::UInt64).alias(p("n"))],
+            AggFn::CountAll => vec![count_all(self).alias(p("n"))],
             AggFn::Count => vec![x.count().cast(DataType::UInt64).alias(p("n"))],
             AggFn::Sum => vec![x.sum().alias(p("s"))],
             AggFn::Min => vec![x.min().alias(p("v"))],
             AggFn::Max => vec![x.max().alias(p("v"))],
+            // With a filter a partition's group may keep no rows: its
+            // partial first is then no value at all, not a null one, so
+            // the count of kept rows goes along for the merge.
+            AggFn::First | AggFn::Last if self.filter.is_some() => {
+                let picked = if self.func == AggFn::First {
+                    x.first()
+                } else {
+                    x.last()
+                };
+                vec![picked.alias(p("v")), count_all(self).alias(p("n"))]
+            }
             AggFn::First => vec![x.first().alias(p("v"))],
             AggFn::Last => vec![x.last().alias(p("v"))],
             AggFn::Mean => vec![
@@ -174,6 +232,15 @@ impl AggSpec {
             AggFn::Sum => vec![c("s").sum().alias(p("s"))],
             AggFn::Min => vec![c("v").min().alias(p("v"))],
             AggFn::Max => vec![c("v").max().alias(p("v"))],
+            AggFn::First | AggFn::Last if self.filter.is_some() => {
+                let kept = c("v").filter(c("n").gt(lit(0)));
+                let picked = if self.func == AggFn::First {
+                    kept.first()
+                } else {
+                    kept.last()
+                };
+                vec![picked.alias(p("v")), c("n").sum().alias(p("n"))]
+            }
             AggFn::First => vec![c("v").first().alias(p("v"))],
             AggFn::Last => vec![c("v").last().alias(p("v"))],
             AggFn::Mean => vec![c("s").sum().alias(p("s")), c("n").sum().alias(p("n"))],
@@ -230,5 +297,88 @@ impl AggSpec {
             AggFn::Median => lit(NULL),
         };
         e.alias(self.name.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grouped(aggs: &[(&str, &str)], df: &DataFrame) -> DataFrame {
+        let specs: Vec<AggSpec> = aggs.iter().map(|(n, t)| parse_agg(n, t).unwrap()).collect();
+        df.clone()
+            .lazy()
+            .group_by([col("g")])
+            .agg(specs.iter().map(AggSpec::full).collect::<Vec<_>>())
+            .sort(["g"], SortMultipleOptions::default())
+            .collect()
+            .unwrap()
+    }
+
+    #[test]
+    fn filter_where_keeps_only_the_rows_its_condition_holds_for() {
+        let df = df!(
+            "g" => [1, 1, 1, 2, 2],
+            "k" => ["a", "b", "a", "b", "b"],
+            "x" => [Some(10), Some(20), None, Some(40), Some(50)],
+        )
+        .unwrap();
+        let out = grouped(
+            &[
+                ("s", "sum(x) FILTER (WHERE k = 'a')"),
+                ("f", "first(x) filter (where k = 'b')"),
+                ("l", "last(x) FILTER(WHERE k = 'a')"),
+                ("n", "count(*) FILTER (WHERE k = 'b')"),
+                ("plain", "count(*)"),
+            ],
+            &df,
+        );
+        let get = |c: &str, r: usize| out.column(c).unwrap().get(r).unwrap().extract::<i64>();
+        assert_eq!((get("s", 0), get("s", 1)), (Some(10), Some(0)));
+        assert_eq!((get("f", 0), get("f", 1)), (Some(20), Some(40)));
+        // The last kept row of group 1 has a null x: null, not 10.
+        assert_eq!((get("l", 0), get("l", 1)), (None, None));
+        assert_eq!((get("n", 0), get("n", 1)), (Some(1), Some(2)));
+        assert_eq!(get("plain", 0), Some(3));
+    }
+
+    #[test]
+    fn a_filtered_first_merges_past_partitions_that_kept_no_rows() {
+        let spec = parse_agg("f", "first(x) FILTER (WHERE k = 'b')").unwrap();
+        let part = |k: [&str; 2], x: [i64; 2]| {
+            df!("g" => [1, 1], "k" => k, "x" => x)
+                .unwrap()
+                .lazy()
+                .group_by([col("g")])
+                .agg(spec.chunk(0))
+                .collect()
+                .unwrap()
+        };
+        // The first partition has no `b` row: its partial is skipped.
+        let partials = concat(
+            [
+                part(["a", "a"], [1, 2]).lazy(),
+                part(["b", "b"], [7, 8]).lazy(),
+            ],
+            UnionArgs::default(),
+        )
+        .unwrap();
+        let merged = partials
+            .group_by([col("g")])
+            .agg(spec.combine(0))
+            .select([spec.finalize(0)])
+            .collect()
+            .unwrap();
+        assert_eq!(
+            merged.column("f").unwrap().get(0).unwrap().extract::<i64>(),
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn a_column_named_filter_is_still_an_argument() {
+        let spec = parse_agg("s", "sum(filter)").unwrap();
+        assert!(spec.filter.is_none());
+        assert!(parse_agg("s", "sum(x) FILTER (WHERE nope ==)").is_err());
     }
 }

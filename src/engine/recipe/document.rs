@@ -163,13 +163,15 @@ pub enum Step {
         column: String,
     },
     /// Long to wide: a row per distinct `index`, a column per value of `on`
-    /// named in `columns`, holding `agg` of `values` (see `steps::pivot`).
+    /// named in `columns` (or found by a pass over the data when empty), holding `agg` of `values` (see `steps::pivot`).
     Pivot {
         index: Vec<String>,
         on: String,
         values: String,
         #[serde(default = "default_pivot_agg")]
         agg: String,
+        /// Left out, `quarry run` finds them first with a pass of their own.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         columns: Vec<String>,
     },
     /// Wide to long (melt): each row becomes one row per `on` column, with
@@ -345,11 +347,17 @@ impl Step {
                 values,
                 agg,
                 columns,
-            } => format!(
-                "pivot [{}] {on} → {} columns of {agg}({values})",
-                index.join(", "),
-                columns.len()
-            ),
+            } => {
+                let count = if columns.is_empty() {
+                    "columns found by a pass".to_string()
+                } else {
+                    format!("{} columns", columns.len())
+                };
+                format!(
+                    "pivot [{}] {on} → {count} of {agg}({values})",
+                    index.join(", ")
+                )
+            }
             Step::Unpivot {
                 index,
                 on,

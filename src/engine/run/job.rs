@@ -65,12 +65,18 @@ impl Default for JobOptions {
 impl Job {
     /// Open the source, check every step against the schema, plan and lower.
     pub fn prepare(recipe: Recipe, base: &Path, opts: &JobOptions) -> Result<Job> {
+        let source = Job::open_source(&recipe, base, opts)?;
+        Job::prepare_on(recipe, base, source, opts)
+    }
+
+    /// The recipe's source, opened with the options' blocksize (several
+    /// jobs of one run share it: one sniff, one boundary index).
+    pub fn open_source(recipe: &Recipe, base: &Path, opts: &JobOptions) -> Result<Arc<Source>> {
         let mut spec = recipe.source.to_spec(base)?;
         if let Some(b) = opts.blocksize {
             spec.blocksize = b;
         }
-        let source = Arc::new(Source::open(spec)?);
-        Job::prepare_on(recipe, base, source, opts)
+        Ok(Arc::new(Source::open(spec)?))
     }
 
     /// Like `prepare`, on a source that is already open (the explorer's):

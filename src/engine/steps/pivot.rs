@@ -4,11 +4,15 @@
 //! rows sorted by the index.
 //!
 //! It is a group-by in disguise, so it scales like one: per pivoted value a
-//! conditional aggregation (`sum(CASE WHEN on = v THEN values END)`) and a
-//! count of its rows, merged in the usual tree, plus a count of rows whose
+//! conditional aggregation (`sum(values) FILTER (WHERE on = v)`, so `first`
+//! is the first row with that value) and a count of its rows, merged in the usual tree, plus a count of rows whose
 //! `on` value is not among `columns`, which must be zero: a pivot never
 //! drops rows silently. The columns are named in the step so its output
-//! schema is known before any data is read.
+//! schema is known before any data is read; a recipe may leave them out,
+//! and then a job of their own finds them first (the steps before the
+//! pivot, then the distinct values of `on`: [`values_steps`], a tree
+//! reduction like any `unique`), and they are pinned in the step
+//! ([`columns_from_values`]) before the pivot is planned.
 
 use indexmap::IndexMap;
 use polars::prelude::*;
@@ -51,15 +55,10 @@ pub fn as_group_by(
 ) -> Result<Step, String> {
     if columns.is_empty() {
         return Err(format!(
-            "name the values of `{on}` that become columns (columns = [\"a\", \"b\"]); `:count {on}` lists them"
+            "the values of `{on}` that become columns are not known yet: name them (columns = [\"a\", \"b\"]), or replay the recipe with `quarry run`, which finds them with a pass over the data first"
         ));
     }
-    if columns.len() > MAX_COLUMNS {
-        return Err(format!(
-            "{} columns: more than {MAX_COLUMNS} are refused; pivot fewer values (filter `{on}` first) or group by it instead",
-            columns.len()
-        ));
-    }
+    check_column_count(columns.len(), on)?;
     if !AGGS.contains(&agg) {
         return Err(format!(
             "agg `{agg}`: one of {} (each merges from partial results)",
@@ -75,11 +74,11 @@ pub fn as_group_by(
     let v = quote_ident(values);
     for c in columns {
         let when = equals(on, c);
-        aggs.insert(c.clone(), format!("{agg}(CASE WHEN {when} THEN {v} END)"));
+        aggs.insert(c.clone(), format!("{agg}({v}) FILTER (WHERE {when})"));
     }
     for (k, c) in columns.iter().enumerate() {
         let when = equals(on, c);
-        aggs.insert(rows_of(k), format!("count(CASE WHEN {when} THEN 1 END)"));
+        aggs.insert(rows_of(k), format!("count(*) FILTER (WHERE {when})"));
     }
     let listed: Vec<String> = columns.iter().map(|c| equals(on, c)).collect();
     aggs.insert(
@@ -94,6 +93,58 @@ pub fn as_group_by(
         keys: index.to_vec(),
         aggs,
     })
+}
+
+fn check_column_count(n: usize, on: &str) -> Result<(), String> {
+    if n > MAX_COLUMNS {
+        return Err(format!(
+            "{n} columns: more than {MAX_COLUMNS} are refused; pivot fewer values (filter `{on}` first) or group by it instead"
+        ));
+    }
+    Ok(())
+}
+
+/// The steps, appended to those before the pivot, whose result is the
+/// distinct values of `on`: one column, reduced in the tree.
+pub fn values_steps(on: &str) -> Vec<Step> {
+    vec![
+        Step::Select {
+            columns: vec![on.to_string()],
+        },
+        Step::Unique { columns: None },
+    ]
+}
+
+/// The pivot's columns from the distinct values of `on` (the result of
+/// [`values_steps`]): in the column's own order (numbers by value, dates by
+/// time), named by their text as the pivot compares them. A null value, or
+/// more than [`MAX_COLUMNS`] of them, is an error naming the fix.
+pub fn columns_from_values(values: &DataFrame, on: &str) -> Result<Vec<String>, String> {
+    let column = values
+        .column(on)
+        .map_err(|_| format!("the values pass did not return `{on}`"))?
+        .as_materialized_series()
+        .clone();
+    if column.null_count() > 0 {
+        return Err(format!(
+            "`{on}` has null values, which cannot name a column: filter them out (`{on} IS NOT NULL`) or fill them before the pivot"
+        ));
+    }
+    check_column_count(column.len(), on)?;
+    let sorted = column
+        .sort(SortOptions::default())
+        .and_then(|s| s.cast(&DataType::String))
+        .map_err(|e| format!("the values of `{on}`: {e}"))?;
+    let text = sorted.str().map_err(|e| e.to_string())?;
+    let mut columns: Vec<String> = text.iter().flatten().map(str::to_string).collect();
+    // Two values with one text (1.0 and 1 as a float) name one column.
+    columns.dedup();
+    if columns.is_empty() {
+        return Err(format!(
+            "`{on}` has no values to pivot on (the steps before the pivot leave no rows)"
+        ));
+    }
+    Ok(columns)
 }
 
 /// From the group-by's rows to the pivot's: a column with no rows in a
@@ -139,4 +190,52 @@ pub fn check_no_other(grouped: &DataFrame, on: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_become_columns_in_the_columns_own_order() {
+        let years = df!("year" => [2021i64, 2019, 2020]).unwrap();
+        assert_eq!(
+            columns_from_values(&years, "year").unwrap(),
+            ["2019", "2020", "2021"],
+            "numbers by value, named by their text"
+        );
+        let ten = df!("n" => [10i64, 9]).unwrap();
+        assert_eq!(columns_from_values(&ten, "n").unwrap(), ["9", "10"]);
+        let dates = df!("d" => ["2024-03-01", "2023-12-31"])
+            .unwrap()
+            .lazy()
+            .with_column(col("d").cast(DataType::Date))
+            .collect()
+            .unwrap();
+        assert_eq!(
+            columns_from_values(&dates, "d").unwrap(),
+            ["2023-12-31", "2024-03-01"]
+        );
+    }
+
+    #[test]
+    fn nulls_too_many_or_no_values_are_errors_with_the_fix() {
+        let nulls = df!("k" => [Some("a"), None]).unwrap();
+        let e = columns_from_values(&nulls, "k").unwrap_err();
+        assert!(
+            e.contains("`k` has null values") && e.contains("IS NOT NULL"),
+            "{e}"
+        );
+        let many: Vec<i64> = (0..1001).collect();
+        let e = columns_from_values(&df!("k" => many).unwrap(), "k").unwrap_err();
+        assert!(
+            e.contains("1001 columns: more than 1000 are refused"),
+            "{e}"
+        );
+        let none = df!("k" => Vec::<String>::new()).unwrap();
+        let e = columns_from_values(&none, "k").unwrap_err();
+        assert!(e.contains("no values to pivot on"), "{e}");
+        let e = as_group_by(&["id".into()], "k", "v", "sum", &[]).unwrap_err();
+        assert!(e.contains("quarry run"), "{e}");
+    }
 }
