@@ -113,3 +113,23 @@ wait_for "histogram of DOSAGE_UNIT · all rows"
 keys L
 wait_for "(log scale) · all rows"
 capture histogram
+
+# The table at the source rows: the record view of the fourth row, whole.
+keys 1
+sleep 0.3
+keys g j j j 0 space
+wait_for "record 4 of"
+capture record
+
+# The frequency sheet of DRUG_NAME over all rows.
+keys space 0 l l l l l l F
+wait_for "frequencies of DRUG_NAME · all rows"
+capture frequency
+
+# A scatter of the computed group-by: shipments against grams per county.
+keys 6
+wait_for "result · "
+keys ":" "chart scatter shipments morphine_equivalent_g" Enter
+wait_for "scatter chart"
+capture chart
+

@@ -4,10 +4,16 @@ session and poll the pane until the file's first data value shows.
 
     python3 scripts/bench_tui.py --quarry target/release/quarry FILE [FILE...]
     python3 scripts/bench_tui.py --quarry target/release/quarry --pipe FILE
+    python3 scripts/bench_tui.py --quarry target/release/quarry --drill COLUMN FILE
 
 With --pipe the file's first 64 KiB are piped into `quarry` by a producer
 that then stays open (as a slow command would): the time is from their
 arrival to the first value on screen.
+
+With --drill the explorer groups FILE by COLUMN (through the command
+palette), and once that preview is on screen Enter drills into the first
+group: the time is from the key to the group's rows on screen (the title
+at step 1 of 2, no longer loading).
 
 Prints the median, min and max over --runs launches per file. The polling
 itself costs a few milliseconds per look (one `tmux capture-pane`), so the
@@ -52,6 +58,43 @@ def launch_once(quarry, path, expect, width, height, timeout, pipe=False):
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
+def pane(session):
+    return subprocess.run(
+        ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True,
+    ).stdout
+
+
+def wait_for(session, done, timeout, what):
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if done(pane(session)):
+            return time.perf_counter() - t0
+    raise SystemExit(f"{what} not on screen after {timeout} s:\n{pane(session)}")
+
+
+def drill_once(quarry, path, column, width, height, timeout):
+    session = f"qbench{time.monotonic_ns()}"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+         quarry, path],
+        check=True,
+    )
+    try:
+        ready = lambda p: "step 0/0" in p and "loading" not in p
+        wait_for(session, ready, timeout, "the first rows")
+        subprocess.run(["tmux", "send-keys", "-t", session, ":"], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", session, "-l",
+                        f"group {column}: n = count(*)"], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
+        grouped = lambda p: "step 1/1" in p and "loading" not in p
+        wait_for(session, grouped, timeout, "the group-by preview")
+        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
+        drilled = lambda p: "step 1/2" in p and "loading" not in p
+        return wait_for(session, drilled, timeout, "the drilled rows")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quarry", required=True)
@@ -61,9 +104,17 @@ def main():
     ap.add_argument("--timeout", type=float, default=10)
     ap.add_argument("--expect", help="the value to wait for (default: a CSV's first field; needed for Parquet and NDJSON)")
     ap.add_argument("--pipe", action="store_true", help="pipe the file's first 64 KiB in, the producer left open")
+    ap.add_argument("--drill", metavar="COLUMN", help="time a drill into the first group of a group-by on COLUMN")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
     for path in a.files:
+        if a.drill:
+            times = [drill_once(a.quarry, path, a.drill, a.width, a.height, a.timeout)
+                     for _ in range(a.runs)]
+            ms = sorted(t * 1000 for t in times)
+            print(f"{path}: drill-down key to the group's rows median {statistics.median(ms):.0f} ms "
+                  f"(min {ms[0]:.0f}, max {ms[-1]:.0f}, {a.runs} runs)")
+            continue
         expect = a.expect or first_value(path)
         times = [launch_once(a.quarry, path, expect, a.width, a.height, a.timeout, a.pipe)
                  for _ in range(a.runs)]

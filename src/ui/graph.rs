@@ -158,14 +158,17 @@ pub fn draw_graph(s: &State, theme: &Theme, keys: Keys, f: &mut Frame, area: Rec
         ])
         .split(inner);
     let summary = format!(
-        "{} · {} tasks{}",
+        "{} · {} tasks{}{}",
         g.summary(),
         g.tasks.len(),
         match shown.job {
             Some(j) if j.is_running() => " · running",
             Some(_) => " · last run",
             None => " · planned",
-        }
+        },
+        g.skipped_line()
+            .map(|l| format!(" · {l}"))
+            .unwrap_or_default()
     );
     f.render_widget(
         Paragraph::new(Span::styled(summary, theme.header)),

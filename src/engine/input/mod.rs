@@ -15,6 +15,7 @@ pub mod infer;
 pub mod iso;
 pub mod json_keys;
 pub mod open;
+pub mod parquet_skip;
 pub mod parse;
 pub mod read;
 pub mod records;

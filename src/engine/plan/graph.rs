@@ -51,6 +51,9 @@ pub struct Task {
 pub struct TaskGraph {
     pub stages: Vec<Stage>,
     pub tasks: Vec<Task>,
+    /// Parquet row groups the job's filters exclude by their statistics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<crate::engine::input::parquet_skip::Skipped>,
 }
 
 impl TaskGraph {
@@ -142,7 +145,24 @@ impl TaskGraph {
             }
         }
         out.push_str(&format!("{} tasks\n", self.tasks.len()));
+        if let Some(line) = self.skipped_line() {
+            out.push_str(&line);
+            out.push('\n');
+        }
         out
+    }
+
+    /// What the row-group statistics skip, as one line (`None`: nothing to
+    /// say: not Parquet, or no filter to use).
+    pub fn skipped_line(&self) -> Option<String> {
+        let s = self.skipped.as_ref()?;
+        Some(format!(
+            "statistics skip {} of {} row groups ({} of {} partitions read nothing)",
+            s.row_groups,
+            s.of_row_groups,
+            s.partitions_skipped(),
+            s.partitions.len()
+        ))
     }
 
     /// Graphviz: one node per task, clustered by stage.

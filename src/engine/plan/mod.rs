@@ -6,3 +6,4 @@ pub mod graph;
 pub mod lower;
 pub mod operators;
 pub mod projection;
+pub mod pushdown;

@@ -118,7 +118,11 @@ impl Job {
             _ => (*source.schema).clone(),
         };
         let writes_output = opts.writes_output && plan.blocking.is_none();
-        let graph = lower(&source, &plan, opts.split_every, writes_output);
+        let mut graph = lower(&source, &plan, opts.split_every, writes_output);
+        graph.skipped = crate::engine::input::parquet_skip::skipped_by_statistics(
+            &source,
+            &crate::engine::plan::pushdown::source_bounds(&plan),
+        );
         let needed = crate::engine::plan::projection::needed_columns(&plan, &source.schema);
         let persist = plan
             .map_steps
@@ -191,6 +195,10 @@ impl Job {
                 let rest = apply_steps(kept.lazy(), k + 1, &steps[k + 1..], &self.joins)?;
                 (rest, rows)
             }
+            _ if self.skips_partition(p) => {
+                // Its row groups' statistics exclude every row: not read.
+                (self.map_lazy(self.read_schema_frame().lazy())?, 0)
+            }
             _ => {
                 let df = self.source.read_columns(p, self.needed.as_deref())?;
                 let rows = df.height();
@@ -221,17 +229,7 @@ impl Job {
     /// frame with the columns quarry's reader hands it (projection happens in
     /// the reader; predicate and projection pushdown show in the plan).
     pub fn map_plan_text(&self) -> Result<String> {
-        let schema: Schema = match &self.needed {
-            Some(cols) => self
-                .source
-                .schema
-                .iter()
-                .filter(|(n, _)| cols.iter().any(|c| c.as_str() == n.as_str()))
-                .map(|(n, d)| Field::new(n.clone(), d.clone()))
-                .collect(),
-            None => (*self.source.schema).clone(),
-        };
-        let lf = self.map_lazy(DataFrame::empty_with_schema(&schema).lazy())?;
+        let lf = self.map_lazy(self.read_schema_frame().lazy())?;
         let lf = match &self.plan.blocking {
             Some(b) => b.chunk(lf),
             None => lf,
@@ -252,6 +250,31 @@ impl Job {
             ),
         };
         Ok(format!("{read}\n\n{plan}"))
+    }
+
+    /// No rows, with the columns (and dtypes) the reader hands a map task.
+    fn read_schema_frame(&self) -> DataFrame {
+        let schema: Schema = match &self.needed {
+            Some(cols) => self
+                .source
+                .schema
+                .iter()
+                .filter(|(n, _)| cols.iter().any(|c| c.as_str() == n.as_str()))
+                .map(|(n, d)| Field::new(n.clone(), d.clone()))
+                .collect(),
+            None => (*self.source.schema).clone(),
+        };
+        DataFrame::empty_with_schema(&schema)
+    }
+
+    /// Whether partition `p`'s row groups all fail the job's filters by
+    /// their statistics.
+    pub fn skips_partition(&self, p: usize) -> bool {
+        self.graph
+            .skipped
+            .as_ref()
+            .and_then(|s| s.partitions.get(p).copied())
+            .unwrap_or(false)
     }
 
     fn map_lazy(&self, lf: LazyFrame) -> Result<LazyFrame> {
