@@ -108,7 +108,7 @@ sleep 0.5
 keys I
 wait_for "describe · all rows"
 capture describe
-keys j j j j j j j j h
+keys j j j j j j j j H
 wait_for "histogram of DOSAGE_UNIT · all rows"
 keys L
 wait_for "(log scale) · all rows"
