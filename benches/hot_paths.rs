@@ -563,3 +563,53 @@ fn preview_on_computed_result(b: Bencher) {
         work.run(&emit, &quarry::engine::run::exec::CancelToken::new())
     });
 }
+
+/// The demo CSV gzipped (19 MB of text): inflated alone through the
+/// decoder quarry reads `.gz` with (flate2 on zlib-rs), and read as a
+/// source partition (inflate, then parse every column).
+#[divan::bench(args = ["inflate", "inflate_and_parse"], sample_count = 10)]
+fn gzip_file(b: Bencher, which: &str) {
+    static GZ: OnceLock<PathBuf> = OnceLock::new();
+    let gz = GZ.get_or_init(|| {
+        let path = data().csv.parent().unwrap().join("arcos.csv.gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::new(6),
+        );
+        std::io::Write::write_all(&mut enc, &std::fs::read(&data().csv).unwrap()).unwrap();
+        enc.finish().unwrap();
+        path
+    });
+    let compressed = std::fs::read(gz).unwrap();
+    let source = Source::open(SourceSpec::new(gz.to_string_lossy().into_owned())).unwrap();
+    b.bench(|| match which {
+        "inflate" => {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::MultiGzDecoder::new(compressed.as_slice()),
+                &mut out,
+            )
+            .unwrap();
+            out.len()
+        }
+        _ => source.read_partition(0).unwrap().height(),
+    });
+}
+
+/// Planning a job whose filter lets footer statistics exclude row groups:
+/// the bounds and the statistics of every row group of the demo Parquet
+/// file (what `Job::prepare` adds for a Parquet source).
+#[divan::bench]
+fn parquet_statistics_skip(b: Bencher) {
+    let mut spec = SourceSpec::new(other_formats().0.to_string_lossy().into_owned());
+    spec.blocksize = 1;
+    let source = Source::open(spec).unwrap();
+    let bounds = quarry::engine::plan::pushdown::conjunct_bounds(
+        "DOSAGE_UNIT > 1000000 AND Measure = 'TAB'",
+    );
+    b.bench(|| {
+        quarry::engine::input::parquet_skip::skipped_by_statistics(&source, &bounds)
+            .unwrap()
+            .row_groups
+    });
+}
