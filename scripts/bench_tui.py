@@ -5,6 +5,7 @@ session and poll the pane until the file's first data value shows.
     python3 scripts/bench_tui.py --quarry target/release/quarry FILE [FILE...]
     python3 scripts/bench_tui.py --quarry target/release/quarry --pipe FILE
     python3 scripts/bench_tui.py --quarry target/release/quarry --drill COLUMN FILE
+    python3 scripts/bench_tui.py --quarry target/release/quarry --filter EXPR FILE
 
 With --pipe the file's first 64 KiB are piped into `quarry` by a producer
 that then stays open (as a slow command would): the time is from their
@@ -14,6 +15,12 @@ With --drill the explorer groups FILE by COLUMN (through the command
 palette), and once that preview is on screen Enter drills into the first
 group: the time is from the key to the group's rows on screen (the title
 at step 1 of 2, no longer loading).
+
+With --filter the explorer adds a filter step once the first rows are on
+screen (through the command palette), then the same filter as a second
+step: the times are from Enter to each preview on screen (the title at
+the new step, no longer loading). The first reads the first partition; the
+second runs on it, as a step edit does.
 
 Prints the median, min and max over --runs launches per file. The polling
 itself costs a few milliseconds per look (one `tmux capture-pane`), so the
@@ -74,11 +81,7 @@ def wait_for(session, done, timeout, what):
 
 def drill_once(quarry, path, column, width, height, timeout):
     session = f"qbench{time.monotonic_ns()}"
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
-         quarry, path],
-        check=True,
-    )
+    start(session, [quarry, path], width, height)
     try:
         ready = lambda p: "step 0/0" in p and "loading" not in p
         wait_for(session, ready, timeout, "the first rows")
@@ -95,6 +98,48 @@ def drill_once(quarry, path, column, width, height, timeout):
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
+def start(session, command, width, height):
+    """A detached tmux session; tried again when the server of the last
+    session is still going away."""
+    for attempt in range(3):
+        done = subprocess.run(
+            ["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height)]
+            + command,
+        )
+        if done.returncode == 0:
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"tmux could not start a session for {command}")
+
+
+def filter_once(quarry, path, expr, width, height, timeout):
+    session = f"qbench{time.monotonic_ns()}"
+    start(session, [quarry, path], width, height)
+    try:
+        ready = lambda p: "step 0/0" in p and "loading" not in p
+        wait_for(session, ready, timeout, "the first rows")
+        subprocess.run(["tmux", "send-keys", "-t", session, ":"], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", session, "-l", f"filter {expr}"], check=True)
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
+        filtered = lambda p: "step 1/1" in p and "loading" not in p
+        wait_for(session, filtered, timeout, "the filtered rows")
+        first = time.perf_counter() - t0
+        # The same filter again as a second step: its preview runs on the
+        # partition the first one read (the cost of a step edit).
+        subprocess.run(["tmux", "send-keys", "-t", session, ":"], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", session, "-l", f"filter {expr}"], check=True)
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
+        again = lambda p: "step 2/2" in p and "loading" not in p
+        wait_for(session, again, timeout, "the second step's rows")
+        return first, time.perf_counter() - t0
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quarry", required=True)
@@ -105,9 +150,19 @@ def main():
     ap.add_argument("--expect", help="the value to wait for (default: a CSV's first field; needed for Parquet and NDJSON)")
     ap.add_argument("--pipe", action="store_true", help="pipe the file's first 64 KiB in, the producer left open")
     ap.add_argument("--drill", metavar="COLUMN", help="time a drill into the first group of a group-by on COLUMN")
+    ap.add_argument("--filter", metavar="EXPR", help="time the preview of a filter step added once the first rows show")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
     for path in a.files:
+        if a.filter:
+            pairs = [filter_once(a.quarry, path, a.filter, a.width, a.height, a.timeout)
+                     for _ in range(a.runs)]
+            for label, times in (("first filter step (reads the first partition)", [p[0] for p in pairs]),
+                                 ("next step (on the partition read)", [p[1] for p in pairs])):
+                ms = sorted(t * 1000 for t in times)
+                print(f"{path}: {label}: median {statistics.median(ms):.0f} ms "
+                      f"(min {ms[0]:.0f}, max {ms[-1]:.0f}, {a.runs} runs)")
+            continue
         if a.drill:
             times = [drill_once(a.quarry, path, a.drill, a.width, a.height, a.timeout)
                      for _ in range(a.runs)]
