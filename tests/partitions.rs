@@ -675,3 +675,71 @@ fn ndjson_fast_reader_answers_plain_records_and_declines_the_rest() {
         );
     }
 }
+
+/// A row-by-row pipeline is previewed on the first partition's leading rows
+/// when they hold enough results: the same rows as reading the partition
+/// whole, without reading it. A rare match, an aggregate (which would see
+/// only the leading rows) or a cast step read it whole.
+#[test]
+fn step_previews_come_from_the_leading_rows_when_they_hold_enough() {
+    use quarry::engine::recipe::Step;
+    use quarry::engine::steps::apply::JoinTables;
+    use quarry::engine::Previewer;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("i,k,note\n");
+    for i in 0..300_000 {
+        text.push_str(&format!("{i},{},n{}\n", i % 7, i % 11));
+    }
+    let path = dir.path().join("rows.csv");
+    std::fs::write(&path, text).unwrap();
+    let source =
+        Arc::new(Source::open(SourceSpec::new(path.to_string_lossy().into_owned())).unwrap());
+    assert_eq!(source.partitions.len(), 1);
+    let joins = JoinTables::new();
+    let whole = Previewer::new(Arc::clone(&source));
+    whole.partition(0).unwrap();
+    let filter = |e: &str| Step::Filter { expr: e.into() };
+    let derive = |e: &str| {
+        let mut columns = indexmap::IndexMap::new();
+        columns.insert("d".to_string(), e.to_string());
+        Step::WithColumns { columns }
+    };
+    for (steps, leading) in [
+        (vec![filter("k = 3")], true),
+        (
+            vec![filter("k = 3 AND note = 'n5'"), derive("i * 2 + k")],
+            true,
+        ),
+        (
+            vec![
+                Step::Select {
+                    columns: vec!["note".into(), "i".into()],
+                },
+                filter("i >= 10"),
+            ],
+            true,
+        ),
+        (vec![filter("i > 299000")], false),
+        (vec![filter("i > avg(i)")], false),
+        (vec![derive("i - avg(i)")], false),
+        (
+            vec![Step::Cast {
+                columns: [("k".to_string(), "str".to_string())].into_iter().collect(),
+            }],
+            false,
+        ),
+    ] {
+        let fresh = Previewer::new(Arc::clone(&source));
+        let ours = fresh.preview_steps(&steps, &joins, 200, None).unwrap();
+        let theirs = whole.preview_steps(&steps, &joins, 200, None).unwrap();
+        assert!(
+            ours.frame.equals_missing(&theirs.frame),
+            "{steps:?}\n{}\n{}",
+            ours.frame,
+            theirs.frame
+        );
+        assert!(!ours.partial);
+        assert_eq!(!fresh.is_cached(0), leading, "{steps:?}");
+    }
+}

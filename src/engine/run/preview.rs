@@ -15,6 +15,11 @@ use crate::engine::run::exec::CancelToken;
 /// First window read for a head, grown 8x until enough rows come out.
 const HEAD_WINDOW: u64 = 64 * 1024;
 
+/// Leading rows of the first partition a row-by-row pipeline is previewed
+/// on before that partition is read whole: a filter that keeps enough of
+/// them shows at once instead of after a full partition's parse.
+const STEP_WINDOWS: [usize; 2] = [20_000, 200_000];
+
 pub struct Previewer {
     source: Arc<Source>,
     cache: Mutex<HashMap<usize, DataFrame>>,
@@ -30,6 +35,11 @@ impl Previewer {
 
     pub fn source(&self) -> &Arc<Source> {
         &self.source
+    }
+
+    /// Whether partition `index` has been read whole (and is kept).
+    pub fn is_cached(&self, index: usize) -> bool {
+        self.cache.lock().unwrap().contains_key(&index)
     }
 
     /// A fully parsed partition, from the cache when it is there.
@@ -320,6 +330,15 @@ impl Previewer {
                 partitions_read: 1,
             });
         }
+        if take.is_none() && persisted.is_none() {
+            if let Some(frame) = self.preview_on_leading_rows(steps, joins, rows, &check)? {
+                return Ok(StepPreview {
+                    frame,
+                    partial: false,
+                    partitions_read: 1,
+                });
+            }
+        }
         let mut out: Option<DataFrame> = None;
         let mut read = 0;
         for p in order {
@@ -345,4 +364,56 @@ impl Previewer {
             partitions_read: read,
         })
     }
+}
+
+impl Previewer {
+    /// The first `rows` results of `steps` from the leading rows of the
+    /// first partition, when they hold that many (`None`: read it whole).
+    /// Exact: the steps map each row on its own and keep the order, so the
+    /// first results of a prefix are the first results of the file.
+    fn preview_on_leading_rows(
+        &self,
+        steps: &[crate::engine::recipe::Step],
+        joins: &crate::engine::steps::apply::JoinTables,
+        rows: usize,
+        check: &dyn Fn() -> Result<()>,
+    ) -> Result<Option<DataFrame>> {
+        let cached = self.cache.lock().unwrap().contains_key(&0);
+        if cached || self.source.partitions.is_empty() || !row_by_row(steps) {
+            return Ok(None);
+        }
+        for window in STEP_WINDOWS {
+            check()?;
+            let leading = self.partition_head(0, window)?;
+            let got = crate::engine::frames::collect(crate::engine::steps::apply::apply_steps(
+                leading.clone().lazy(),
+                0,
+                steps,
+                joins,
+            )?)?;
+            if got.height() >= rows {
+                return Ok(Some(got.head(Some(rows))));
+            }
+            if leading.height() < window {
+                break; // the whole partition gave too few
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Whether every step maps each row on its own, in order, with nothing
+/// that looks at other rows (an aggregate in a derived column would see
+/// only the leading rows) and no cast step (a later row could fail it).
+fn row_by_row(steps: &[crate::engine::recipe::Step]) -> bool {
+    use crate::engine::recipe::expr::parse_expr;
+    use crate::engine::recipe::Step;
+    use crate::engine::steps::distinct_eval::elementwise;
+    let plain = |text: &str| parse_expr(text).is_ok_and(|e| elementwise(&e));
+    steps.iter().all(|s| match s {
+        Step::Filter { expr } => plain(expr),
+        Step::WithColumns { columns } => columns.values().all(|e| plain(e)),
+        Step::Select { .. } | Step::Drop { .. } | Step::Rename { .. } => true,
+        _ => false,
+    })
 }

@@ -120,7 +120,7 @@ fn codes<T: std::hash::Hash + Eq + Copy>(
 
 /// Whether `e` is built only from pieces that map each row to a value
 /// depending on that row alone, deterministically.
-fn elementwise(e: &Expr) -> bool {
+pub fn elementwise(e: &Expr) -> bool {
     match e {
         Expr::Column(_) => true,
         Expr::Literal(l) => matches!(l, LiteralValue::Scalar(_) | LiteralValue::Dyn(_)),
