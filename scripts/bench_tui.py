@@ -26,6 +26,7 @@ itself costs a few milliseconds per look (one `tmux capture-pane`), so the
 figures are upper bounds with about that resolution.
 """
 import argparse
+import contextlib
 import csv
 import statistics
 import subprocess
@@ -78,25 +79,6 @@ def wait_for(session, done, timeout, what):
     raise SystemExit(f"{what} not on screen after {timeout} s:\n{pane(session)}")
 
 
-def drill_once(quarry, path, column, width, height, timeout):
-    session = f"qbench{time.monotonic_ns()}"
-    start(session, [quarry, path], width, height)
-    try:
-        ready = lambda p: "step 0/0" in p and "loading" not in p
-        wait_for(session, ready, timeout, "the first rows")
-        subprocess.run(["tmux", "send-keys", "-t", session, ":"], check=True)
-        subprocess.run(["tmux", "send-keys", "-t", session, "-l",
-                        f"group {column}: n = count(*)"], check=True)
-        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
-        grouped = lambda p: "step 1/1" in p and "loading" not in p
-        wait_for(session, grouped, timeout, "the group-by preview")
-        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
-        drilled = lambda p: "step 1/2" in p and "loading" not in p
-        return wait_for(session, drilled, timeout, "the drilled rows")
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-
-
 def start(session, command, width, height):
     """A detached tmux session; tried again when the server of the last
     session is still going away."""
@@ -111,31 +93,52 @@ def start(session, command, width, height):
     raise SystemExit(f"tmux could not start a session for {command}")
 
 
-def filter_once(quarry, path, expr, width, height, timeout):
+@contextlib.contextmanager
+def explorer(quarry, path, width, height, timeout):
+    """The explorer on `path` in a tmux session, its first rows on screen."""
     session = f"qbench{time.monotonic_ns()}"
     start(session, [quarry, path], width, height)
     try:
         ready = lambda p: "step 0/0" in p and "loading" not in p
         wait_for(session, ready, timeout, "the first rows")
-        subprocess.run(["tmux", "send-keys", "-t", session, ":"], check=True)
-        subprocess.run(["tmux", "send-keys", "-t", session, "-l", f"filter {expr}"], check=True)
-        time.sleep(0.2)
-        t0 = time.perf_counter()
-        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
-        filtered = lambda p: "step 1/1" in p and "loading" not in p
-        wait_for(session, filtered, timeout, "the filtered rows")
-        first = time.perf_counter() - t0
-        # The same filter again, as a second step.
-        subprocess.run(["tmux", "send-keys", "-t", session, ":"], check=True)
-        subprocess.run(["tmux", "send-keys", "-t", session, "-l", f"filter {expr}"], check=True)
-        time.sleep(0.2)
-        t0 = time.perf_counter()
-        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
-        again = lambda p: "step 2/2" in p and "loading" not in p
-        wait_for(session, again, timeout, "the second step's rows")
-        return first, time.perf_counter() - t0
+        yield session
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def keys(session, *keys, literal=False):
+    subprocess.run(["tmux", "send-keys", "-t", session] + (["-l"] if literal else []) + list(keys),
+                   check=True)
+
+
+def at_step(k, n):
+    """The title shows step k of n, no longer loading."""
+    return lambda p: f"step {k}/{n}" in p and "loading" not in p
+
+
+def drill_once(quarry, path, column, width, height, timeout):
+    with explorer(quarry, path, width, height, timeout) as session:
+        keys(session, ":")
+        keys(session, f"group {column}: n = count(*)", literal=True)
+        keys(session, "Enter")
+        wait_for(session, at_step(1, 1), timeout, "the group-by preview")
+        keys(session, "Enter")
+        return wait_for(session, at_step(1, 2), timeout, "the drilled rows")
+
+
+def filter_once(quarry, path, expr, width, height, timeout):
+    times = []
+    with explorer(quarry, path, width, height, timeout) as session:
+        # A filter step, then the same filter again as a second step.
+        for k in (1, 2):
+            keys(session, ":")
+            keys(session, f"filter {expr}", literal=True)
+            time.sleep(0.2)
+            t0 = time.perf_counter()
+            keys(session, "Enter")
+            wait_for(session, at_step(k, k), timeout, f"step {k}'s rows")
+            times.append(time.perf_counter() - t0)
+    return tuple(times)
 
 
 def main():

@@ -1377,13 +1377,7 @@ fn pivot_and_unpivot_from_the_palette_preview() {
 fn pivot_without_columns_finds_them_over_all_rows() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::new(dir.path());
-    app.act(Action::CommandPalette);
-    app.state
-        .prompt
-        .as_mut()
-        .unwrap()
-        .set_text("pivot kind on nope values amount");
-    app.act(Action::Submit);
+    command(&mut app, "pivot kind on nope values amount");
     let error = app.state.prompt.as_ref().and_then(|p| p.error.clone());
     assert!(
         error.as_deref().is_some_and(|e| e.contains("nope")),
@@ -1393,11 +1387,7 @@ fn pivot_without_columns_finds_them_over_all_rows() {
     app.act(Action::CancelPrompt);
 
     app.act(Action::CommandPalette);
-    app.state
-        .prompt
-        .as_mut()
-        .unwrap()
-        .set_text("pivot kind on city values amount agg max");
+    replace_prompt_text(&mut app, "pivot kind on city values amount agg max");
     let fx = update(&mut app.state, Msg::Action(Action::Submit));
     let start = fx.iter().find(|e| matches!(e, Effect::StartJob { .. }));
     let Some(Effect::StartJob { kind, recipe, .. }) = start.cloned() else {
