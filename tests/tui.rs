@@ -1409,6 +1409,30 @@ fn pivot_without_columns_finds_them_over_all_rows() {
     };
     assert_eq!(columns, &["Kyiv", "Lima", "Oslo", "Pune"]);
     assert_eq!(agg, "max");
+
+    // The pivot key opens the palette prefilled on the current column.
+    app.act(Action::Undo);
+    app.act(Action::MoveRight);
+    app.act(Action::PivotPrompt);
+    assert_eq!(
+        app.state.prompt.as_ref().unwrap().text(),
+        "pivot city on kind values amount"
+    );
+    app.act(Action::CancelPrompt);
+    app.act(Action::UnpivotPrompt);
+    assert_eq!(
+        app.state.prompt.as_ref().unwrap().text(),
+        "unpivot kind keep city"
+    );
+    app.act(Action::CancelPrompt);
+    app.act(Action::PivotPrompt);
+    app.act(Action::Submit);
+    let Step::Pivot { columns, .. } = &app.state.recipe.steps[0] else {
+        panic!("{:?}", app.state.recipe.steps);
+    };
+    assert_eq!(columns, &["ML", "TAB"]);
+    app.act(Action::Undo);
+    command(&mut app, "pivot kind on city values amount agg max");
     let df = app.state.preview.frame.clone().unwrap();
     assert_eq!(
         df.get_column_names()

@@ -68,6 +68,8 @@ actions! {
     FilterPrompt = "filter_prompt", "filter", "filter rows (prefilled with the current cell)";
     DerivePrompt = "derive_prompt", "derive", "add a derived column";
     GroupByPrompt = "group_by_prompt", "group", "group by the current column";
+    PivotPrompt = "pivot_prompt", "pivot", "pivot on the current column (palette, prefilled)";
+    UnpivotPrompt = "unpivot_prompt", "unpivot", "unpivot the current column (palette, prefilled)";
     SearchPrompt = "search_prompt", "search", "search the preview";
     SearchNext = "search_next", "next", "next match";
     SearchPrev = "search_prev", "previous", "previous match";

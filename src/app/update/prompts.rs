@@ -109,6 +109,14 @@ pub fn on_action(s: &mut State, a: Action) -> Option<Vec<Effect>> {
             Some(key) => open_prompt(s, PromptKind::GroupBy { key }, "n = count(*)"),
             None => vec![],
         },
+        Action::PivotPrompt => match reshape_text(s, true) {
+            Some(text) => open_prompt(s, PromptKind::Command, &text),
+            None => vec![],
+        },
+        Action::UnpivotPrompt => match reshape_text(s, false) {
+            Some(text) => open_prompt(s, PromptKind::Command, &text),
+            None => vec![],
+        },
         Action::SearchPrompt => {
             let last = s.search.clone().unwrap_or_default();
             open_prompt(s, PromptKind::Search, &last)
@@ -338,6 +346,47 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                 },
             }
         }
+    }
+}
+
+/// The palette text a pivot (`wide`) or an unpivot of the current column
+/// starts from: the first other column as the index and, for a pivot, the
+/// last other numeric column as the values (all editable before Enter).
+fn reshape_text(s: &State, wide: bool) -> Option<String> {
+    let current = s.current_column()?;
+    // The columns at the selected step (step k's schema is at k - 1).
+    let schema = s
+        .at_step
+        .checked_sub(1)
+        .and_then(|k| s.step_schemas.get(k).cloned())
+        .unwrap_or_else(|| s.source_schema.as_ref().clone());
+    let others: Vec<(String, bool)> = schema
+        .iter()
+        .filter(|(n, _)| n.as_str() != current)
+        .map(|(n, d)| (quoted(n.as_str()), d.is_primitive_numeric()))
+        .collect();
+    let index = others.first().map(|(n, _)| n.clone()).unwrap_or_default();
+    let column = quoted(&current);
+    Some(if wide {
+        let values = others
+            .iter()
+            .skip(1)
+            .rev()
+            .find(|(_, numeric)| *numeric)
+            .map_or("V".to_string(), |(n, _)| n.clone());
+        format!("pivot {index} on {column} values {values}")
+    } else {
+        format!("unpivot {column} keep {index}")
+    })
+}
+
+/// A column name as the palette reads it: quoted when it has a comma,
+/// a quote or a space.
+fn quoted(name: &str) -> String {
+    if name.contains([',', '"', ' ']) {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    } else {
+        name.to_string()
     }
 }
 
