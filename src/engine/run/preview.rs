@@ -18,7 +18,7 @@ const HEAD_WINDOW: u64 = 64 * 1024;
 /// Leading rows of the first partition a row-by-row pipeline is previewed
 /// on before that partition is read whole: a filter that keeps enough of
 /// them shows at once instead of after a full partition's parse.
-const STEP_WINDOWS: [usize; 2] = [20_000, 200_000];
+const STEP_WINDOWS: [usize; 3] = [2_000, 20_000, 200_000];
 
 pub struct Previewer {
     source: Arc<Source>,
