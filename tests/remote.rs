@@ -61,25 +61,29 @@ impl Server {
         Server { child, port }
     }
 
+    /// moto on a port the system picks as it binds (`-p 0`), read from the
+    /// line its server prints: a port picked here and handed over could be
+    /// taken by another test's socket before moto binds it.
     fn moto(python: &Path) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(python)
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
+        let mut child = Command::new(python)
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start moto");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("moto printed the address it listens on")
+                .unwrap();
+            if let Some(rest) = line.split("Running on http://127.0.0.1:").nth(1) {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                break digits.parse::<u16>().expect("moto's port");
+            }
+        };
+        // It logs every request to stderr: keep the pipe drained.
+        std::thread::spawn(move || lines.for_each(drop));
         let server = Server { child, port };
         server.wait_until_listening("moto");
         server

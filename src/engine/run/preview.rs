@@ -379,7 +379,14 @@ impl Previewer {
         check: &dyn Fn() -> Result<()>,
     ) -> Result<Option<DataFrame>> {
         let cached = self.cache.lock().unwrap().contains_key(&0);
-        if cached || self.source.partitions.is_empty() || !row_by_row(steps) {
+        // A first file whose columns drifted is conformed only by a whole
+        // read (missing columns added as nulls, in the source's order).
+        let drifted = self
+            .source
+            .partitions
+            .first()
+            .is_some_and(|p| self.source.drift_of(p.file).is_some());
+        if cached || drifted || self.source.partitions.is_empty() || !row_by_row(steps) {
             return Ok(None);
         }
         for window in STEP_WINDOWS {
