@@ -5,7 +5,7 @@
 //! failure; elsewhere these tests say why they skip.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -65,27 +65,38 @@ impl Server {
     /// line its server prints: a port picked here and handed over could be
     /// taken by another test's socket before moto binds it.
     fn moto(python: &Path) -> Server {
-        let mut child = Command::new(python)
+        let child = Command::new(python)
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start moto");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        Server::listening_as_printed(child, "moto", "Running on http://127.0.0.1:", false)
+    }
+
+    /// A server started on port 0: its port, from the first line of its
+    /// output (stderr, or stdout when `stdout`) that holds `marker`; the
+    /// rest of that output is drained (servers log every request).
+    fn listening_as_printed(mut child: Child, what: &str, marker: &str, stdout: bool) -> Server {
+        let output: Box<dyn Read + Send> = if stdout {
+            Box::new(child.stdout.take().unwrap())
+        } else {
+            Box::new(child.stderr.take().unwrap())
+        };
+        let mut lines = BufReader::new(output).lines();
         let port = loop {
             let line = lines
                 .next()
-                .expect("moto printed the address it listens on")
+                .unwrap_or_else(|| panic!("{what} printed no address"))
                 .unwrap();
-            if let Some(rest) = line.split("Running on http://127.0.0.1:").nth(1) {
+            if let Some(rest) = line.split(marker).nth(1) {
                 let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                break digits.parse::<u16>().expect("moto's port");
+                break digits.parse::<u16>().expect("a port number");
             }
         };
-        // It logs every request to stderr: keep the pipe drained.
         std::thread::spawn(move || lines.for_each(drop));
         let server = Server { child, port };
-        server.wait_until_listening("moto");
+        server.wait_until_listening(what);
         server
     }
 
@@ -100,23 +111,22 @@ impl Server {
             eprintln!("no azurite: run scripts/test.sh for the Azure tests");
             return None;
         };
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // Port 0 too: azurite prints the port it listens on.
         let child = Command::new(bin)
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+            .args(["--blobHost", "127.0.0.1", "--blobPort", "0"])
             .arg("--location")
             .arg(data)
             .args(["--silent", "--skipApiVersionCheck"])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start azurite");
-        let server = Server { child, port };
-        server.wait_until_listening("azurite");
-        Some(server)
+        Some(Server::listening_as_printed(
+            child,
+            "azurite",
+            "successfully listens on http://127.0.0.1:",
+            true,
+        ))
     }
 
     /// Wait (a minute at most) until the server accepts connections.
