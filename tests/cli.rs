@@ -785,6 +785,17 @@ fn graph_prints_text_dot_and_json() {
             && text.contains("unique"),
         "{text}"
     );
+    // A missing column is named as the pivot's, before any pass runs.
+    let bad = recipe(
+        dir.path(),
+        "[[steps]]\nop='pivot'\nindex=['id']\non='nope'\nvalues='val'\n",
+    );
+    for cmd in ["graph", "run"] {
+        assert_user_error(
+            &quarry(&[cmd, s(&bad)]),
+            &["step 1 (pivot)", "unknown column `nope`"],
+        );
+    }
 }
 
 #[test]

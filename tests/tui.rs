@@ -1179,13 +1179,7 @@ fn charts_of_the_preview_and_of_a_computed_result() {
         .unwrap()
         .set_text("i = amount / 10");
     app.act(Action::Submit);
-    app.act(Action::CommandPalette);
-    app.state
-        .prompt
-        .as_mut()
-        .unwrap()
-        .set_text("chart scatter i amount by kind");
-    app.act(Action::Submit);
+    command(&mut app, "chart scatter i amount by kind");
     let data = app.state.chart.as_ref().unwrap().data.clone().unwrap();
     let names: Vec<&str> = data.series.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["ML", "TAB"], "the larger group first");
@@ -1231,13 +1225,7 @@ fn charts_of_the_preview_and_of_a_computed_result() {
     );
     snapshot_in_themes(&app, "chart_line");
     // A bad column is said, with the command to fix it.
-    app.act(Action::CommandPalette);
-    app.state
-        .prompt
-        .as_mut()
-        .unwrap()
-        .set_text("chart line i nosuch");
-    app.act(Action::Submit);
+    command(&mut app, "chart line i nosuch");
     let err = app.state.chart.as_ref().unwrap().data.clone().unwrap_err();
     assert!(err.contains("no column `nosuch`"), "{err}");
 
@@ -1330,13 +1318,7 @@ fn pivot_and_unpivot_from_the_palette_preview() {
     settings.add_filter(r"/[^ ]*/d\.csv", "[DATA]");
     settings.add_filter(r"\d+ ms", "[T] ms");
     let _bound = settings.bind_to_scope();
-    app.act(Action::CommandPalette);
-    app.state
-        .prompt
-        .as_mut()
-        .unwrap()
-        .set_text("pivot city on kind values amount in TAB, ML");
-    app.act(Action::Submit);
+    command(&mut app, "pivot city on kind values amount in TAB, ML");
     assert!(
         app.state.prompt.is_none(),
         "{:?}",
@@ -1352,13 +1334,7 @@ fn pivot_and_unpivot_from_the_palette_preview() {
     );
     assert_eq!(df.height(), 4);
     snapshot_in_themes(&app, "pivot_preview");
-    app.act(Action::CommandPalette);
-    app.state
-        .prompt
-        .as_mut()
-        .unwrap()
-        .set_text("unpivot TAB, ML keep city");
-    app.act(Action::Submit);
+    command(&mut app, "unpivot TAB, ML keep city");
     let df = app.state.preview.frame.clone().unwrap();
     assert_eq!(
         df.get_column_names()

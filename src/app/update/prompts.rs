@@ -300,24 +300,15 @@ fn submit_prompt(s: &mut State) -> Vec<Effect> {
                     Some(Ok(StepCommand::PivotValues(step))) => {
                         // Check the pivot's columns exist now, not after a
                         // pass over every row.
-                        let mut probe = s.steps_at();
-                        if let Step::Pivot {
-                            index,
-                            on,
-                            values,
-                            agg,
-                            ..
-                        } = &step
-                        {
-                            probe.push(Step::Pivot {
-                                index: index.clone(),
-                                on: on.clone(),
-                                values: values.clone(),
-                                agg: agg.clone(),
-                                columns: vec![format!("{on} (a probe)")],
-                            });
-                        }
-                        if let Err(e) = crate::engine::steps::apply::schemas_after_steps(&s.source_schema, &probe, &s.joins) {
+                        let mut steps = s.steps_at();
+                        let at = steps.len();
+                        steps.push(step.clone());
+                        let probe = crate::engine::steps::pivot::checkable_prefix(&steps, at);
+                        if let Err(e) = crate::engine::steps::apply::schemas_after_steps(
+                            &s.source_schema,
+                            &probe,
+                            &s.joins,
+                        ) {
                             return fail(s, p, e.to_string());
                         }
                         s.prompt = None;

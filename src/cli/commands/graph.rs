@@ -29,6 +29,12 @@ pub fn run(a: GraphArgs) -> Result<()> {
                 "pivot (step {}) first finds the values of `{on}` with this job; the pivot itself then runs as a group-by over them\n",
                 at + 1
             );
+            // The pivot's own columns are checked before its pass is shown.
+            let checked = Recipe {
+                source: recipe.source.clone(),
+                steps: pivot::checkable_prefix(&recipe.steps, at),
+            };
+            Job::prepare(checked, &base, &opts)?;
             let mut steps = recipe.steps[..at].to_vec();
             steps.extend(pivot::values_steps(on));
             (

@@ -98,6 +98,12 @@ fn pin_pivot_columns(
             break;
         };
         let on = on.clone();
+        // The pivot's own columns are checked before the pass.
+        let checked = Recipe {
+            source: recipe.source.clone(),
+            steps: pivot::checkable_prefix(&recipe.steps, at),
+        };
+        Job::prepare_on(checked, base, Arc::clone(source), opts)?;
         let mut steps = recipe.steps[..at].to_vec();
         steps.extend(pivot::values_steps(&on));
         let values = Recipe {

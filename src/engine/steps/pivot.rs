@@ -104,6 +104,31 @@ fn check_column_count(n: usize, on: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `steps` up to a pivot whose columns are not known yet, with that pivot
+/// given one stand-in column: checking these against the schema finds a
+/// missing index, `on` or `values` column (or a bad agg) before a pass
+/// over the data is spent finding the values.
+pub fn checkable_prefix(steps: &[Step], at: usize) -> Vec<Step> {
+    let mut out = steps[..at.min(steps.len())].to_vec();
+    if let Some(Step::Pivot {
+        index,
+        on,
+        values,
+        agg,
+        ..
+    }) = steps.get(at)
+    {
+        out.push(Step::Pivot {
+            index: index.clone(),
+            on: on.clone(),
+            values: values.clone(),
+            agg: agg.clone(),
+            columns: vec![format!("{on} (a stand-in)")],
+        });
+    }
+    out
+}
+
 /// The steps, appended to those before the pivot, whose result is the
 /// distinct values of `on`: one column, reduced in the tree.
 pub fn values_steps(on: &str) -> Vec<Step> {
