@@ -668,6 +668,14 @@ fn ndjson_fast_reader_answers_plain_records_and_declines_the_rest() {
         "{\"id\":1.5,\"x\":1,\"s\":\"a\"}\n",
         "{\"id\":1,\"x\":1,\"s\":5}\n",
         "{\"id\":1,\"id\":2}\n",
+        // Malformed where the job does not read: a stray quote in an
+        // unread string, a misspelt literal, two records on one line, a
+        // line end inside a string, an unclosed object.
+        "{\"id\":1,\"skip\":\"x\"y\"z\",\"s\":\"a\"}\n",
+        "{\"id\":1,\"skip\":tru}\n",
+        "{\"id\":1}{\"id\":2}\n",
+        "{\"id\":1,\"skip\":\"a\nb\"}\n",
+        "{\"id\":1,\"skip\":[1,2}\n{\"id\":2}\n",
     ] {
         assert!(
             quarry::engine::input::fast_ndjson::try_parse(declined.as_bytes(), &schema).is_none(),

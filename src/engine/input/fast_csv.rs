@@ -22,10 +22,9 @@ use polars_arrow::array::MutableBinaryViewArray;
 use polars_arrow::bitmap::MutableBitmap;
 
 use crate::engine::error::Result;
+use crate::engine::input::bitmask::{flatten, prefix_xor, BLOCK};
 use crate::engine::input::dialect::CsvDialect;
 use crate::engine::input::spec::Encoding;
-
-const BLOCK: usize = 64;
 
 /// Bytes indexed at a time: the records of a window are consumed while its
 /// bytes are still in cache, and the position index stays small.
@@ -345,32 +344,6 @@ impl Indexer {
     }
 }
 
-/// Append the positions of the set bits of `bits` (offset by `base`).
-/// Writes eight at a time without a branch per bit, as simdjson does.
-#[inline(always)]
-fn flatten(mut bits: u64, base: u32, out: &mut Vec<u32>) {
-    let n = bits.count_ones() as usize;
-    out.reserve(BLOCK);
-    let len = out.len();
-    let mut i = 0;
-    while i < n {
-        for _ in 0..8 {
-            // SAFETY: `reserve(64)` made room for 64 more and at most 64
-            // slots (n <= 64 rounded up to 8) are written; only the first
-            // `n` become part of the vector.
-            unsafe {
-                out.as_mut_ptr()
-                    .add(len + i)
-                    .write(base + bits.trailing_zeros())
-            };
-            bits &= bits.wrapping_sub(1);
-            i += 1;
-        }
-    }
-    // SAFETY: the first `n` new slots were written above.
-    unsafe { out.set_len(len + n) };
-}
-
 /// Phase two: the complete records in `pos` (`ncols` positions each, the
 /// first starting at `row_start`), column by column.
 fn consume(
@@ -470,19 +443,6 @@ fn classify(block: &[u8; BLOCK], delimiter: u8, quote: u8) -> Masks {
         m.cr |= u64::from(b == b'\r') * bit;
     }
     m
-}
-
-/// Bit i set when an odd number of quotes sit at or before i: "inside a
-/// quoted field" (the opening quote counts as inside, the closing not).
-#[inline(always)]
-fn prefix_xor(mut x: u64) -> u64 {
-    x ^= x << 1;
-    x ^= x << 2;
-    x ^= x << 4;
-    x ^= x << 8;
-    x ^= x << 16;
-    x ^= x << 32;
-    x
 }
 
 /// One column's builder; `Skip` for columns the job does not read.
@@ -714,12 +674,6 @@ fn short_decimal(b: &[u8]) -> Option<f64> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn prefix_xor_marks_quoted_spans() {
-        // quotes at 1 and 4: bits 1..=3 inside.
-        assert_eq!(prefix_xor(0b10010), 0b01110);
-    }
-
     proptest::proptest! {
         /// The short path gives the very double fast_float gives.
         #[test]
@@ -735,17 +689,6 @@ mod tests {
             } else {
                 proptest::prop_assert!(text.len() > 16, "declined {}", text);
             }
-        }
-
-        #[test]
-        fn prefix_xor_is_the_running_parity(x: u64) {
-            let mut parity = 0u64;
-            let mut expected = 0u64;
-            for i in 0..64 {
-                parity ^= (x >> i) & 1;
-                expected |= parity << i;
-            }
-            proptest::prop_assert_eq!(prefix_xor(x), expected);
         }
     }
 

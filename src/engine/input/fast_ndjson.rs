@@ -1,15 +1,22 @@
 //! A reader for NDJSON partitions that builds only the keys asked for and
 //! skips the values of all others without building them, as the CSV reader
-//! skips unread columns. It answers only when sure to give what polars'
-//! reader gives (flat values of the types below, strings without odd
-//! escapes); anything else — a nested value in a wanted key, an integer
-//! column holding `2.5`, a number where text is wanted, a key written twice,
-//! bytes that are not UTF-8 — returns `None`, and polars' reader reads the
+//! skips unread columns. It walks the structural positions
+//! [`Structure`] lists (`{ } [ ] , :` and line ends outside strings): a key
+//! lies between a separator and a colon, a value between a colon and a
+//! separator, so an unread string, however long, costs a step. Each line's
+//! quote count must equal two per key and per string found, so a skipped
+//! string holding a stray quote is still caught.
+//!
+//! It answers only when sure to give what polars' reader gives (flat
+//! values of the types below, strings without odd escapes); anything else —
+//! a nested value in a wanted key, an integer column holding `2.5`, a number
+//! where text is wanted, a key written twice, two records on a line, bytes
+//! that are not UTF-8 — returns `None`, and polars' reader reads the
 //! partition (and reports what is wrong with it).
 
 use polars::prelude::*;
 
-use crate::engine::input::json_keys::{skip_value, string_end};
+use crate::engine::input::json_structure::Structure;
 
 /// A column being built.
 enum Builder {
@@ -39,66 +46,57 @@ impl Builder {
         }
     }
 
-    /// Parse the value at `line[i..]` into this column; its end, or `None`
-    /// when this reader is not sure of polars' reading.
-    fn push(&mut self, line: &[u8], i: usize, scratch: &mut String) -> Option<usize> {
-        if line[i..].starts_with(b"null") {
+    /// Add a number or literal (`text`, spaces trimmed); `None` when this
+    /// reader is not sure of polars' reading.
+    #[inline]
+    fn push_scalar(&mut self, text: &[u8]) -> Option<()> {
+        if text == b"null" {
             self.push_null();
-            return Some(i + 4);
+            return Some(());
         }
         match self {
             Builder::Int(v) => {
-                let end = scalar_end(line, i);
-                let text = std::str::from_utf8(&line[i..end]).ok()?;
                 // Digits only (an optional sign): `2.0` or `1e3` are not
                 // integers to polars' reader either.
-                if !text
-                    .bytes()
-                    .enumerate()
-                    .all(|(k, c)| c.is_ascii_digit() || (k == 0 && c == b'-'))
-                {
+                let digits = text.strip_prefix(b"-").unwrap_or(text);
+                if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
                     return None;
                 }
-                v.push(Some(
-                    json_number_ok(text).then(|| text.parse::<i64>().ok())??,
-                ));
-                Some(end)
-            }
-            Builder::Float(v) => {
-                let end = scalar_end(line, i);
-                let text = std::str::from_utf8(&line[i..end]).ok()?;
                 if !json_number_ok(text) {
                     return None;
                 }
-                v.push(Some(text.parse::<f64>().ok()?));
-                Some(end)
+                v.push(Some(std::str::from_utf8(text).ok()?.parse::<i64>().ok()?));
             }
-            Builder::Bool(v) => {
-                if line[i..].starts_with(b"true") {
-                    v.push(Some(true));
-                    Some(i + 4)
-                } else if line[i..].starts_with(b"false") {
-                    v.push(Some(false));
-                    Some(i + 5)
-                } else {
-                    None
+            Builder::Float(v) => {
+                if !json_number_ok(text) {
+                    return None;
                 }
+                v.push(Some(fast_float2::parse(text).ok()?));
             }
-            Builder::Text(b) => {
-                if line.get(i) != Some(&b'"') {
-                    return None; // a number or object as text: polars formats it
-                }
-                let end = string_end(line, i + 1)?;
-                let raw = &line[i + 1..end];
-                if memchr::memchr(b'\\', raw).is_none() {
-                    b.append_value(std::str::from_utf8(raw).ok()?);
-                } else {
-                    unescape(raw, scratch)?;
-                    b.append_value(scratch.as_str());
-                }
-                Some(end + 1)
-            }
+            Builder::Bool(v) => match text {
+                b"true" => v.push(Some(true)),
+                b"false" => v.push(Some(false)),
+                _ => return None,
+            },
+            Builder::Text(_) => return None, // a number as text: polars formats it
         }
+        Some(())
+    }
+
+    /// Add a string value (`raw`, between its quotes, escapes as written).
+    #[inline]
+    fn push_string(&mut self, raw: &[u8], scratch: &mut String) -> Option<()> {
+        let Builder::Text(b) = self else {
+            return None; // text in a number column: polars decides
+        };
+        if memchr::memchr(b'\\', raw).is_none() {
+            // The whole input was checked to be UTF-8.
+            b.append_value(std::str::from_utf8(raw).ok()?);
+        } else {
+            unescape(raw, scratch)?;
+            b.append_value(scratch.as_str());
+        }
+        Some(())
     }
 
     fn finish(self, name: &str) -> Column {
@@ -111,17 +109,8 @@ impl Builder {
     }
 }
 
-/// Where a scalar (number or literal) starting at `i` ends.
-fn scalar_end(line: &[u8], i: usize) -> usize {
-    i + line[i..]
-        .iter()
-        .position(|c| matches!(c, b',' | b'}' | b' ' | b'\t' | b'\r'))
-        .unwrap_or(line.len() - i)
-}
-
 /// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-fn json_number_ok(text: &str) -> bool {
-    let b = text.as_bytes();
+fn json_number_ok(b: &[u8]) -> bool {
     let mut i = usize::from(b.first() == Some(&b'-'));
     let digits = |i: &mut usize| {
         let start = *i;
@@ -221,111 +210,290 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     n <= 16 || a == b
 }
 
-fn skip_space(line: &[u8], mut i: usize) -> usize {
-    while line
-        .get(i)
-        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r'))
-    {
-        i += 1;
+/// Only spaces (JSON's whitespace within a line).
+#[inline]
+fn blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+}
+
+/// `text` without the spaces around it.
+#[inline(always)]
+fn trim(text: &[u8]) -> &[u8] {
+    // Writers rarely put spaces there: one compare per end (spaces, tabs
+    // and carriage returns are all at or below 0x20) says so.
+    match text {
+        [first, .., last] if *first > b' ' && *last > b' ' => text,
+        _ => trim_spaces(text),
     }
-    i
+}
+
+fn trim_spaces(mut text: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t' | b'\r', rest @ ..] = text {
+        text = rest;
+    }
+    while let [rest @ .., b' ' | b'\t' | b'\r'] = text {
+        text = rest;
+    }
+    text
+}
+
+/// A number or literal's characters (an unread value is checked this far,
+/// as polars' reader would refuse anything else).
+#[inline]
+fn scalar_like(token: &[u8]) -> bool {
+    matches!(token, b"true" | b"false" | b"null")
+        || (!token.is_empty()
+            && token
+                .iter()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E')))
+}
+
+/// Rows to reserve for: the newlines of the first 64 KiB, scaled.
+fn estimate_rows(bytes: &[u8]) -> usize {
+    let probe = &bytes[..bytes.len().min(64 * 1024)];
+    let lines = bytecount::count(probe, b'\n').max(1);
+    bytes.len() / probe.len().max(1) * lines + lines
+}
+
+/// The keys of the previous record by position, and the column each names:
+/// records usually repeat them, so a byte comparison finds the column.
+struct Layout<'s> {
+    names: Vec<&'s str>,
+    previous: Vec<(Vec<u8>, Option<usize>)>,
+}
+
+impl Layout<'_> {
+    /// The column `key` names (`Ok(None)`: not wanted); `Err` for an
+    /// escaped key, which polars compares after decoding.
+    #[inline]
+    fn column(&mut self, position: usize, key: &[u8]) -> Result<Option<usize>, ()> {
+        if let Some((k, c)) = self.previous.get(position) {
+            if same_bytes(k, key) {
+                return Ok(*c);
+            }
+        }
+        if memchr::memchr(b'\\', key).is_some() {
+            return Err(());
+        }
+        let c = self.names.iter().position(|n| n.as_bytes() == key);
+        if position < self.previous.len() {
+            self.previous[position] = (key.to_vec(), c);
+        } else {
+            self.previous.push((key.to_vec(), c));
+        }
+        Ok(c)
+    }
 }
 
 /// Parse `bytes` (whole NDJSON records) into the columns of `schema`, in
 /// its order; `None` when unsure (see the module comment).
 pub fn try_parse(bytes: &[u8], schema: &Schema) -> Option<DataFrame> {
-    std::str::from_utf8(bytes).ok()?;
-    let estimate = bytecount::count(bytes, b'\n') + 1;
-    let names: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
+    simdutf8::basic::from_utf8(bytes).ok()?;
+    let estimate = estimate_rows(bytes);
+    let mut layout = Layout {
+        names: schema.iter_names().map(|n| n.as_str()).collect(),
+        previous: Vec::new(),
+    };
     let mut builders: Vec<Builder> = schema
         .iter()
         .map(|(n, dt)| Builder::new(dt, n.as_str(), estimate))
         .collect::<Option<_>>()?;
-    let mut seen = vec![false; names.len()];
-    // The previous record's keys by position, and the column each names:
-    // records usually repeat them, so a byte comparison finds the column.
-    let mut layout: Vec<(Vec<u8>, Option<usize>)> = Vec::new();
+    let mut seen = vec![false; builders.len()];
     let mut scratch = String::new();
-    let mut start = 0;
-    while start < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |e| start + e);
-        let line = &bytes[start..end];
-        start = end + 1;
-        let mut i = skip_space(line, 0);
-        if i == line.len() {
-            continue; // a blank line: polars skips it too
-        }
-        if line[i] != b'{' {
-            return None;
-        }
-        seen.iter_mut().for_each(|s| *s = false);
-        i = skip_space(line, i + 1);
-        let mut position = 0;
-        if line.get(i) == Some(&b'}') {
-            i += 1;
-        } else {
-            loop {
-                if line.get(i) != Some(&b'"') {
-                    return None;
-                }
-                let key_end = string_end(line, i + 1)?;
-                let key = &line[i + 1..key_end];
-                let column = match layout.get(position) {
-                    Some((k, c)) if same_bytes(k, key) => *c,
-                    _ => {
-                        if memchr::memchr(b'\\', key).is_some() {
-                            return None;
-                        }
-                        let c = names.iter().position(|n| n.as_bytes() == key);
-                        if position < layout.len() {
-                            layout[position] = (key.to_vec(), c);
-                        } else {
-                            layout.push((key.to_vec(), c));
-                        }
-                        c
+    let mut structure = Structure::new(bytes);
+    // Where the current line's unread bytes start, and the quotes its
+    // record's keys and strings account for (`None`: no record yet).
+    let mut line_start = 0;
+    let mut record_quotes: Option<u32> = None;
+    while let Some(window) = structure.next_window() {
+        let mut record = Record {
+            bytes,
+            base: window.base,
+            positions: window.positions,
+            next: 0,
+            layout: &mut layout,
+            builders: &mut builders,
+            seen: &mut seen,
+            scratch: &mut scratch,
+            quotes: 0,
+        };
+        let mut lines = window.line_quotes.iter();
+        while let Some(t) = record.take() {
+            match bytes[t] {
+                b'\n' if blank(&bytes[line_start..t]) => {
+                    if lines.next() != Some(&record_quotes.unwrap_or(0)) {
+                        return None;
                     }
-                };
-                position += 1;
-                i = skip_space(line, key_end + 1);
-                if line.get(i) != Some(&b':') {
-                    return None;
+                    line_start = t + 1;
+                    record_quotes = None;
+                    continue;
                 }
-                i = skip_space(line, i + 1);
-                if i >= line.len() {
-                    return None;
-                }
-                i = match column {
-                    Some(c) if !seen[c] => {
-                        seen[c] = true;
-                        builders[c].push(line, i, &mut scratch)?
-                    }
-                    Some(_) => return None, // a key written twice
-                    None => skip_value(line, i)?,
-                };
-                i = skip_space(line, i);
-                match line.get(i) {
-                    Some(b',') => i = skip_space(line, i + 1),
-                    Some(b'}') => {
-                        i += 1;
-                        break;
-                    }
-                    _ => return None,
+                b'{' if record_quotes.is_none() && blank(&bytes[line_start..t]) => {}
+                _ => return None,
+            }
+            record.seen.iter_mut().for_each(|s| *s = false);
+            record.quotes = 0;
+            let close = record.parse_object(t)?;
+            record_quotes = Some(record.quotes);
+            for (b, s) in record.builders.iter_mut().zip(record.seen.iter()) {
+                if !s {
+                    b.push_null();
                 }
             }
+            line_start = close + 1;
         }
-        if skip_space(line, i) != line.len() {
-            return None;
-        }
-        for (b, s) in builders.iter_mut().zip(&seen) {
-            if !s {
-                b.push_null();
-            }
-        }
+    }
+    if structure.broken()
+        || !blank(&bytes[line_start..])
+        || structure.quotes_after_last_line() != record_quotes.unwrap_or(0)
+    {
+        return None;
     }
     let columns: Vec<Column> = builders
         .into_iter()
-        .zip(&names)
+        .zip(&layout.names)
         .map(|(b, n)| b.finish(n))
         .collect();
     DataFrame::new_infer_height(columns).ok()
+}
+
+/// Records being read into the builders, from one window's positions.
+struct Record<'r, 'b, 's> {
+    bytes: &'b [u8],
+    base: usize,
+    positions: &'r [u32],
+    /// The next position to take.
+    next: usize,
+    layout: &'r mut Layout<'s>,
+    builders: &'r mut [Builder],
+    seen: &'r mut [bool],
+    scratch: &'r mut String,
+    /// Quotes the keys and strings read so far account for.
+    quotes: u32,
+}
+
+impl Record<'_, '_, '_> {
+    /// The next structural position (a window holds whole lines, so a
+    /// record that runs out of positions is cut short: malformed).
+    #[inline(always)]
+    fn take(&mut self) -> Option<usize> {
+        let p = *self.positions.get(self.next)?;
+        self.next += 1;
+        Some(self.base + p as usize)
+    }
+
+    /// Parse the object opening at `open`; the position of its closing
+    /// brace.
+    fn parse_object(&mut self, open: usize) -> Option<usize> {
+        let bytes = self.bytes;
+        let mut after = open + 1;
+        let mut position = 0;
+        loop {
+            let colon = self.take()?;
+            if bytes[colon] == b'}' && position == 0 && blank(&bytes[after..colon]) {
+                return Some(colon); // `{}`
+            }
+            if bytes[colon] != b':' {
+                return None;
+            }
+            let key = self.quoted(trim(&bytes[after..colon]))?;
+            let column = self.layout.column(position, key).ok()?;
+            position += 1;
+            let wanted = match column {
+                Some(c) if self.seen[c] => return None, // a key written twice
+                Some(c) => {
+                    self.seen[c] = true;
+                    Some(c)
+                }
+                None => None,
+            };
+            let end = self.take()?;
+            let separator = match bytes[end] {
+                b',' | b'}' => {
+                    let value = trim(&bytes[colon + 1..end]);
+                    if value.first() == Some(&b'"') {
+                        let text = self.quoted(value)?;
+                        if let Some(c) = wanted {
+                            self.builders[c].push_string(text, self.scratch)?;
+                        }
+                    } else {
+                        match wanted {
+                            Some(c) => self.builders[c].push_scalar(value)?,
+                            None if scalar_like(value) => {}
+                            None => return None,
+                        }
+                    }
+                    end
+                }
+                b'{' | b'[' if wanted.is_none() && blank(&bytes[colon + 1..end]) => {
+                    let close = self.skip_nested()?;
+                    self.quotes += nested_quotes(&bytes[end..=close])?;
+                    let separator = self.take()?;
+                    if !blank(&bytes[close + 1..separator]) {
+                        return None;
+                    }
+                    separator
+                }
+                _ => return None,
+            };
+            match bytes[separator] {
+                b',' => after = separator + 1,
+                b'}' => return Some(separator),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The text between the quotes of `value` (a key or a string), counted
+    /// as two quotes; `None` when it is not quoted at both ends.
+    #[inline]
+    fn quoted<'v>(&mut self, value: &'v [u8]) -> Option<&'v [u8]> {
+        match value {
+            [b'"', text @ .., b'"'] => {
+                self.quotes += 2;
+                Some(text)
+            }
+            _ => None,
+        }
+    }
+
+    /// Past a nested object or array whose opening was just read: the
+    /// position of its closing bracket.
+    fn skip_nested(&mut self) -> Option<usize> {
+        let mut depth = 1usize;
+        loop {
+            let p = self.take()?;
+            match self.bytes[p] {
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(p);
+                    }
+                }
+                b'\n' => return None,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The unescaped quotes of a nested value, whose strings must each close
+/// before it does (nested values are rare: a byte walk).
+fn nested_quotes(value: &[u8]) -> Option<u32> {
+    let mut quotes = 0;
+    let mut inside = false;
+    let mut i = 0;
+    while i < value.len() {
+        match value[i] {
+            b'\\' if inside => i += 1,
+            b'"' => {
+                inside = !inside;
+                quotes += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (!inside).then_some(quotes)
 }

@@ -2,10 +2,12 @@
 //! their bytes (`file`), where records start (`records`), the CSV dialect
 //! (`dialect`), the schema (`infer`, with `iso` for ISO-8601 text), and
 //! bytes -> DataFrame (`fast_csv` for CSV, `fast_ndjson` for NDJSON's
-//! wanted keys, `parse` for polars' readers and error diagnosis; `json_keys`
-//! finds NDJSON keys no sample saw). `source` holds what was opened; `open`
+//! wanted keys over the positions `json_structure` lists, both built on
+//! `bitmask`'s block tricks; `parse` for polars' readers and error
+//! diagnosis; `json_keys` finds NDJSON keys no sample saw). `source` holds what was opened; `open`
 //! builds it and `read` reads one partition.
 
+pub mod bitmask;
 pub mod dialect;
 pub mod discover;
 pub mod fast_csv;
@@ -14,6 +16,7 @@ pub mod file;
 pub mod infer;
 pub mod iso;
 pub mod json_keys;
+pub mod json_structure;
 pub mod open;
 pub mod parquet_skip;
 pub mod parse;
