@@ -55,18 +55,7 @@ impl Builder {
             return Some(());
         }
         match self {
-            Builder::Int(v) => {
-                // Digits only (an optional sign): `2.0` or `1e3` are not
-                // integers to polars' reader either.
-                let digits = text.strip_prefix(b"-").unwrap_or(text);
-                if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                    return None;
-                }
-                if !json_number_ok(text) {
-                    return None;
-                }
-                v.push(Some(std::str::from_utf8(text).ok()?.parse::<i64>().ok()?));
-            }
+            Builder::Int(v) => v.push(Some(json_int(text)?)),
             Builder::Float(v) => {
                 if !json_number_ok(text) {
                     return None;
@@ -90,8 +79,10 @@ impl Builder {
             return None; // text in a number column: polars decides
         };
         if memchr::memchr(b'\\', raw).is_none() {
-            // The whole input was checked to be UTF-8.
-            b.append_value(std::str::from_utf8(raw).ok()?);
+            // SAFETY: `try_parse` checked all its bytes to be UTF-8, and
+            // `raw` lies between two quotes, ASCII bytes, which are never
+            // part of a longer character: it is whole characters.
+            b.append_value(unsafe { std::str::from_utf8_unchecked(raw) });
         } else {
             unescape(raw, scratch)?;
             b.append_value(scratch.as_str());
@@ -106,6 +97,34 @@ impl Builder {
             Builder::Bool(v) => Column::new(name.into(), v),
             Builder::Text(b) => b.finish().into_column(),
         }
+    }
+}
+
+/// An integer as JSON writes one (`-?(0|[1-9][0-9]*)`) that fits an
+/// `i64`; `None` for anything else (`2.0` or `1e3` are not integers to
+/// polars' reader either).
+#[inline]
+fn json_int(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    // Summed as a negative number, which reaches `i64::MIN`.
+    let mut value: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_sub(i64::from(d))?;
+    }
+    if negative {
+        Some(value)
+    } else {
+        value.checked_neg()
     }
 }
 
@@ -496,4 +515,32 @@ fn nested_quotes(value: &[u8]) -> Option<u32> {
         i += 1;
     }
     (!inside).then_some(quotes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Integers read exactly as Rust's parser reads them, to both ends of
+    /// `i64`; JSON's spellings only.
+    #[test]
+    fn json_ints_are_exact_and_strict() {
+        for v in [0i64, 7, -7, 1_000_000, i64::MAX, i64::MIN, i64::MIN + 1] {
+            assert_eq!(json_int(v.to_string().as_bytes()), Some(v));
+        }
+        assert_eq!(json_int(b"-0"), Some(0));
+        for bad in [
+            "",
+            "-",
+            "01",
+            "+1",
+            "1.0",
+            "1e3",
+            " 1",
+            "9223372036854775808",
+            "-9223372036854775809",
+        ] {
+            assert_eq!(json_int(bad.as_bytes()), None, "{bad}");
+        }
+    }
 }

@@ -160,6 +160,19 @@ impl SourceFile {
         Ok(())
     }
 
+    /// Replace `buf` with a partition's bytes `[start, end)`: a local file
+    /// reads into the buffer as it is (grown, never zeroed again — a
+    /// reused buffer would otherwise be cleared at memory speed per
+    /// partition); a remote one fetches exactly that range.
+    pub fn read_partition_range(&self, start: u64, end: u64, buf: &mut Vec<u8>) -> Result<()> {
+        if self.is_remote() {
+            buf.clear();
+            self.append_partition_range(start, end, buf)
+        } else {
+            self.read_range_into(start, end, buf)
+        }
+    }
+
     /// Bytes a partition reader asks for at a time: enough per request
     /// that a remote partition is a few large GETs.
     pub fn partition_piece(&self, local: usize) -> usize {

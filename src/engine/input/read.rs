@@ -84,8 +84,7 @@ impl Source {
                 }
                 BUF.with(|buf| {
                     let mut buf = buf.borrow_mut();
-                    buf.clear();
-                    file.append_partition_range(start, end, &mut buf)?;
+                    file.read_partition_range(start, end, &mut buf)?;
                     if count_quotes {
                         note(grammar.quote_count(&buf) % 2 == 1);
                     }
