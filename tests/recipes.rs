@@ -1027,3 +1027,57 @@ fn parquet_row_groups_excluded_by_statistics_are_skipped_with_the_same_answer() 
     let job = Job::prepare(recipe, dir.path(), &opts).unwrap();
     assert_eq!(job.graph.skipped, None);
 }
+
+/// A row group far larger than a partition is read in slices of rows: each
+/// slice a task of its own, the answer unchanged, and the statistics count
+/// of the graph names the row group once.
+#[test]
+fn a_large_parquet_row_group_is_read_in_slices() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 350_000i64;
+    let mut df = df!(
+        "a" => (0..n).collect::<Vec<_>>(),
+        "k" => (0..n).map(|i| format!("g{}", i % 7)).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let pq = dir.path().join("big.parquet");
+    // One row group of all 350,000 rows.
+    ParquetWriter::new(std::fs::File::create(&pq).unwrap())
+        .with_row_group_size(Some(n as usize))
+        .with_statistics(StatisticsOptions::full())
+        .finish(&mut df)
+        .unwrap();
+    let opts = JobOptions {
+        blocksize: Some(4),
+        split_every: 2,
+        ..JobOptions::default()
+    };
+    let recipe = Recipe::parse(
+        "[source]\npath = 'big.parquet'\n[[steps]]\nop = 'filter'\nexpr = 'a >= 10'\n[[steps]]\nop = 'group_by'\nkeys = ['k']\naggs = { n = 'count(*)', total = 'sum(a)', low = 'min(a)', high = 'max(a)' }\n",
+    )
+    .unwrap();
+    let job = Arc::new(Job::prepare(recipe, dir.path(), &opts).unwrap());
+    // At least 100,000 rows a slice: three.
+    let rows: Vec<(usize, usize)> = job
+        .source
+        .partitions
+        .iter()
+        .map(|p| match p.kind {
+            quarry::engine::input::source::PartitionKind::RowGroups {
+                row_offset, rows, ..
+            } => (row_offset, rows),
+            _ => panic!("a Parquet partition is row groups"),
+        })
+        .collect();
+    assert_eq!(rows, [(0, 116_667), (116_667, 116_667), (233_334, 116_666)]);
+    let skipped = job.graph.skipped.as_ref().expect("a bound on a");
+    assert_eq!((skipped.row_groups, skipped.of_row_groups), (0, 1));
+    let ours = sorted(&run(Arc::clone(&job), 2));
+    let theirs = sorted(
+        &apply_steps(df.clone().lazy(), 0, &job.recipe.steps, &job.joins)
+            .unwrap()
+            .collect()
+            .unwrap(),
+    );
+    assert!(ours.equals_missing(&theirs), "ours {ours}\ntheirs {theirs}");
+}

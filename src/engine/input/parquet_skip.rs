@@ -72,6 +72,9 @@ pub fn skipped_by_statistics(source: &Source, bounds: &[Bound]) -> Option<Skippe
         return None;
     }
     let mut out = Skipped::default();
+    // A row group read in slices belongs to several partitions: counted
+    // once.
+    let mut counted = std::collections::HashSet::new();
     for p in &source.partitions {
         let PartitionKind::RowGroups {
             row_offset, rows, ..
@@ -87,14 +90,15 @@ pub fn skipped_by_statistics(source: &Source, bounds: &[Bound]) -> Option<Skippe
         };
         let mut first_row = 0usize;
         let mut all = true;
-        for rg in &meta.row_groups {
+        for (index, rg) in meta.row_groups.iter().enumerate() {
             let end_row = first_row + rg.num_rows();
             let mine = first_row < row_offset + rows && end_row > row_offset;
             first_row = end_row;
             if !mine {
                 continue;
             }
-            out.of_row_groups += 1;
+            let first_time = counted.insert((p.file, index));
+            out.of_row_groups += usize::from(first_time);
             let excluded = bounds.iter().any(|b| {
                 let dtype = source.schema.get(b.column.as_str());
                 let stats = rg
@@ -112,7 +116,7 @@ pub fn skipped_by_statistics(source: &Source, bounds: &[Bound]) -> Option<Skippe
                 }
             });
             if excluded {
-                out.row_groups += 1;
+                out.row_groups += usize::from(first_time);
             } else {
                 all = false;
             }

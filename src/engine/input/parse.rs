@@ -601,7 +601,12 @@ pub fn parquet_metadata(file: &SourceFile) -> Result<FileMetadataRef> {
     Ok(file.parquet_metadata.get_or_init(|| meta).clone())
 }
 
-/// Runs of consecutive row groups of about `blocksize` compressed bytes:
+/// The fewest rows a slice of a row group holds: finer slices would cut
+/// pages (about a MiB each) into pieces each decoded whole.
+const MIN_SLICE_ROWS: usize = 100_000;
+
+/// Runs of consecutive row groups of about `blocksize` compressed bytes,
+/// and slices of rows of a row group much larger than that:
 /// `(first_group, end_group, row_offset, rows)`.
 pub fn parquet_row_group_runs(
     file: &SourceFile,
@@ -624,7 +629,30 @@ pub fn parquet_row_group_runs(
     if start < meta.row_groups.len() || runs.is_empty() {
         runs.push((start, meta.row_groups.len(), row_offset, rows));
     }
-    Ok(runs)
+    // A row group much larger than a run is read in slices of rows: polars
+    // decodes only the pages a slice covers, so a task holds part of the
+    // row group's decoded columns, not all of them.
+    let mut sliced = Vec::with_capacity(runs.len());
+    for (start, end, row_offset, rows) in runs {
+        let compressed: u64 = meta.row_groups[start..end]
+            .iter()
+            .map(|rg| rg.compressed_size() as u64)
+            .sum();
+        let pieces = if end == start + 1 {
+            let most = (rows / MIN_SLICE_ROWS).max(1) as u64;
+            compressed.div_ceil(blocksize).clamp(1, most) as usize
+        } else {
+            1
+        };
+        let per = rows.div_ceil(pieces).max(1);
+        let mut at = 0;
+        while at < rows || (rows == 0 && at == 0) {
+            let n = per.min(rows - at);
+            sliced.push((start, end, row_offset + at, n));
+            at += per;
+        }
+    }
+    Ok(sliced)
 }
 
 /// The row groups rows `[row_offset, +rows)` live in, as a footer of their
