@@ -212,7 +212,7 @@ fn unescape(raw: &[u8], out: &mut String) -> Option<()> {
 }
 
 /// `a == b` for the short byte strings keys are, without a call into libc
-/// per key: two overlapping 8-byte loads cover up to 16 bytes.
+/// per key: overlapping 8-byte loads cover up to 32 bytes.
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
@@ -223,10 +223,17 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
     let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
-    if word(a, 0) != word(b, 0) || word(a, n - 8) != word(b, n - 8) {
+    let differ = |at: usize| word(a, at) != word(b, at);
+    if differ(0) || differ(n - 8) {
         return false;
     }
-    n <= 16 || a == b
+    if n <= 16 {
+        true
+    } else if n <= 32 {
+        !differ(8) && !differ(n - 16)
+    } else {
+        a == b
+    }
 }
 
 /// Only spaces (JSON's whitespace within a line).
@@ -260,11 +267,26 @@ fn trim_spaces(mut text: &[u8]) -> &[u8] {
 /// as polars' reader would refuse anything else).
 #[inline]
 fn scalar_like(token: &[u8]) -> bool {
-    matches!(token, b"true" | b"false" | b"null")
-        || (!token.is_empty()
-            && token
-                .iter()
-                .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E')))
+    /// The bytes a JSON number is spelled with.
+    const NUMBER: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut c = b'0';
+        while c <= b'9' {
+            t[c as usize] = true;
+            c += 1;
+        }
+        t[b'-' as usize] = true;
+        t[b'+' as usize] = true;
+        t[b'.' as usize] = true;
+        t[b'e' as usize] = true;
+        t[b'E' as usize] = true;
+        t
+    };
+    match token.first() {
+        Some(b't' | b'f' | b'n') => matches!(token, b"true" | b"false" | b"null"),
+        Some(_) => token.iter().all(|&c| NUMBER[c as usize]),
+        None => false,
+    }
 }
 
 /// Rows to reserve for: the newlines of the first 64 KiB, scaled.
@@ -274,31 +296,38 @@ fn estimate_rows(bytes: &[u8]) -> usize {
     bytes.len() / probe.len().max(1) * lines + lines
 }
 
-/// The keys of the previous record by position, and the column each names:
-/// records usually repeat them, so a byte comparison finds the column.
+/// The keys of the previous record by position, as written, and the column
+/// each names: records usually repeat them, so a byte comparison finds the
+/// column.
 struct Layout<'s> {
     names: Vec<&'s str>,
     previous: Vec<(Vec<u8>, Option<usize>)>,
 }
 
 impl Layout<'_> {
-    /// The column `key` names (`Ok(None)`: not wanted); `Err` for an
-    /// escaped key, which polars compares after decoding.
-    #[inline]
-    fn column(&mut self, position: usize, key: &[u8]) -> Result<Option<usize>, ()> {
-        if let Some((k, c)) = self.previous.get(position) {
-            if same_bytes(k, key) {
-                return Ok(*c);
-            }
+    /// The column the key written as `raw` (quotes and any spaces around
+    /// it included) names, when the previous record wrote the same bytes at
+    /// this position: the common case, one comparison.
+    #[inline(always)]
+    fn known(&self, position: usize, raw: &[u8]) -> Option<Option<usize>> {
+        match self.previous.get(position) {
+            Some((k, c)) if same_bytes(k, raw) => Some(*c),
+            _ => None,
         }
+    }
+
+    /// The column `key` (written as `raw`) names, remembered for the next
+    /// record (`Ok(None)`: not wanted); `Err` for an escaped key, which
+    /// polars compares after decoding.
+    fn learn(&mut self, position: usize, raw: &[u8], key: &[u8]) -> Result<Option<usize>, ()> {
         if memchr::memchr(b'\\', key).is_some() {
             return Err(());
         }
         let c = self.names.iter().position(|n| n.as_bytes() == key);
         if position < self.previous.len() {
-            self.previous[position] = (key.to_vec(), c);
+            self.previous[position] = (raw.to_vec(), c);
         } else {
-            self.previous.push((key.to_vec(), c));
+            self.previous.push((raw.to_vec(), c));
         }
         Ok(c)
     }
@@ -415,8 +444,15 @@ impl Record<'_, '_, '_> {
             if bytes[colon] != b':' {
                 return None;
             }
-            let key = self.quoted(trim(&bytes[after..colon]))?;
-            let column = self.layout.column(position, key).ok()?;
+            let raw = &bytes[after..colon];
+            let column = match self.layout.known(position, raw) {
+                Some(c) => c,
+                None => {
+                    let key = quoted(trim(raw))?;
+                    self.layout.learn(position, raw, key).ok()?
+                }
+            };
+            self.quotes += 2;
             position += 1;
             let wanted = match column {
                 Some(c) if self.seen[c] => return None, // a key written twice
@@ -431,7 +467,8 @@ impl Record<'_, '_, '_> {
                 b',' | b'}' => {
                     let value = trim(&bytes[colon + 1..end]);
                     if value.first() == Some(&b'"') {
-                        let text = self.quoted(value)?;
+                        let text = quoted(value)?;
+                        self.quotes += 2;
                         if let Some(c) = wanted {
                             self.builders[c].push_string(text, self.scratch)?;
                         }
@@ -463,19 +500,6 @@ impl Record<'_, '_, '_> {
         }
     }
 
-    /// The text between the quotes of `value` (a key or a string), counted
-    /// as two quotes; `None` when it is not quoted at both ends.
-    #[inline]
-    fn quoted<'v>(&mut self, value: &'v [u8]) -> Option<&'v [u8]> {
-        match value {
-            [b'"', text @ .., b'"'] => {
-                self.quotes += 2;
-                Some(text)
-            }
-            _ => None,
-        }
-    }
-
     /// Past a nested object or array whose opening was just read: the
     /// position of its closing bracket.
     fn skip_nested(&mut self) -> Option<usize> {
@@ -494,6 +518,16 @@ impl Record<'_, '_, '_> {
                 _ => {}
             }
         }
+    }
+}
+
+/// The text between the quotes of `value` (a key or a string); `None` when
+/// it is not quoted at both ends.
+#[inline(always)]
+fn quoted(value: &[u8]) -> Option<&[u8]> {
+    match value {
+        [b'"', text @ .., b'"'] => Some(text),
+        _ => None,
     }
 }
 
@@ -520,6 +554,22 @@ fn nested_quotes(value: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time comparison agrees with `==` at every length up to
+    /// 40 and with a difference at every offset.
+    #[test]
+    fn same_bytes_agrees_with_slice_equality() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).map(|i| b'a' + i % 26).collect();
+            assert!(same_bytes(&a, &a.clone()));
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 1;
+                assert!(!same_bytes(&a, &b), "{n} {at}");
+            }
+            assert!(!same_bytes(&a, &a[..n.saturating_sub(1)]) || n == 0);
+        }
+    }
 
     /// Integers read exactly as Rust's parser reads them, to both ends of
     /// `i64`; JSON's spellings only.
