@@ -717,12 +717,22 @@ pub fn parquet_chunk_ranges(
     ranges
 }
 
+/// How a Parquet read uses the cores: a task is one of several running at
+/// once (one thread each); a head is the only read in flight (its columns
+/// decompress on every core).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ParquetCores {
+    One,
+    All,
+}
+
 pub fn read_parquet(
     source: &Source,
     p: &Partition,
     row_offset: usize,
     rows: usize,
     columns: Option<&[String]>,
+    cores: ParquetCores,
 ) -> Result<DataFrame> {
     let file = &source.files[p.file];
     let (footer, skip) = footer_for_rows(&parquet_metadata(file)?, row_offset, rows);
@@ -734,9 +744,11 @@ pub fn read_parquet(
     };
     let mut reader = ParquetReader::new(reader);
     reader.set_metadata(footer);
-    // Partitions run in parallel already: one thread per task decodes.
     let df = reader
-        .read_parallel(ParallelStrategy::None)
+        .read_parallel(match cores {
+            ParquetCores::One => ParallelStrategy::None,
+            ParquetCores::All => ParallelStrategy::Columns,
+        })
         .with_columns(columns.map(|c| c.to_vec()))
         .with_slice(Some((skip, rows)))
         .finish()

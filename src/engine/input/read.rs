@@ -107,7 +107,11 @@ impl Source {
             PartitionKind::Whole => parse::read_ipc(self, p, columns),
             PartitionKind::RowGroups {
                 row_offset, rows, ..
-            } => parse::read_parquet(self, p, *row_offset, *rows, columns),
+            } => {
+                // Partitions run in parallel already: one thread per task.
+                let cores = parse::ParquetCores::One;
+                parse::read_parquet(self, p, *row_offset, *rows, columns, cores)
+            }
         }
     }
 

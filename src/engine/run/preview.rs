@@ -137,7 +137,8 @@ impl Previewer {
                 }
             }
             // Only the leading rows: polars reads the first row group's
-            // pages up to them, not the whole run of row groups.
+            // pages up to them, not the whole run of row groups, each
+            // column's pages on a core of its own.
             PartitionKind::RowGroups {
                 row_offset, rows, ..
             } => crate::engine::input::parse::read_parquet(
@@ -146,6 +147,7 @@ impl Previewer {
                 *row_offset,
                 need.min(*rows),
                 None,
+                crate::engine::input::parse::ParquetCores::All,
             ),
             PartitionKind::Whole => Ok(self.partition(index)?.head(Some(need))),
         }
