@@ -19,11 +19,11 @@
 
 use polars::prelude::*;
 use polars_arrow::array::MutableBinaryViewArray;
-use polars_arrow::bitmap::MutableBitmap;
 
 use crate::engine::error::Result;
 use crate::engine::input::bitmask::{flatten, prefix_xor, BLOCK};
 use crate::engine::input::dialect::CsvDialect;
+use crate::engine::input::numbers::Numbers;
 use crate::engine::input::spec::Encoding;
 
 /// Bytes indexed at a time: the records of a window are consumed while its
@@ -488,12 +488,12 @@ impl Sink {
             Sink::Skip => {}
             Sink::Int(n) => {
                 for f in fields {
-                    n.push(unquote(f).0, parse_int)?;
+                    n.push_field(unquote(f).0, parse_int)?;
                 }
             }
             Sink::Float(n) => {
                 for f in fields {
-                    n.push(unquote(f).0, parse_float)?;
+                    n.push_field(unquote(f).0, parse_float)?;
                 }
             }
             Sink::Str { values, scratch } => {
@@ -527,14 +527,8 @@ impl Sink {
     fn finish(self, name: PlSmallStr) -> Option<Column> {
         match self {
             Sink::Skip => None,
-            Sink::Int(n) => Some(
-                Int64Chunked::from_vec_validity(name, n.values, n.validity.map(Into::into))
-                    .into_column(),
-            ),
-            Sink::Float(n) => Some(
-                Float64Chunked::from_vec_validity(name, n.values, n.validity.map(Into::into))
-                    .into_column(),
-            ),
+            Sink::Int(n) => Some(n.finish_int(name)),
+            Sink::Float(n) => Some(n.finish_float(name)),
             Sink::Str { values, .. } => {
                 Some(StringChunked::with_chunk(name, values.freeze()).into_column())
             }
@@ -556,40 +550,6 @@ fn unescape(value: &[u8], quote: u8, out: &mut Vec<u8>) -> Option<()> {
     }
     out.extend_from_slice(&value[i..]);
     Some(())
-}
-
-struct Numbers<T> {
-    values: Vec<T>,
-    /// Created at the first null.
-    validity: Option<MutableBitmap>,
-}
-
-impl<T: Default + Copy> Numbers<T> {
-    fn new(rows: usize) -> Self {
-        Numbers {
-            values: Vec::with_capacity(rows),
-            validity: None,
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, value: &[u8], parse: fn(&[u8]) -> Option<T>) -> Option<()> {
-        if value.is_empty() {
-            let v = self.validity.get_or_insert_with(|| {
-                let mut b = MutableBitmap::with_capacity(self.values.capacity());
-                b.extend_constant(self.values.len(), true);
-                b
-            });
-            v.push(false);
-            self.values.push(T::default());
-        } else {
-            self.values.push(parse(value)?);
-            if let Some(v) = &mut self.validity {
-                v.push(true);
-            }
-        }
-        Some(())
-    }
 }
 
 /// `-?[0-9]{1,18}`: anything else (signs, spaces, 19+ digits) is left to

@@ -17,11 +17,12 @@
 use polars::prelude::*;
 
 use crate::engine::input::json_structure::Structure;
+use crate::engine::input::numbers::Numbers;
 
 /// A column being built.
 enum Builder {
-    Int(Vec<Option<i64>>),
-    Float(Vec<Option<f64>>),
+    Int(Numbers<i64>),
+    Float(Numbers<f64>),
     Bool(Vec<Option<bool>>),
     Text(StringChunkedBuilder),
 }
@@ -29,8 +30,8 @@ enum Builder {
 impl Builder {
     fn new(dtype: &DataType, name: &str, capacity: usize) -> Option<Builder> {
         Some(match dtype {
-            DataType::Int64 => Builder::Int(Vec::with_capacity(capacity)),
-            DataType::Float64 => Builder::Float(Vec::with_capacity(capacity)),
+            DataType::Int64 => Builder::Int(Numbers::new(capacity)),
+            DataType::Float64 => Builder::Float(Numbers::new(capacity)),
             DataType::Boolean => Builder::Bool(Vec::with_capacity(capacity)),
             DataType::String => Builder::Text(StringChunkedBuilder::new(name.into(), capacity)),
             _ => return None,
@@ -39,8 +40,8 @@ impl Builder {
 
     fn push_null(&mut self) {
         match self {
-            Builder::Int(v) => v.push(None),
-            Builder::Float(v) => v.push(None),
+            Builder::Int(v) => v.push_null(),
+            Builder::Float(v) => v.push_null(),
             Builder::Bool(v) => v.push(None),
             Builder::Text(b) => b.append_null(),
         }
@@ -55,12 +56,12 @@ impl Builder {
             return Some(());
         }
         match self {
-            Builder::Int(v) => v.push(Some(json_int(text)?)),
+            Builder::Int(v) => v.push(json_int(text)?),
             Builder::Float(v) => {
                 if !json_number_ok(text) {
                     return None;
                 }
-                v.push(Some(fast_float2::parse(text).ok()?));
+                v.push(fast_float2::parse(text).ok()?);
             }
             Builder::Bool(v) => match text {
                 b"true" => v.push(Some(true)),
@@ -92,8 +93,8 @@ impl Builder {
 
     fn finish(self, name: &str) -> Column {
         match self {
-            Builder::Int(v) => Column::new(name.into(), v),
-            Builder::Float(v) => Column::new(name.into(), v),
+            Builder::Int(v) => v.finish_int(name.into()),
+            Builder::Float(v) => v.finish_float(name.into()),
             Builder::Bool(v) => Column::new(name.into(), v),
             Builder::Text(b) => b.finish().into_column(),
         }

@@ -3,7 +3,7 @@
 //! (`dialect`), the schema (`infer`, with `iso` for ISO-8601 text), and
 //! bytes -> DataFrame (`fast_csv` for CSV, `fast_ndjson` for NDJSON's
 //! wanted keys over the positions `json_structure` lists, both built on
-//! `bitmask`'s block tricks; `parse` for polars' readers and error
+//! `bitmask`'s block tricks and `numbers`' columns; `parse` for polars' readers and error
 //! diagnosis; `json_keys` finds NDJSON keys no sample saw). `source` holds what was opened; `open`
 //! builds it and `read` reads one partition.
 
@@ -17,6 +17,7 @@ pub mod infer;
 pub mod iso;
 pub mod json_keys;
 pub mod json_structure;
+pub mod numbers;
 pub mod open;
 pub mod parquet_skip;
 pub mod parse;
