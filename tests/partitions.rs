@@ -750,4 +750,28 @@ fn step_previews_come_from_the_leading_rows_when_they_hold_enough() {
         assert!(!ours.partial);
         assert_eq!(!fresh.is_cached(0), leading, "{steps:?}");
     }
+    // The leading rows are kept once read: an edited step previews on them
+    // without reading the source again (here, bytes overwritten in place
+    // after the first preview would show otherwise).
+    let kept = Previewer::new(Arc::clone(&source));
+    let first = kept
+        .preview_steps(&[filter("k = 3")], &joins, 50, None)
+        .unwrap();
+    let garbage = vec![b'x'; std::fs::metadata(&path).unwrap().len() as usize];
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &garbage))
+        .unwrap();
+    let edited = kept
+        .preview_steps(&[filter("k = 4")], &joins, 50, None)
+        .unwrap();
+    assert!(!kept.is_cached(0));
+    assert_eq!(first.frame.height(), 50);
+    let k = |df: &DataFrame| df.column("k").unwrap().i64().unwrap().get(0);
+    assert_eq!((k(&first.frame), k(&edited.frame)), (Some(3), Some(4)));
+    assert_eq!(
+        edited.frame.column("i").unwrap().i64().unwrap().get(0),
+        Some(4)
+    );
 }

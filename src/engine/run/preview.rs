@@ -20,9 +20,16 @@ const HEAD_WINDOW: u64 = 64 * 1024;
 /// them shows at once instead of after a full partition's parse.
 const STEP_WINDOWS: [usize; 3] = [2_000, 20_000, 200_000];
 
+/// The leading windows kept once read (a few MiB at most): every later
+/// step edit previews on them without reading or decoding the source again.
+const KEPT_WINDOW_ROWS: usize = 20_000;
+
 pub struct Previewer {
     source: Arc<Source>,
     cache: Mutex<HashMap<usize, DataFrame>>,
+    /// The first partition's leading rows read for step previews, by
+    /// window size.
+    leading: Mutex<HashMap<usize, DataFrame>>,
 }
 
 impl Previewer {
@@ -30,6 +37,7 @@ impl Previewer {
         Previewer {
             source,
             cache: Mutex::new(HashMap::new()),
+            leading: Mutex::new(HashMap::new()),
         }
     }
 
@@ -64,6 +72,12 @@ impl Previewer {
             let cached = self.cache.lock().unwrap().get(&p.index).cloned();
             let df = match cached {
                 Some(df) => df.head(Some(need)),
+                // The first screen reads the leading window step previews
+                // use (as fast to decode for a few rows as for 2,000), so the
+                // first step added previews without reading the source.
+                None if p.index == 0 && need <= STEP_WINDOWS[0] => {
+                    self.leading_rows(STEP_WINDOWS[0])?.head(Some(need))
+                }
                 None => self.partition_head(p.index, need)?,
             };
             have += df.height();
@@ -393,7 +407,7 @@ impl Previewer {
         }
         for window in STEP_WINDOWS {
             check()?;
-            let leading = self.partition_head(0, window)?;
+            let leading = self.leading_rows(window)?;
             let got = crate::engine::frames::collect(crate::engine::steps::apply::apply_steps(
                 leading.clone().lazy(),
                 0,
@@ -408,6 +422,20 @@ impl Previewer {
             }
         }
         Ok(None)
+    }
+}
+
+impl Previewer {
+    /// The first partition's leading `window` rows, kept when small.
+    fn leading_rows(&self, window: usize) -> Result<DataFrame> {
+        if let Some(df) = self.leading.lock().unwrap().get(&window) {
+            return Ok(df.clone());
+        }
+        let df = self.partition_head(0, window)?;
+        if window <= KEPT_WINDOW_ROWS {
+            self.leading.lock().unwrap().insert(window, df.clone());
+        }
+        Ok(df)
     }
 }
 
