@@ -65,6 +65,31 @@ fn sorted(df: &DataFrame) -> DataFrame {
     .unwrap()
 }
 
+/// `df` as a Parquet file with full statistics, `rows` rows a row group.
+fn write_parquet(df: &mut DataFrame, path: &std::path::Path, rows: usize) {
+    ParquetWriter::new(std::fs::File::create(path).unwrap())
+        .with_row_group_size(Some(rows))
+        .with_statistics(StatisticsOptions::full())
+        .finish(df)
+        .unwrap();
+}
+
+/// The job's answer, run on two workers, equals polars' on `df` (rows in
+/// any order).
+fn assert_job_equals_polars(job: &Arc<Job>, df: &DataFrame, what: &str) {
+    let ours = sorted(&run(Arc::clone(job), 2));
+    let theirs = sorted(
+        &apply_steps(df.clone().lazy(), 0, &job.recipe.steps, &job.joins)
+            .unwrap()
+            .collect()
+            .unwrap(),
+    );
+    assert!(
+        ours.equals_missing(&theirs),
+        "{what}: ours {ours}\ntheirs {theirs}"
+    );
+}
+
 /// Equal up to float rounding (1e-9 relative); row order compared as given.
 fn assert_frames_close(ours: &DataFrame, theirs: &DataFrame, what: &str) {
     assert_eq!(ours.schema(), theirs.schema(), "{what}: schemas differ");
@@ -952,12 +977,7 @@ fn parquet_row_groups_excluded_by_statistics_are_skipped_with_the_same_answer() 
         "f" => (0..n).map(|i| if i == 1500 { f64::NAN } else { (i % 1000) as f64 / 10.0 }).collect::<Vec<_>>(),
     )
     .unwrap();
-    let pq = dir.path().join("t.parquet");
-    ParquetWriter::new(std::fs::File::create(&pq).unwrap())
-        .with_row_group_size(Some(1000))
-        .with_statistics(StatisticsOptions::full())
-        .finish(&mut df)
-        .unwrap();
+    write_parquet(&mut df, &dir.path().join("t.parquet"), 1000);
     let opts = JobOptions {
         blocksize: Some(1),
         split_every: 3,
@@ -993,17 +1013,7 @@ fn parquet_row_groups_excluded_by_statistics_are_skipped_with_the_same_answer() 
                 job.graph.to_text()
             );
         }
-        let ours = sorted(&run(Arc::clone(&job), 2));
-        let theirs = sorted(
-            &apply_steps(df.clone().lazy(), 0, &job.recipe.steps, &job.joins)
-                .unwrap()
-                .collect()
-                .unwrap(),
-        );
-        assert!(
-            ours.equals_missing(&theirs),
-            "{filter}: ours {ours}\ntheirs {theirs}"
-        );
+        assert_job_equals_polars(&job, &df, filter);
     }
     // A NaN passes `f > 99.0` in polars: the row group holding it is read.
     let recipe = Recipe::parse(
@@ -1040,13 +1050,8 @@ fn a_large_parquet_row_group_is_read_in_slices() {
         "k" => (0..n).map(|i| format!("g{}", i % 7)).collect::<Vec<_>>(),
     )
     .unwrap();
-    let pq = dir.path().join("big.parquet");
     // One row group of all 350,000 rows.
-    ParquetWriter::new(std::fs::File::create(&pq).unwrap())
-        .with_row_group_size(Some(n as usize))
-        .with_statistics(StatisticsOptions::full())
-        .finish(&mut df)
-        .unwrap();
+    write_parquet(&mut df, &dir.path().join("big.parquet"), n as usize);
     let opts = JobOptions {
         blocksize: Some(4),
         split_every: 2,
@@ -1072,12 +1077,5 @@ fn a_large_parquet_row_group_is_read_in_slices() {
     assert_eq!(rows, [(0, 116_667), (116_667, 116_667), (233_334, 116_666)]);
     let skipped = job.graph.skipped.as_ref().expect("a bound on a");
     assert_eq!((skipped.row_groups, skipped.of_row_groups), (0, 1));
-    let ours = sorted(&run(Arc::clone(&job), 2));
-    let theirs = sorted(
-        &apply_steps(df.clone().lazy(), 0, &job.recipe.steps, &job.joins)
-            .unwrap()
-            .collect()
-            .unwrap(),
-    );
-    assert!(ours.equals_missing(&theirs), "ours {ours}\ntheirs {theirs}");
+    assert_job_equals_polars(&job, &df, "sliced row group");
 }
