@@ -775,3 +775,43 @@ fn step_previews_come_from_the_leading_rows_when_they_hold_enough() {
         Some(4)
     );
 }
+
+/// The first screen reads the first step window with its rows when rows
+/// are narrow (so the first step added decodes nothing again), and not when
+/// they are wide (2,000 of them would be MiBs the screen does not show).
+/// Bytes overwritten in place after the first screen show which happened.
+#[test]
+fn the_first_screen_keeps_the_step_window_only_for_narrow_rows() {
+    use quarry::engine::recipe::Step;
+    use quarry::engine::steps::apply::JoinTables;
+    use quarry::engine::Previewer;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let joins = JoinTables::new();
+    for (name, width, kept) in [("narrow.csv", 10, true), ("wide.csv", 4_000, false)] {
+        let mut text = String::from("i,k,note\n");
+        for i in 0..3_000 {
+            text.push_str(&format!("{i},{},{}\n", i % 7, "n".repeat(width)));
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, &text).unwrap();
+        let source =
+            Arc::new(Source::open(SourceSpec::new(path.to_string_lossy().into_owned())).unwrap());
+        let previewer = Previewer::new(Arc::clone(&source));
+        assert_eq!(previewer.head(20).unwrap().height(), 20);
+        let garbage = text.replace(|c: char| c.is_ascii_digit(), "x");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, garbage.as_bytes()))
+            .unwrap();
+        let filter = [Step::Filter {
+            expr: "k = 3".into(),
+        }];
+        let preview = previewer.preview_steps(&filter, &joins, 20, None);
+        let read_kept_rows = preview.is_ok_and(|p| {
+            p.frame.height() == 20 && p.frame.column("i").unwrap().i64().unwrap().get(0) == Some(3)
+        });
+        assert_eq!(read_kept_rows, kept, "{name}");
+    }
+}

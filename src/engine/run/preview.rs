@@ -24,6 +24,10 @@ const STEP_WINDOWS: [usize; 3] = [2_000, 20_000, 200_000];
 /// step edit previews on them without reading or decoding the source again.
 const KEPT_WINDOW_ROWS: usize = 20_000;
 
+/// The most a text source's first step window may hold in memory for the
+/// first screen to read it too.
+const NARROW_WINDOW_BYTES: usize = 4 << 20;
+
 pub struct Previewer {
     source: Arc<Source>,
     cache: Mutex<HashMap<usize, DataFrame>>,
@@ -72,12 +76,7 @@ impl Previewer {
             let cached = self.cache.lock().unwrap().get(&p.index).cloned();
             let df = match cached {
                 Some(df) => df.head(Some(need)),
-                // The first screen reads the leading window step previews
-                // use (as fast to decode for a few rows as for 2,000), so the
-                // first step added previews without reading the source.
-                None if p.index == 0 && need <= STEP_WINDOWS[0] => {
-                    self.leading_rows(STEP_WINDOWS[0])?.head(Some(need))
-                }
+                None if p.index == 0 && need <= STEP_WINDOWS[0] => self.first_screen(need)?,
                 None => self.partition_head(p.index, need)?,
             };
             have += df.height();
@@ -426,6 +425,29 @@ impl Previewer {
 }
 
 impl Previewer {
+    /// The first screen's `need` rows. The step previews' first window is
+    /// read (and kept) with them when that is cheap, so the first step
+    /// added previews without reading the source again: a columnar source
+    /// decodes whole pages, so 2,000 rows cost what 20 do; a text source's
+    /// window is read when its rows are narrow (the window a few MiB).
+    fn first_screen(&self, need: usize) -> Result<DataFrame> {
+        let window = STEP_WINDOWS[0];
+        let columnar = matches!(
+            self.source.partitions[0].kind,
+            PartitionKind::RowGroups { .. }
+        );
+        if columnar {
+            return Ok(self.leading_rows(window)?.head(Some(need)));
+        }
+        let shown = self.partition_head(0, need)?;
+        let row_bytes = shown.estimated_size() / shown.height().max(1);
+        if row_bytes * window <= NARROW_WINDOW_BYTES {
+            Ok(self.leading_rows(window)?.head(Some(need)))
+        } else {
+            Ok(shown)
+        }
+    }
+
     /// The first partition's leading `window` rows, kept when small.
     fn leading_rows(&self, window: usize) -> Result<DataFrame> {
         if let Some(df) = self.leading.lock().unwrap().get(&window) {
