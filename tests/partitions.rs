@@ -758,11 +758,7 @@ fn step_previews_come_from_the_leading_rows_when_they_hold_enough() {
         .preview_steps(&[filter("k = 3")], &joins, 50, None)
         .unwrap();
     let garbage = vec![b'x'; std::fs::metadata(&path).unwrap().len() as usize];
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, &garbage))
-        .unwrap();
+    overwrite_in_place(&path, &garbage);
     let edited = kept
         .preview_steps(&[filter("k = 4")], &joins, 50, None)
         .unwrap();
@@ -800,11 +796,7 @@ fn the_first_screen_keeps_the_step_window_only_for_narrow_rows() {
         let previewer = Previewer::new(Arc::clone(&source));
         assert_eq!(previewer.head(20).unwrap().height(), 20);
         let garbage = text.replace(|c: char| c.is_ascii_digit(), "x");
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, garbage.as_bytes()))
-            .unwrap();
+        overwrite_in_place(&path, garbage.as_bytes());
         let filter = [Step::Filter {
             expr: "k = 3".into(),
         }];
@@ -814,4 +806,14 @@ fn the_first_screen_keeps_the_step_window_only_for_narrow_rows() {
         });
         assert_eq!(read_kept_rows, kept, "{name}");
     }
+}
+
+/// Write `bytes` over the start of the file at `path`, the same inode (an
+/// opened source would see them on its next read).
+fn overwrite_in_place(path: &std::path::Path, bytes: &[u8]) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, bytes))
+        .unwrap();
 }

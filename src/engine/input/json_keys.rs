@@ -76,7 +76,7 @@ fn skip_space(line: &[u8], mut i: usize) -> usize {
 }
 
 /// Where the string starting after its opening quote at `i` closes.
-pub(crate) fn string_end(line: &[u8], mut i: usize) -> Option<usize> {
+fn string_end(line: &[u8], mut i: usize) -> Option<usize> {
     // Eight bytes at a time (most strings are short, too short for a
     // vector search to pay off): a word's lowest byte that is a quote or a
     // backslash is found exactly by the has-zero-byte trick.
@@ -107,7 +107,7 @@ pub(crate) fn string_end(line: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// The end of the value starting at `i`.
-pub(crate) fn skip_value(line: &[u8], i: usize) -> Option<usize> {
+fn skip_value(line: &[u8], i: usize) -> Option<usize> {
     match line.get(i)? {
         b'"' => string_end(line, i + 1).map(|e| e + 1),
         b'{' | b'[' => {
