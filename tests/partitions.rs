@@ -617,6 +617,7 @@ proptest! {
             (Just(dtypes), prop::collection::vec(record, 1..30))
         }),
         wanted in prop::collection::vec(0usize..3, 1..3),
+        piece in 1usize..48,
     ) {
         let keys = ["a", "b", "c", "d"];
         let mut text = String::new();
@@ -640,10 +641,139 @@ proptest! {
         }
         let ours = quarry::engine::input::fast_ndjson::try_parse(text.as_bytes(), &schema);
         let theirs = polars::io::ndjson::core::parse_ndjson(text.as_bytes(), None, &schema, false);
+        // The same bytes arriving `piece` at a time: lines cut anywhere,
+        // even inside a character, read the same (or decline the same).
+        let chunked = parse_in_pieces(text.as_bytes(), piece, &schema);
+        prop_assert_eq!(chunked.is_some(), ours.is_some());
+        if let (Some(chunked), Some(ours)) = (&chunked, &ours) {
+            assert_same(chunked, ours);
+        }
         if let Some(ours) = ours {
             let theirs = theirs.expect("polars reads what the fast reader reads");
             assert_same(&ours, &theirs);
         }
+    }
+}
+
+/// `bytes` parsed by the fast NDJSON reader as they arrive `piece` bytes
+/// at a time.
+fn parse_in_pieces(bytes: &[u8], piece: usize, schema: &Schema) -> Option<DataFrame> {
+    let mut at = 0;
+    let read_more = |buf: &mut Vec<u8>| -> Result<bool, ()> {
+        let next = (at + piece).min(bytes.len());
+        buf.extend_from_slice(&bytes[at..next]);
+        at = next;
+        Ok(at == bytes.len())
+    };
+    quarry::engine::input::fast_ndjson::try_parse_chunks(read_more, bytes.len(), schema, |_| true)
+        .unwrap()
+}
+
+/// Megabytes of NDJSON, so each partition is read in many chunks and
+/// records (a line longer than a chunk among them) straddle chunk and
+/// block edges: the union, whole or projected, equals polars reading the
+/// file in one go.
+#[test]
+fn large_ndjson_read_in_chunks_equals_single_shot() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut text = String::new();
+    for i in 0..100_000u64 {
+        let r = next();
+        let name = match r % 6 {
+            0 => serde_json::json!("say \"hi\", {ok}: [x]"),
+            1 => serde_json::json!("日本語🦀é"),
+            2 => serde_json::Value::Null,
+            3 if i == 31_000 => serde_json::json!("y".repeat(700_000)),
+            _ => serde_json::json!(format!("name{}", r % 977)),
+        };
+        let score = if r % 11 == 0 {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!(((r >> 8) % 100_000) as f64 / 8.0)
+        };
+        let record = if r % 7 == 0 {
+            serde_json::json!({"score": score, "id": i, "name": name})
+        } else {
+            serde_json::json!({"id": i, "name": name, "flag": r % 3 == 0, "score": score})
+        };
+        text.push_str(&record.to_string());
+        text.push('\n');
+    }
+    assert!(text.len() > 4 << 20, "{} bytes", text.len());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "big.ndjson", text.as_bytes());
+    let theirs = JsonReader::new(std::fs::File::open(&path).unwrap())
+        .with_json_format(JsonFormat::JsonLines)
+        .infer_schema_len(None)
+        .finish()
+        .unwrap()
+        .select(["id", "name", "score", "flag"])
+        .unwrap();
+    let wanted = ["score".to_string(), "id".to_string()];
+    for blocksize in [1u64 << 20, 64 << 20] {
+        let mut spec = SourceSpec::new(path.clone());
+        spec.blocksize = blocksize;
+        let source = Source::open(spec).unwrap();
+        let mut whole = DataFrame::empty();
+        let mut projected = DataFrame::empty();
+        for p in &source.partitions {
+            whole
+                .vstack_mut(&source.read_partition(p.index).unwrap())
+                .unwrap();
+            projected
+                .vstack_mut(&source.read_columns(p.index, Some(&wanted)).unwrap())
+                .unwrap();
+        }
+        assert_same(
+            &whole.select(["id", "name", "score", "flag"]).unwrap(),
+            &theirs,
+        );
+        assert_same(&projected, &theirs.select(["score", "id"]).unwrap());
+    }
+}
+
+/// A malformed line and a value that does not convert, both far past the
+/// first chunk of their partition (and between the spots inference
+/// samples), are reported at their own lines.
+#[test]
+fn ndjson_errors_past_the_first_chunk_name_their_lines() {
+    let mut good = String::new();
+    for i in 0..40_000 {
+        good.push_str(&format!(
+            "{{\"id\":{i},\"day\":\"2024-01-02\",\"note\":\"n{i}\"}}\n"
+        ));
+    }
+    let cases = [
+        (
+            "{\"id\":1,\"day\":\"2024-01-02\",\"note\":\"x\"y\"}\n",
+            "line 15001",
+        ),
+        (
+            "{\"id\":1,\"day\":\"tomorrow\",\"note\":\"x\"}\n",
+            "line 15001",
+        ),
+    ];
+    for (bad, expected) in cases {
+        let mut text = good.clone();
+        let at = text.match_indices('\n').nth(14_999).unwrap().0 + 1;
+        text.insert_str(at, bad);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "e.ndjson", text.as_bytes());
+        let mut spec = SourceSpec::new(path);
+        spec.dtypes.insert("day".into(), "date".into());
+        let source = Source::open(spec).unwrap();
+        let wanted = ["day".to_string(), "note".to_string()];
+        let err = source
+            .read_columns(0, Some(&wanted))
+            .expect_err(bad)
+            .to_string();
+        assert!(err.contains(expected), "{bad}: {err}");
     }
 }
 

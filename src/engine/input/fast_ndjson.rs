@@ -290,11 +290,12 @@ fn scalar_like(token: &[u8]) -> bool {
     }
 }
 
-/// Rows to reserve for: the newlines of the first 64 KiB, scaled.
-fn estimate_rows(bytes: &[u8]) -> usize {
+/// Rows to reserve for in `size` bytes: the newlines of the first 64 KiB
+/// of `bytes`, scaled.
+fn estimate_rows(bytes: &[u8], size: usize) -> usize {
     let probe = &bytes[..bytes.len().min(64 * 1024)];
     let lines = bytecount::count(probe, b'\n').max(1);
-    bytes.len() / probe.len().max(1) * lines + lines
+    size / probe.len().max(1) * lines + lines
 }
 
 /// The keys of the previous record by position, as written, and the column
@@ -337,73 +338,144 @@ impl Layout<'_> {
 /// Parse `bytes` (whole NDJSON records) into the columns of `schema`, in
 /// its order; `None` when unsure (see the module comment).
 pub fn try_parse(bytes: &[u8], schema: &Schema) -> Option<DataFrame> {
-    simdutf8::basic::from_utf8(bytes).ok()?;
-    let estimate = estimate_rows(bytes);
-    let mut layout = Layout {
-        names: schema.iter_names().map(|n| n.as_str()).collect(),
-        previous: Vec::new(),
-    };
-    let mut builders: Vec<Builder> = schema
-        .iter()
-        .map(|(n, dt)| Builder::new(dt, n.as_str(), estimate))
-        .collect::<Option<_>>()?;
-    let mut seen = vec![false; builders.len()];
-    let mut scratch = String::new();
-    let mut structure = Structure::new(bytes);
-    // Where the current line's unread bytes start, and the quotes its
-    // record's keys and strings account for (`None`: no record yet).
-    let mut line_start = 0;
-    let mut record_quotes: Option<u32> = None;
-    while let Some(window) = structure.next_window() {
-        let mut record = Record {
-            bytes,
-            base: window.base,
-            positions: window.positions,
-            next: 0,
-            layout: &mut layout,
-            builders: &mut builders,
-            seen: &mut seen,
-            scratch: &mut scratch,
-            quotes: 0,
+    let mut parser = Parser::new(schema, estimate_rows(bytes, bytes.len()))?;
+    parser.feed(bytes)?;
+    parser.finish()
+}
+
+/// Bytes read at a time by [`try_parse_chunks`]: small enough that a chunk
+/// is still in the core's cache while it is checked, indexed and walked,
+/// so the bytes come from memory once.
+pub const CHUNK: usize = 256 * 1024;
+
+/// Parse records arriving in chunks: `read_more` appends the next chunk to
+/// the buffer and says whether it was the last. The lines a chunk's end
+/// cuts are completed by the next. `Ok(None)`: declined (see the module
+/// comment), or `check` refused a chunk's whole lines.
+pub fn try_parse_chunks<E>(
+    mut read_more: impl FnMut(&mut Vec<u8>) -> Result<bool, E>,
+    size_hint: usize,
+    schema: &Schema,
+    mut check: impl FnMut(&[u8]) -> bool,
+) -> Result<Option<DataFrame>, E> {
+    let mut buf = Vec::with_capacity(CHUNK + CHUNK / 4);
+    let mut parser = None;
+    loop {
+        let last = read_more(&mut buf)?;
+        // Whole lines only: a line is never split between two feeds.
+        let whole = if last {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(end) => end + 1,
+                None => continue, // a line longer than a chunk: read on
+            }
         };
-        let mut lines = window.line_quotes.iter();
-        while let Some(t) = record.take() {
-            match bytes[t] {
-                b'\n' if blank(&bytes[line_start..t]) => {
-                    if lines.next() != Some(&record_quotes.unwrap_or(0)) {
-                        return None;
-                    }
-                    line_start = t + 1;
-                    record_quotes = None;
-                    continue;
-                }
-                b'{' if record_quotes.is_none() && blank(&bytes[line_start..t]) => {}
-                _ => return None,
-            }
-            record.seen.iter_mut().for_each(|s| *s = false);
-            record.quotes = 0;
-            let close = record.parse_object(t)?;
-            record_quotes = Some(record.quotes);
-            for (b, s) in record.builders.iter_mut().zip(record.seen.iter()) {
-                if !s {
-                    b.push_null();
-                }
-            }
-            line_start = close + 1;
+        let lines = &buf[..whole];
+        if parser.is_none() {
+            parser = Parser::new(schema, estimate_rows(lines, size_hint));
         }
+        let Some(p) = parser.as_mut() else {
+            return Ok(None);
+        };
+        if !check(lines) || p.feed(lines).is_none() {
+            return Ok(None);
+        }
+        if last {
+            return Ok(parser.and_then(Parser::finish));
+        }
+        buf.drain(..whole);
     }
-    if structure.broken()
-        || !blank(&bytes[line_start..])
-        || structure.quotes_after_last_line() != record_quotes.unwrap_or(0)
-    {
-        return None;
+}
+
+/// Records parsed into columns, fed whole lines at a time.
+struct Parser<'s> {
+    layout: Layout<'s>,
+    builders: Vec<Builder>,
+    seen: Vec<bool>,
+    scratch: String,
+}
+
+impl<'s> Parser<'s> {
+    /// `None` for a schema with a type this reader does not build.
+    fn new(schema: &'s Schema, rows: usize) -> Option<Self> {
+        let builders: Vec<Builder> = schema
+            .iter()
+            .map(|(n, dt)| Builder::new(dt, n.as_str(), rows))
+            .collect::<Option<_>>()?;
+        Some(Parser {
+            layout: Layout {
+                names: schema.iter_names().map(|n| n.as_str()).collect(),
+                previous: Vec::new(),
+            },
+            seen: vec![false; builders.len()],
+            builders,
+            scratch: String::new(),
+        })
     }
-    let columns: Vec<Column> = builders
-        .into_iter()
-        .zip(&layout.names)
-        .map(|(b, n)| b.finish(n))
-        .collect();
-    DataFrame::new_infer_height(columns).ok()
+
+    /// Parse `bytes`, whole lines (the last may lack its line end);
+    /// `None` when unsure.
+    fn feed(&mut self, bytes: &[u8]) -> Option<()> {
+        simdutf8::basic::from_utf8(bytes).ok()?;
+        let mut structure = Structure::new(bytes);
+        // Where the current line's unread bytes start, and the quotes its
+        // record's keys and strings account for (`None`: no record yet).
+        let mut line_start = 0;
+        let mut record_quotes: Option<u32> = None;
+        while let Some(window) = structure.next_window() {
+            let mut record = Record {
+                bytes,
+                base: window.base,
+                positions: window.positions,
+                next: 0,
+                layout: &mut self.layout,
+                builders: &mut self.builders,
+                seen: &mut self.seen,
+                scratch: &mut self.scratch,
+                quotes: 0,
+            };
+            let mut lines = window.line_quotes.iter();
+            while let Some(t) = record.take() {
+                match bytes[t] {
+                    b'\n' if blank(&bytes[line_start..t]) => {
+                        if lines.next() != Some(&record_quotes.unwrap_or(0)) {
+                            return None;
+                        }
+                        line_start = t + 1;
+                        record_quotes = None;
+                        continue;
+                    }
+                    b'{' if record_quotes.is_none() && blank(&bytes[line_start..t]) => {}
+                    _ => return None,
+                }
+                record.seen.iter_mut().for_each(|s| *s = false);
+                record.quotes = 0;
+                let close = record.parse_object(t)?;
+                record_quotes = Some(record.quotes);
+                for (b, s) in record.builders.iter_mut().zip(record.seen.iter()) {
+                    if !s {
+                        b.push_null();
+                    }
+                }
+                line_start = close + 1;
+            }
+        }
+        let whole = !structure.broken()
+            && blank(&bytes[line_start..])
+            && structure.quotes_after_last_line() == record_quotes.unwrap_or(0);
+        whole.then_some(())
+    }
+
+    fn finish(self) -> Option<DataFrame> {
+        let columns: Vec<Column> = self
+            .builders
+            .into_iter()
+            .zip(&self.layout.names)
+            .map(|(b, n)| b.finish(n))
+            .collect();
+        DataFrame::new_infer_height(columns).ok()
+    }
 }
 
 /// Records being read into the builders, from one window's positions.

@@ -157,15 +157,9 @@ fn null_tokens(
     Ok(df)
 }
 
-fn parse_ndjson(
-    source: &Source,
-    p: &Partition,
-    bytes: &[u8],
-    offset: u64,
-    columns: Option<&[String]>,
-) -> Result<DataFrame> {
-    // Only the keys the plan reads are built into columns.
-    let schema = match columns {
+/// The keys an NDJSON read builds into columns: only those the plan reads.
+fn ndjson_schema(source: &Source, columns: Option<&[String]>) -> Schema {
+    match columns {
         None => native_schema(source),
         Some(c) => source
             .native_schema
@@ -173,7 +167,47 @@ fn parse_ndjson(
             .filter(|(n, _)| c.iter().any(|w| w == n.as_str()))
             .map(|(n, dt)| Field::new(n.clone(), dt.clone()))
             .collect(),
+    }
+}
+
+/// An NDJSON partition parsed by the fast reader as `read_more` brings its
+/// bytes a chunk at a time (see `fast_ndjson::try_parse_chunks`), finished
+/// as [`parse_bytes`] finishes it. `Ok(None)`: the reader declined, or the
+/// partition has an error; [`parse_bytes`] on its whole bytes reads it, or
+/// reports the error with its line.
+pub fn parse_ndjson_in_chunks(
+    source: &Source,
+    columns: Option<&[String]>,
+    read_more: impl FnMut(&mut Vec<u8>) -> Result<bool>,
+    size_hint: usize,
+) -> Result<Option<DataFrame>> {
+    let schema = ndjson_schema(source, columns);
+    // Every column wanted: a key no sample saw must not be dropped.
+    let known = |key: &[u8]| key_is_column(source, key);
+    let keys_known = |lines: &[u8]| {
+        columns.is_some()
+            || crate::engine::input::json_keys::first_unknown_key(lines, known).is_none()
     };
+    let parsed = crate::engine::input::fast_ndjson::try_parse_chunks(
+        read_more, size_hint, &schema, keys_known,
+    )?;
+    let Some(df) = parsed else {
+        return Ok(None);
+    };
+    let Ok(df) = try_cast_overrides(source, df)? else {
+        return Ok(None);
+    };
+    Ok(Some(project(user_nulls_in_text(source, df), columns)?))
+}
+
+fn parse_ndjson(
+    source: &Source,
+    p: &Partition,
+    bytes: &[u8],
+    offset: u64,
+    columns: Option<&[String]>,
+) -> Result<DataFrame> {
+    let schema = ndjson_schema(source, columns);
     let parsed = match crate::engine::input::fast_ndjson::try_parse(bytes, &schema) {
         Some(df) => Ok(df),
         None => polars::io::ndjson::core::parse_ndjson(bytes, None, &schema, false),
@@ -216,11 +250,7 @@ fn parse_ndjson(
 /// A record with a top-level key the schema lacks is an error that names
 /// the key, its line and the fix (the reader would drop its values).
 fn check_keys_known(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -> Result<()> {
-    let schema = &source.native_schema;
-    let known = |key: &[u8]| {
-        // An escaped key is compared by the reader, not here.
-        key.contains(&b'\\') || std::str::from_utf8(key).is_ok_and(|k| schema.contains(k))
-    };
+    let known = |key: &[u8]| key_is_column(source, key);
     let Some((at, key)) = crate::engine::input::json_keys::first_unknown_key(bytes, known) else {
         return Ok(());
     };
@@ -234,6 +264,12 @@ fn check_keys_known(source: &Source, p: &Partition, bytes: &[u8], offset: u64) -
             source.partitions.len()
         ),
     })
+}
+
+/// Whether a record's top-level key is one of the source's columns. An
+/// escaped key is compared by the reader, after decoding, not here.
+fn key_is_column(source: &Source, key: &[u8]) -> bool {
+    key.contains(&b'\\') || std::str::from_utf8(key).is_ok_and(|k| source.native_schema.contains(k))
 }
 
 /// `--null` values in text columns read as null (CSV's reader does this
@@ -300,12 +336,34 @@ fn native_schema(source: &Source) -> Schema {
 fn cast_overrides(
     source: &Source,
     p: &Partition,
-    mut df: DataFrame,
+    df: DataFrame,
     bytes: &[u8],
     offset: u64,
     grammar: &Grammar,
     header: bool,
 ) -> Result<DataFrame> {
+    match try_cast_overrides(source, df)? {
+        Ok(df) => Ok(df),
+        Err(m) => Err(dtype_mismatch(
+            source, p, m.value, &m.target, &m.column, bytes, offset, grammar, header,
+        )?),
+    }
+}
+
+/// A value that does not convert to its column's type.
+struct Unconverted {
+    /// Its row and text.
+    value: (usize, String),
+    target: DataType,
+    column: String,
+}
+
+/// [`cast_overrides`] without locating a failure in the bytes: the first
+/// value that does not convert is returned as it is.
+fn try_cast_overrides(
+    source: &Source,
+    mut df: DataFrame,
+) -> Result<std::result::Result<DataFrame, Unconverted>> {
     for (col, target) in source.schema.iter() {
         if source.native_schema.get(col.as_str()) == Some(target) {
             continue;
@@ -330,14 +388,16 @@ fn cast_overrides(
             Ok(cast) => {
                 df.with_column(cast.into_column())?;
             }
-            Err(failure) => {
-                return Err(dtype_mismatch(
-                    source, p, failure, target, col, bytes, offset, grammar, header,
-                )?)
+            Err(value) => {
+                return Ok(Err(Unconverted {
+                    value,
+                    target: target.clone(),
+                    column: col.to_string(),
+                }))
             }
         }
     }
-    Ok(df)
+    Ok(Ok(df))
 }
 
 /// `series` as `target`: ISO-8601 text to dates and datetimes exactly as
