@@ -148,6 +148,22 @@ fn the_committed_corpus() {
             "corrupt_footer.parquet",
             Expect::Error(&["not a valid Parquet"]),
         ),
+        (
+            "stray_quote.ndjson",
+            Expect::Error(&[
+                "line 2 is not valid JSON",
+                "\"b\"c\"",
+                "--input-format text",
+            ]),
+        ),
+        (
+            "array.json",
+            Expect::Error(&["one JSON array", "jq -c '.[]'"]),
+        ),
+        (
+            "latin1.ndjson",
+            Expect::Error(&["invalid UTF-8 at line 3", "--encoding windows-1252"]),
+        ),
     ];
     let mut seen: Vec<String> = std::fs::read_dir(FIXTURES)
         .unwrap()

@@ -73,13 +73,14 @@ impl Builder {
         Some(())
     }
 
-    /// Add a string value (`raw`, between its quotes, escapes as written).
+    /// Add a string value (`raw`, between its quotes, escapes as written;
+    /// `escapes`: whether it may hold a backslash).
     #[inline]
-    fn push_string(&mut self, raw: &[u8], scratch: &mut String) -> Option<()> {
+    fn push_string(&mut self, raw: &[u8], escapes: bool, scratch: &mut String) -> Option<()> {
         let Builder::Text(b) = self else {
             return None; // text in a number column: polars decides
         };
-        if memchr::memchr(b'\\', raw).is_none() {
+        if !escapes || memchr::memchr(b'\\', raw).is_none() {
             // SAFETY: `try_parse` checked all its bytes to be UTF-8, and
             // `raw` lies between two quotes, ASCII bytes, which are never
             // part of a longer character: it is whole characters.
@@ -214,7 +215,7 @@ fn unescape(raw: &[u8], out: &mut String) -> Option<()> {
 
 /// `a == b` for the short byte strings keys are, without a call into libc
 /// per key: overlapping 8-byte loads cover up to 32 bytes.
-#[inline]
+#[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
@@ -223,8 +224,7 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if n < 8 {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
-    let differ = |at: usize| word(a, at) != word(b, at);
+    let differ = |at: usize| word_at(a, at) != word_at(b, at);
     if differ(0) || differ(n - 8) {
         return false;
     }
@@ -234,6 +234,15 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         !differ(8) && !differ(n - 16)
     } else {
         a == b
+    }
+}
+
+/// The 8 bytes of `s` from `at` (which the caller keeps in bounds).
+#[inline(always)]
+fn word_at(s: &[u8], at: usize) -> u64 {
+    match s.get(at..at + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().expect("8 bytes")),
+        None => unreachable!("a word within the key"),
     }
 }
 
@@ -473,6 +482,7 @@ impl<'s> Parser<'s> {
                 bytes,
                 base: window.base,
                 positions: window.positions,
+                escapes: window.escapes,
                 next: 0,
                 layout: &mut self.layout,
                 builders: &mut self.builders,
@@ -528,6 +538,8 @@ struct Record<'r, 'b, 's> {
     bytes: &'b [u8],
     base: usize,
     positions: &'r [u32],
+    /// Whether the window holds a backslash.
+    escapes: bool,
     /// The next position to take.
     next: usize,
     layout: &'r mut Layout<'s>,
@@ -588,7 +600,7 @@ impl Record<'_, '_, '_> {
                         let text = quoted(value)?;
                         self.quotes += 2;
                         if let Some(c) = wanted {
-                            self.builders[c].push_string(text, self.scratch)?;
+                            self.builders[c].push_string(text, self.escapes, self.scratch)?;
                         }
                     } else {
                         match wanted {

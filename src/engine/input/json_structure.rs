@@ -26,6 +26,8 @@ pub struct Structure<'a> {
     next: usize,
     found: Vec<u32>,
     line_quotes: Vec<u32>,
+    /// Whether the current window holds a backslash.
+    escapes: bool,
     /// Quotes after the last line end of the bytes (once they are all
     /// indexed).
     trailing_quotes: u32,
@@ -40,6 +42,9 @@ pub struct Window<'w> {
     pub base: usize,
     pub positions: &'w [u32],
     pub line_quotes: &'w [u32],
+    /// Whether a backslash is anywhere in the window (when not, no string
+    /// in it needs its escapes decoded).
+    pub escapes: bool,
 }
 
 impl<'a> Structure<'a> {
@@ -49,6 +54,7 @@ impl<'a> Structure<'a> {
             next: 0,
             found: Vec::with_capacity(WINDOW / 8),
             line_quotes: Vec::new(),
+            escapes: false,
             trailing_quotes: 0,
             broken: false,
         }
@@ -89,6 +95,7 @@ impl<'a> Structure<'a> {
             base,
             positions: &self.found,
             line_quotes: &self.line_quotes,
+            escapes: self.escapes,
         })
     }
 
@@ -107,6 +114,9 @@ impl<'a> Structure<'a> {
     fn index_window(&mut self) {
         self.found.clear();
         self.line_quotes.clear();
+        // Blocks past the window's cut count too: a false alarm, never a
+        // missed backslash.
+        self.escapes = false;
         let base = self.next;
         let len = self.bytes.len();
         let mut inside_carry = 0u64;
@@ -126,6 +136,7 @@ impl<'a> Structure<'a> {
                 &tail
             };
             let m = classify(block);
+            self.escapes |= m.backslash != 0;
             let escaped = if m.backslash != 0 || escape_carry {
                 escaped_bytes(m.backslash, &mut escape_carry)
             } else {
@@ -316,6 +327,10 @@ mod tests {
                 let last = w.base + last as usize;
                 assert!(bytes[last] == b'\n' || !bytes[last + 1..].contains(&b'\n'));
             }
+            // A window that says it has no backslash has none before its
+            // last line end.
+            let window_end = w.positions.last().map_or(w.base, |&p| w.base + p as usize);
+            assert!(w.escapes || !bytes[w.base..window_end].contains(&b'\\'));
             out.extend(w.positions.iter().map(|&p| w.base + p as usize));
             quotes.extend_from_slice(w.line_quotes);
         }

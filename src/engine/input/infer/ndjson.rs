@@ -66,10 +66,7 @@ pub(super) fn infer_ndjson_files(source: &Source) -> Result<Inferred> {
 
 fn infer_ndjson(source: &Source, parts: &[Vec<u8>]) -> Result<Inferred> {
     let buf = join_samples(parts);
-    let not_ndjson = |e: PolarsError| QuarryError::Parse {
-        path: source.files[0].path.clone(),
-        detail: format!("not valid NDJSON (one JSON object per line): {e}"),
-    };
+    let not_ndjson = |e: PolarsError| explain_not_ndjson(source, parts, e);
     let schema =
         polars::io::ndjson::infer_schema(&mut Cursor::new(&buf), None).map_err(not_ndjson)?;
     let has_text = schema.iter_values().any(|dt| *dt == DataType::String);
@@ -95,4 +92,67 @@ fn infer_ndjson(source: &Source, parts: &[Vec<u8>]) -> Result<Inferred> {
         inferred.read_as = Some(schema);
     }
     Ok(inferred)
+}
+
+/// The error for a sample polars' inference refused, naming what is wrong
+/// and where when the sample shows it: a JSON array instead of lines, the
+/// first line of the file's start that is not UTF-8 or not a JSON object
+/// (by its number), or such a line sampled further in.
+fn explain_not_ndjson(source: &Source, parts: &[Vec<u8>], e: PolarsError) -> QuarryError {
+    let file = source
+        .files
+        .iter()
+        .find(|f| f.size > 0)
+        .unwrap_or(&source.files[0]);
+    let parse = |detail: String| QuarryError::Parse {
+        path: file.path.clone(),
+        detail,
+    };
+    let head = parts.first().map(Vec::as_slice).unwrap_or_default();
+    if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return parse(
+            "the file is one JSON array, not one JSON object per line (NDJSON).\nFix: write it as NDJSON first, e.g. `jq -c '.[]' FILE > FILE.ndjson`."
+                .into(),
+        );
+    }
+    for (part, bytes) in parts.iter().enumerate() {
+        let mut offset = 0usize;
+        for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            let at = offset;
+            offset += line.len() + 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let problem = match std::str::from_utf8(line) {
+                Err(bad) if part == 0 => {
+                    return QuarryError::InvalidUtf8 {
+                        path: file.path.clone(),
+                        line: index as u64 + 1,
+                        offset: (at + bad.valid_up_to()) as u64,
+                    }
+                }
+                Err(_) => "holds bytes that are not UTF-8 (see --encoding)".to_string(),
+                Ok(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                    Ok(serde_json::Value::Object(_)) => continue,
+                    Ok(_) => "is JSON but not an object".to_string(),
+                    Err(err) => {
+                        // The line was parsed alone: its "line 1" is noise.
+                        let text = err.to_string();
+                        let what = text.split(" at line ").next().unwrap_or(&text);
+                        format!("is not valid JSON ({what} at column {})", err.column())
+                    }
+                },
+            };
+            let excerpt: String = String::from_utf8_lossy(line).chars().take(120).collect();
+            let which = if part == 0 {
+                format!("line {}", index + 1)
+            } else {
+                "a line sampled further into the data".to_string()
+            };
+            return parse(format!(
+                "{which} {problem}: `{excerpt}`\nFix or remove the line, or read every line as text with --input-format text."
+            ));
+        }
+    }
+    parse(format!("not valid NDJSON (one JSON object per line): {e}"))
 }
