@@ -265,18 +265,22 @@ fn csv_edge_cases_union_equals_single_shot() {
     }
 }
 
+/// A repeatable stream of pseudo-random numbers from `seed`.
+fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 /// Megabytes of CSV, so partitions are read in several chunks and records
 /// (quoted newlines and delimiters among them) straddle chunk and block
 /// edges: the union still equals polars reading the file in one go.
 #[test]
 fn large_csv_read_in_chunks_equals_single_shot() {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     let mut text = String::from("id,name,score,note\n");
     for i in 0..120_000u64 {
         let r = next();
@@ -675,13 +679,7 @@ fn parse_in_pieces(bytes: &[u8], piece: usize, schema: &Schema) -> Option<DataFr
 /// file in one go.
 #[test]
 fn large_ndjson_read_in_chunks_equals_single_shot() {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     let mut text = String::new();
     for i in 0..100_000u64 {
         let r = next();
