@@ -291,7 +291,7 @@ fn large_csv_read_in_chunks_equals_single_shot() {
             3 => String::new(),
             _ => format!("name{}", r % 977),
         };
-        let score = if r % 11 == 0 {
+        let score = if r.is_multiple_of(11) {
             String::new()
         } else {
             format!("{}.{}", (r >> 8) % 1000, (r >> 20) % 100)
@@ -690,15 +690,15 @@ fn large_ndjson_read_in_chunks_equals_single_shot() {
             3 if i == 31_000 => serde_json::json!("y".repeat(700_000)),
             _ => serde_json::json!(format!("name{}", r % 977)),
         };
-        let score = if r % 11 == 0 {
+        let score = if r.is_multiple_of(11) {
             serde_json::Value::Null
         } else {
             serde_json::json!(((r >> 8) % 100_000) as f64 / 8.0)
         };
-        let record = if r % 7 == 0 {
+        let record = if r.is_multiple_of(7) {
             serde_json::json!({"score": score, "id": i, "name": name})
         } else {
-            serde_json::json!({"id": i, "name": name, "flag": r % 3 == 0, "score": score})
+            serde_json::json!({"id": i, "name": name, "flag": r.is_multiple_of(3), "score": score})
         };
         text.push_str(&record.to_string());
         text.push('\n');
