@@ -736,9 +736,9 @@ fn large_ndjson_read_in_chunks_equals_single_shot() {
     }
 }
 
-/// A malformed line and a value that does not convert, both far past the
-/// first chunk of their partition (and between the spots inference
-/// samples), are reported at their own lines.
+/// A malformed line, a value that does not convert and a key no sample
+/// saw, each far past the first chunk of its partition (and between the
+/// spots inference samples), are reported at their own lines.
 #[test]
 fn ndjson_errors_past_the_first_chunk_name_their_lines() {
     let mut good = String::new();
@@ -756,6 +756,11 @@ fn ndjson_errors_past_the_first_chunk_name_their_lines() {
             "{\"id\":1,\"day\":\"tomorrow\",\"note\":\"x\"}\n",
             "line 15001",
         ),
+        // Read whole (every column), a key no sampled record had.
+        (
+            "{\"id\":1,\"day\":\"2024-01-02\",\"rare\":2}\n",
+            "line 15001 (partition 0 of 1) has the key `rare`",
+        ),
     ];
     for (bad, expected) in cases {
         let mut text = good.clone();
@@ -767,10 +772,12 @@ fn ndjson_errors_past_the_first_chunk_name_their_lines() {
         spec.dtypes.insert("day".into(), "date".into());
         let source = Source::open(spec).unwrap();
         let wanted = ["day".to_string(), "note".to_string()];
-        let err = source
-            .read_columns(0, Some(&wanted))
-            .expect_err(bad)
-            .to_string();
+        let read = if bad.contains("rare") {
+            source.read_partition(0)
+        } else {
+            source.read_columns(0, Some(&wanted))
+        };
+        let err = read.expect_err(bad).to_string();
         assert!(err.contains(expected), "{bad}: {err}");
     }
 }
