@@ -78,8 +78,11 @@ impl Source {
                         return Ok(df);
                     }
                 }
+                // A remote partition stays one request: in pieces, each
+                // would wait a round trip before its bytes are parsed.
                 let ndjson = self.format == Format::Ndjson
-                    && !matches!(self.spec.encoding, Encoding::Legacy(_));
+                    && !matches!(self.spec.encoding, Encoding::Legacy(_))
+                    && !file.is_remote();
                 if ndjson {
                     if let Some(df) = self.read_ndjson_in_chunks(p, start, end, columns)? {
                         if count_quotes {
@@ -156,7 +159,7 @@ impl Source {
         crate::engine::input::fast_csv::try_parse_chunks(read_more, (end - start) as usize, &req)
     }
 
-    /// Parse an NDJSON byte range with the fast reader as it is read, a
+    /// Parse a local NDJSON byte range with the fast reader as it is read, a
     /// chunk at a time, so each chunk is parsed while it is in cache
     /// (`Ok(None)`: declined or in error; read it whole instead).
     fn read_ndjson_in_chunks(
@@ -167,7 +170,7 @@ impl Source {
         columns: Option<&[String]>,
     ) -> Result<Option<DataFrame>> {
         let file = &self.files[p.file];
-        let piece = file.partition_piece(crate::engine::input::fast_ndjson::CHUNK) as u64;
+        let piece = crate::engine::input::fast_ndjson::CHUNK as u64;
         let mut at = start;
         let read_more = |buf: &mut Vec<u8>| {
             let next = (at + piece).min(end);
