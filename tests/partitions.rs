@@ -44,6 +44,15 @@ fn polars_csv(path: &str) -> PolarsResult<DataFrame> {
         .finish()
 }
 
+/// polars reading a whole NDJSON file, every record inferred.
+fn polars_ndjson(path: &str) -> DataFrame {
+    JsonReader::new(std::fs::File::open(path).unwrap())
+        .with_json_format(JsonFormat::JsonLines)
+        .infer_schema_len(None)
+        .finish()
+        .unwrap()
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Int,
@@ -212,11 +221,7 @@ proptest! {
         }
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "t.ndjson", content.as_bytes());
-        let expected = JsonReader::new(std::fs::File::open(&path).unwrap())
-            .with_json_format(JsonFormat::JsonLines)
-            .infer_schema_len(None)
-            .finish()
-            .unwrap();
+        let expected = polars_ndjson(&path);
         for bs in blocksizes {
             let mut spec = SourceSpec::new(path.clone());
             spec.blocksize = bs;
@@ -706,11 +711,7 @@ fn large_ndjson_read_in_chunks_equals_single_shot() {
     assert!(text.len() > 4 << 20, "{} bytes", text.len());
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "big.ndjson", text.as_bytes());
-    let theirs = JsonReader::new(std::fs::File::open(&path).unwrap())
-        .with_json_format(JsonFormat::JsonLines)
-        .infer_schema_len(None)
-        .finish()
-        .unwrap()
+    let theirs = polars_ndjson(&path)
         .select(["id", "name", "score", "flag"])
         .unwrap();
     let wanted = ["score".to_string(), "id".to_string()];
